@@ -80,7 +80,10 @@ pub fn begin(
             )
             .into())
         }
-        TargetVersion::Present { state, last_update_status } => {
+        TargetVersion::Present {
+            state,
+            last_update_status,
+        } => {
             if state != "Active" || last_update_status != "Successful" {
                 return Err(InvalidField::new(
                     "targetVersion",
@@ -99,7 +102,10 @@ pub fn begin(
     if alias.is_settled_on(to) {
         return Ok(Start::AlreadyLive);
     }
-    if let Some(missing) = alarms.iter().find(|a| a.state == crate::observe::AlarmState::Missing) {
+    if let Some(missing) = alarms
+        .iter()
+        .find(|a| a.state == crate::observe::AlarmState::Missing)
+    {
         return Err(InvalidField::new("alarms", missing.describe()).into());
     }
     if let Some(reason) = failing_alarms(alarms) {
@@ -126,12 +132,20 @@ pub fn begin(
 fn first_step(plan: &Plan) -> Decision {
     match plan.steps[0].weight {
         w if w >= 1.0 => Decision::Promote { step_index: 0 },
-        weight => Decision::Shift { step_index: 0, weight },
+        weight => Decision::Shift {
+            step_index: 0,
+            weight,
+        },
     }
 }
 
 /// Decides the next move of a rollout in flight from its alarms and the time.
-pub fn decide(rollout: &Rollout, plan: &Plan, alarms: &[AlarmVerdict], now: DateTime<Utc>) -> Decision {
+pub fn decide(
+    rollout: &Rollout,
+    plan: &Plan,
+    alarms: &[AlarmVerdict],
+    now: DateTime<Utc>,
+) -> Decision {
     if rollout.status.is_terminal() {
         return Decision::Ended;
     }
@@ -157,7 +171,11 @@ pub fn decide(rollout: &Rollout, plan: &Plan, alarms: &[AlarmVerdict], now: Date
 
 /// Every failing alarm, in one sentence; `None` when all are OK or without data.
 fn failing_alarms(alarms: &[AlarmVerdict]) -> Option<String> {
-    let failing: Vec<String> = alarms.iter().filter(|a| a.fails()).map(AlarmVerdict::describe).collect();
+    let failing: Vec<String> = alarms
+        .iter()
+        .filter(|a| a.fails())
+        .map(AlarmVerdict::describe)
+        .collect();
     (!failing.is_empty()).then(|| failing.join("; "))
 }
 
@@ -194,7 +212,9 @@ fn marker_matches_alias(marker: &Marker, plan: &Plan, alias: &AliasState) -> boo
             None => false,
         },
         Status::Succeeded => alias.is_settled_on(&marker.to_version),
-        Status::RolledBack | Status::Aborted | Status::Failed => alias.is_settled_on(&marker.from_version),
+        Status::RolledBack | Status::Aborted | Status::Failed => {
+            alias.is_settled_on(&marker.from_version)
+        }
     }
 }
 
@@ -205,7 +225,9 @@ pub fn version_to_restore(alias: &AliasState) -> Option<String> {
         return Some(alias.version.clone());
     }
     match alias.marker() {
-        Some(m) if m.status == Status::InProgress && alias.version == m.to_version => Some(m.from_version),
+        Some(m) if m.status == Status::InProgress && alias.version == m.to_version => {
+            Some(m.from_version)
+        }
         _ => None,
     }
 }
@@ -223,7 +245,13 @@ pub fn describe_alias(alias: &AliasState) -> String {
 
 impl Rollout {
     /// The state a start leads to, once the first step has been written with `revision_id`.
-    pub fn started(spec: &Spec, plan: &Plan, rollout_id: String, current: String, now: DateTime<Utc>) -> Rollout {
+    pub fn started(
+        spec: &Spec,
+        plan: &Plan,
+        rollout_id: String,
+        current: String,
+        now: DateTime<Utc>,
+    ) -> Rollout {
         let mut spec = spec.clone();
         spec.current_version = Some(current);
         Rollout {
@@ -246,7 +274,9 @@ impl Rollout {
     pub fn after(&self, decision: &Decision, plan: &Plan, now: DateTime<Utc>) -> Rollout {
         let mut next = self.clone();
         match decision {
-            Decision::Wait { seconds } => next.wait_seconds = (*seconds).min(CHECK_INTERVAL_SECONDS),
+            Decision::Wait { seconds } => {
+                next.wait_seconds = (*seconds).min(CHECK_INTERVAL_SECONDS)
+            }
             Decision::Shift { step_index, weight } => {
                 next.step_index = *step_index;
                 next.weight = *weight;
@@ -256,13 +286,19 @@ impl Rollout {
                 next.step_index = *step_index;
                 next.weight = 1.0;
                 match plan.steps[*step_index].hold_seconds {
-                    0 => next.end(Status::Succeeded, format!("promoted version {}", self.spec.target_version)),
+                    0 => next.end(
+                        Status::Succeeded,
+                        format!("promoted version {}", self.spec.target_version),
+                    ),
                     bake => next.hold(bake, now),
                 }
             }
             Decision::Complete => next.end(
                 Status::Succeeded,
-                format!("promoted version {}; bake time passed with no alarm", self.spec.target_version),
+                format!(
+                    "promoted version {}; bake time passed with no alarm",
+                    self.spec.target_version
+                ),
             ),
             Decision::RollBack { reason } => {
                 next.weight = 0.0;
@@ -274,7 +310,13 @@ impl Rollout {
     }
 
     /// The state a replay reports: the progress the alias's marker shows, changing nothing.
-    pub fn replayed(&self, marker: &Marker, plan: &Plan, alias: &AliasState, now: DateTime<Utc>) -> Rollout {
+    pub fn replayed(
+        &self,
+        marker: &Marker,
+        plan: &Plan,
+        alias: &AliasState,
+        now: DateTime<Utc>,
+    ) -> Rollout {
         let mut next = self.clone();
         next.step_index = marker.step_index;
         next.status = marker.status;
@@ -292,7 +334,10 @@ impl Rollout {
             _ => 0,
         };
         if marker.status.is_terminal() && next.reason.is_none() {
-            next.reason = Some(format!("rollout had already ended {}", marker.status.as_str()));
+            next.reason = Some(format!(
+                "rollout had already ended {}",
+                marker.status.as_str()
+            ));
         }
         next
     }

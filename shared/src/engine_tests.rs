@@ -68,7 +68,13 @@ fn starts_with_the_first_step_of_the_plan() {
     let spec = spec("Canary10Percent5Minutes");
     let plan = spec.validate().unwrap();
     let start = begin(&spec, &plan, &alias("6", None, "r0"), &active(), &ok()).unwrap();
-    assert_eq!(start, Start::Begin(Decision::Shift { step_index: 0, weight: 0.1 }));
+    assert_eq!(
+        start,
+        Start::Begin(Decision::Shift {
+            step_index: 0,
+            weight: 0.1
+        })
+    );
     let rollout = Rollout::started(&spec, &plan, "r-1".into(), "6".into(), t(0));
     assert_eq!(rollout.weight, 0.1);
     assert_eq!(rollout.next_step_at, Some(t(300)));
@@ -89,7 +95,10 @@ fn refuses_to_start_when_a_named_alarm_is_missing() {
     let plan = spec.validate().unwrap();
     let alarms = [AlarmVerdict::new("errors", AlarmState::Missing)];
     let err = begin(&spec, &plan, &alias("6", None, "r0"), &active(), &alarms).unwrap_err();
-    assert!(matches!(err, Refusal::Invalid(ref f) if f.field == "alarms"), "{err:?}");
+    assert!(
+        matches!(err, Refusal::Invalid(ref f) if f.field == "alarms"),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -97,9 +106,18 @@ fn refuses_to_start_when_an_alarm_is_firing_or_unreadable() {
     let spec = spec("AllAtOnce");
     let plan = spec.validate().unwrap();
     let a = alias("6", None, "r0");
-    assert!(matches!(begin(&spec, &plan, &a, &active(), &firing()), Err(Refusal::Unhealthy(_))));
-    let unreadable = [AlarmVerdict::new("errors", AlarmState::Unreadable("denied".into()))];
-    assert!(matches!(begin(&spec, &plan, &a, &active(), &unreadable), Err(Refusal::Unhealthy(_))));
+    assert!(matches!(
+        begin(&spec, &plan, &a, &active(), &firing()),
+        Err(Refusal::Unhealthy(_))
+    ));
+    let unreadable = [AlarmVerdict::new(
+        "errors",
+        AlarmState::Unreadable("denied".into()),
+    )];
+    assert!(matches!(
+        begin(&spec, &plan, &a, &active(), &unreadable),
+        Err(Refusal::Unhealthy(_))
+    ));
 }
 
 #[test]
@@ -130,7 +148,10 @@ fn refuses_an_alias_already_split_by_someone_else() {
     let spec = spec("Canary10Percent5Minutes");
     let plan = spec.validate().unwrap();
     let a = alias("6", Some(("5", 0.5)), "r0");
-    assert!(matches!(begin(&spec, &plan, &a, &active(), &ok()), Err(Refusal::Conflict(_))));
+    assert!(matches!(
+        begin(&spec, &plan, &a, &active(), &ok()),
+        Err(Refusal::Conflict(_))
+    ));
 }
 
 #[test]
@@ -147,24 +168,42 @@ fn a_replayed_start_resumes_instead_of_shifting_again() {
     let (rollout, plan) = started("Canary10Percent5Minutes");
     let a = alias_of(&rollout, "r1");
     let start = begin(&rollout.spec, &plan, &a, &active(), &ok()).unwrap();
-    assert!(matches!(start, Start::Resume(ref m) if m.rollout_id == "r-1"), "{start:?}");
+    assert!(
+        matches!(start, Start::Resume(ref m) if m.rollout_id == "r-1"),
+        "{start:?}"
+    );
 }
 
 #[test]
 fn holds_until_the_step_is_due() {
     let (rollout, plan) = started("Canary10Percent5Minutes");
-    assert_eq!(decide(&rollout, &plan, &ok(), t(100)), Decision::Wait { seconds: 200 });
+    assert_eq!(
+        decide(&rollout, &plan, &ok(), t(100)),
+        Decision::Wait { seconds: 200 }
+    );
     let waiting = rollout.after(&Decision::Wait { seconds: 200 }, &plan, t(100));
-    assert_eq!(waiting.wait_seconds, CHECK_INTERVAL_SECONDS, "re-checks alarms within a minute");
+    assert_eq!(
+        waiting.wait_seconds, CHECK_INTERVAL_SECONDS,
+        "re-checks alarms within a minute"
+    );
 }
 
 #[test]
 fn shifts_to_the_next_weight_when_due() {
     let (rollout, plan) = started("Linear10PercentEvery1Minute");
     let decision = decide(&rollout, &plan, &ok(), t(60));
-    assert_eq!(decision, Decision::Shift { step_index: 1, weight: 0.2 });
+    assert_eq!(
+        decision,
+        Decision::Shift {
+            step_index: 1,
+            weight: 0.2
+        }
+    );
     let next = rollout.after(&decision, &plan, t(60));
-    assert_eq!((next.step_index, next.weight, next.next_step_at), (1, 0.2, Some(t(120))));
+    assert_eq!(
+        (next.step_index, next.weight, next.next_step_at),
+        (1, 0.2, Some(t(120)))
+    );
 }
 
 #[test]
@@ -183,17 +222,28 @@ fn bakes_after_promotion_then_succeeds() {
     let plan = spec.validate().unwrap();
     let rollout = Rollout::started(&spec, &plan, "r-1".into(), "6".into(), t(0));
     let promoted = rollout.after(&Decision::Promote { step_index: 1 }, &plan, t(300));
-    assert_eq!((promoted.status, promoted.weight), (Status::InProgress, 1.0));
-    assert_eq!(decide(&promoted, &plan, &ok(), t(600)), Decision::Wait { seconds: 300 });
+    assert_eq!(
+        (promoted.status, promoted.weight),
+        (Status::InProgress, 1.0)
+    );
+    assert_eq!(
+        decide(&promoted, &plan, &ok(), t(600)),
+        Decision::Wait { seconds: 300 }
+    );
     assert_eq!(decide(&promoted, &plan, &ok(), t(900)), Decision::Complete);
-    assert_eq!(promoted.after(&Decision::Complete, &plan, t(900)).status, Status::Succeeded);
+    assert_eq!(
+        promoted.after(&Decision::Complete, &plan, t(900)).status,
+        Status::Succeeded
+    );
 }
 
 #[test]
 fn rolls_back_when_alarm_fires_mid_shift() {
     let (rollout, plan) = started("Linear10PercentEvery1Minute");
     let decision = decide(&rollout, &plan, &firing(), t(10));
-    assert!(matches!(decision, Decision::RollBack { ref reason } if reason.contains("errors is in ALARM")));
+    assert!(
+        matches!(decision, Decision::RollBack { ref reason } if reason.contains("errors is in ALARM"))
+    );
     let back = rollout.after(&decision, &plan, t(10));
     assert_eq!((back.status, back.weight), (Status::RolledBack, 0.0));
 }
@@ -205,15 +255,24 @@ fn rolls_back_when_an_alarm_breaches_during_bake_time() {
     let plan = spec.validate().unwrap();
     let baking = Rollout::started(&spec, &plan, "r-1".into(), "6".into(), t(0));
     assert_eq!(baking.status, Status::InProgress);
-    assert!(matches!(decide(&baking, &plan, &firing(), t(30)), Decision::RollBack { .. }));
+    assert!(matches!(
+        decide(&baking, &plan, &firing(), t(30)),
+        Decision::RollBack { .. }
+    ));
 }
 
 #[test]
 fn a_missing_or_unreadable_alarm_mid_rollout_rolls_back() {
     let (rollout, plan) = started("Canary10Percent5Minutes");
-    for state in [AlarmState::Missing, AlarmState::Unreadable("throttled".into())] {
+    for state in [
+        AlarmState::Missing,
+        AlarmState::Unreadable("throttled".into()),
+    ] {
         let alarms = [AlarmVerdict::new("errors", state)];
-        assert!(matches!(decide(&rollout, &plan, &alarms, t(1)), Decision::RollBack { .. }));
+        assert!(matches!(
+            decide(&rollout, &plan, &alarms, t(1)),
+            Decision::RollBack { .. }
+        ));
     }
 }
 
@@ -221,7 +280,10 @@ fn a_missing_or_unreadable_alarm_mid_rollout_rolls_back() {
 fn insufficient_data_is_not_a_breach() {
     let (rollout, plan) = started("Canary10Percent5Minutes");
     let alarms = [AlarmVerdict::new("errors", AlarmState::InsufficientData)];
-    assert_eq!(decide(&rollout, &plan, &alarms, t(300)), Decision::Promote { step_index: 1 });
+    assert_eq!(
+        decide(&rollout, &plan, &alarms, t(300)),
+        Decision::Promote { step_index: 1 }
+    );
 }
 
 #[test]
@@ -234,21 +296,29 @@ fn an_ended_rollout_does_nothing() {
 #[test]
 fn the_alias_as_left_is_ours() {
     let (rollout, plan) = started("Canary10Percent5Minutes");
-    assert_eq!(reconcile(&rollout, &plan, &alias_of(&rollout, "r1")), AliasCheck::Ours);
+    assert_eq!(
+        reconcile(&rollout, &plan, &alias_of(&rollout, "r1")),
+        AliasCheck::Ours
+    );
 }
 
 #[test]
 fn aborts_and_keeps_a_change_made_by_someone_else() {
     let (rollout, plan) = started("Canary10Percent5Minutes");
     let theirs = alias("6", Some(("8", 0.5)), "r9");
-    assert!(matches!(reconcile(&rollout, &plan, &theirs), AliasCheck::ChangedByOthers(ref m) if m.contains("8")));
+    assert!(
+        matches!(reconcile(&rollout, &plan, &theirs), AliasCheck::ChangedByOthers(ref m) if m.contains("8"))
+    );
 }
 
 #[test]
 fn an_alias_restored_to_current_version_means_rolled_back() {
     let (rollout, plan) = started("Canary10Percent5Minutes");
     let restored = alias("6", None, "r2");
-    assert_eq!(reconcile(&rollout, &plan, &restored), AliasCheck::RestoredToCurrent);
+    assert_eq!(
+        reconcile(&rollout, &plan, &restored),
+        AliasCheck::RestoredToCurrent
+    );
 }
 
 #[test]
@@ -260,7 +330,9 @@ fn replaying_a_state_after_its_step_was_taken_never_shifts_twice() {
     let now_alias = alias_of(&shifted, "r2");
     // The old state arrives again: the alias shows this rollout's later step.
     let check = reconcile(&rollout, &plan, &now_alias);
-    let AliasCheck::Replayed(marker) = check else { panic!("{check:?}") };
+    let AliasCheck::Replayed(marker) = check else {
+        panic!("{check:?}")
+    };
     let reported = rollout.replayed(&marker, &plan, &now_alias, t(61));
     assert_eq!((reported.step_index, reported.weight), (1, 0.2));
     assert_eq!(reported.alias_revision_id, "r2");
@@ -269,11 +341,17 @@ fn replaying_a_state_after_its_step_was_taken_never_shifts_twice() {
 
 #[test]
 fn stopping_restores_the_primary_version_of_a_split_alias() {
-    assert_eq!(version_to_restore(&alias("6", Some(("7", 0.1)), "r")), Some("6".into()));
+    assert_eq!(
+        version_to_restore(&alias("6", Some(("7", 0.1)), "r")),
+        Some("6".into())
+    );
     assert_eq!(version_to_restore(&alias("6", None, "r")), None);
     let (mut baking, _) = started("AllAtOnce");
     baking.status = Status::InProgress;
-    assert_eq!(version_to_restore(&alias_of(&baking, "r")), Some("6".into()));
+    assert_eq!(
+        version_to_restore(&alias_of(&baking, "r")),
+        Some("6".into())
+    );
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! lambda-rollout's library: the pure rollout domain (`plan`, `state`, `observe`, `engine`)
 //! and, kept apart, the AWS adapters that feed it and carry out its decisions.
 
+pub mod aws;
+pub mod driver;
 pub mod engine;
 pub mod observe;
 pub mod plan;

@@ -73,7 +73,10 @@ impl AlarmVerdict {
             AlarmState::Alarm => format!("alarm {} is in ALARM", self.name),
             AlarmState::Missing => format!("alarm {} does not exist (failing closed)", self.name),
             AlarmState::Unreadable(why) => {
-                format!("alarm {} could not be read (failing closed): {why}", self.name)
+                format!(
+                    "alarm {} could not be read (failing closed): {why}",
+                    self.name
+                )
             }
             AlarmState::Ok => format!("alarm {} is OK", self.name),
             AlarmState::InsufficientData => format!("alarm {} has insufficient data", self.name),
@@ -128,7 +131,10 @@ impl Marker {
             status: Status::InProgress,
             next_step_at: None,
         };
-        for (key, value) in fields.split_whitespace().filter_map(|kv| kv.split_once('=')) {
+        for (key, value) in fields
+            .split_whitespace()
+            .filter_map(|kv| kv.split_once('='))
+        {
             match key {
                 "id" => marker.rollout_id = value.to_string(),
                 "from" => marker.from_version = value.to_string(),
@@ -155,7 +161,10 @@ impl Marker {
             self.status.as_str()
         );
         if let Some(next) = self.next_step_at {
-            text.push_str(&format!(" next={}", next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+            text.push_str(&format!(
+                " next={}",
+                next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ));
         }
         text
     }

@@ -82,7 +82,11 @@ fn fraction(hundredths_of_percent: u32) -> f64 {
 
 /// Rounds a fraction to the precision plans use (hundredths of a percent), without noise.
 pub fn round_weight(weight: f64) -> f64 {
-    fraction((weight * f64::from(FULL)).round().clamp(0.0, f64::from(FULL)) as u32)
+    fraction(
+        (weight * f64::from(FULL))
+            .round()
+            .clamp(0.0, f64::from(FULL)) as u32,
+    )
 }
 
 /// The steps before 100%, as (hundredths of a percent, hold seconds).
@@ -161,7 +165,9 @@ fn parse_custom(input: &str) -> Result<Vec<(u32, u64)>, String> {
         }
         if let Some(&(prev, _)) = steps.last() {
             if weight <= prev {
-                return Err(format!("step {n}: weight `{w}` must be greater than the step before"));
+                return Err(format!(
+                    "step {n}: weight `{w}` must be greater than the step before"
+                ));
             }
         }
         let hold = parse_hold(hold.trim())
@@ -210,7 +216,10 @@ pub fn parse_hold(s: &str) -> Result<u64, String> {
     }
     let seconds = seconds.as_secs();
     if seconds > MAX_HOLD_SECONDS {
-        return Err(format!("must be at most {}", format_seconds(MAX_HOLD_SECONDS)));
+        return Err(format!(
+            "must be at most {}",
+            format_seconds(MAX_HOLD_SECONDS)
+        ));
     }
     Ok(seconds)
 }
@@ -224,7 +233,11 @@ impl fmt::Display for Plan {
     /// A table of steps with percentages and cumulative time.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "strategy: {}", self.strategy)?;
-        writeln!(f, "{:>4}  {:>7}  {:>14}  {:>12}", "step", "traffic", "hold", "starts at")?;
+        writeln!(
+            f,
+            "{:>4}  {:>7}  {:>14}  {:>12}",
+            "step", "traffic", "hold", "starts at"
+        )?;
         let mut elapsed = 0;
         for (i, step) in self.steps.iter().enumerate() {
             let hold = if i == self.last_index() && step.hold_seconds > 0 {

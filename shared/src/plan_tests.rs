@@ -12,7 +12,10 @@ fn holds(plan: &Plan) -> Vec<u64> {
 fn problem(strategy: &str) -> String {
     let err = Plan::parse(strategy, 0).expect_err(strategy);
     assert_eq!(err.input, strategy);
-    assert!(err.to_string().contains(&format!("{strategy:?}")), "quotes input");
+    assert!(
+        err.to_string().contains(&format!("{strategy:?}")),
+        "quotes input"
+    );
     err.problem
 }
 
@@ -35,9 +38,19 @@ fn linear_10_percent_every_minute_is_nine_steps_then_100() {
 
 #[test]
 fn all_at_once_is_a_single_full_step() {
-    for name in ["AllAtOnce", "LambdaAllAtOnce", "CodeDeployDefault.LambdaAllAtOnce"] {
+    for name in [
+        "AllAtOnce",
+        "LambdaAllAtOnce",
+        "CodeDeployDefault.LambdaAllAtOnce",
+    ] {
         let plan = Plan::parse(name, 0).unwrap();
-        assert_eq!(plan.steps, [Step { weight: 1.0, hold_seconds: 0 }]);
+        assert_eq!(
+            plan.steps,
+            [Step {
+                weight: 1.0,
+                hold_seconds: 0
+            }]
+        );
     }
 }
 
@@ -89,7 +102,13 @@ fn custom_list_keeps_weights_and_holds_then_promotes() {
 #[test]
 fn bake_time_is_the_hold_of_the_final_step() {
     let plan = Plan::parse("Canary10Percent5Minutes", 600).unwrap();
-    assert_eq!(plan.steps.last(), Some(&Step { weight: 1.0, hold_seconds: 600 }));
+    assert_eq!(
+        plan.steps.last(),
+        Some(&Step {
+            weight: 1.0,
+            hold_seconds: 600
+        })
+    );
     assert_eq!(plan.total_seconds(), 900);
 }
 
@@ -167,17 +186,18 @@ fn any_strategy() -> impl Strategy<Value = String> {
     prop_oneof![
         (1u32..=99, 1u32..=2880).prop_map(|(p, n)| format!("Canary{p}Percent{n}Minutes")),
         (1u32..=99, 1u32..=2880).prop_map(|(p, n)| format!("Linear{p}PercentEvery{n}Minutes")),
-        proptest::collection::btree_set(1u32..=9999, 1..12).prop_flat_map(|ws| {
-            let n = ws.len();
-            (Just(ws), proptest::collection::vec(0u64..=3600, n))
-        })
-        .prop_map(|(ws, hs)| {
-            ws.iter()
-                .zip(hs)
-                .map(|(w, h)| format!("{}.{:02}%:{h}s", w / 100, w % 100))
-                .collect::<Vec<_>>()
-                .join(",")
-        }),
+        proptest::collection::btree_set(1u32..=9999, 1..12)
+            .prop_flat_map(|ws| {
+                let n = ws.len();
+                (Just(ws), proptest::collection::vec(0u64..=3600, n))
+            })
+            .prop_map(|(ws, hs)| {
+                ws.iter()
+                    .zip(hs)
+                    .map(|(w, h)| format!("{}.{:02}%:{h}s", w / 100, w % 100))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }),
     ]
 }
 

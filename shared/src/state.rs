@@ -175,7 +175,9 @@ pub fn check_function_name(name: &str) -> Result<(), InvalidField> {
     } else {
         Err(InvalidField::new(
             "functionName",
-            format!("{name:?} must be a function name (letters, digits, - and _, up to 64) or its ARN"),
+            format!(
+                "{name:?} must be a function name (letters, digits, - and _, up to 64) or its ARN"
+            ),
         ))
     }
 }
@@ -198,7 +200,8 @@ pub fn check_alias(alias: &str) -> Result<(), InvalidField> {
 }
 
 fn check_version(field: &'static str, version: &str) -> Result<(), InvalidField> {
-    let valid = !version.is_empty() && version.len() <= 10 && version.bytes().all(|b| b.is_ascii_digit());
+    let valid =
+        !version.is_empty() && version.len() <= 10 && version.bytes().all(|b| b.is_ascii_digit());
     if valid && version != "0" {
         Ok(())
     } else {

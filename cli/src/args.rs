@@ -1,0 +1,96 @@
+//! The command line, as clap derives it.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "rollout",
+    version,
+    about = "Progressive delivery for AWS Lambda aliases"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Show the steps a strategy names
+    Plan(PlanArgs),
+    /// Move an alias to a version in steps, watching alarms; waits until it ends
+    Run(RunArgs),
+    /// Show an alias and the rollout it carries, if any
+    Status(AliasArgs),
+    /// Put a split alias back on its current version now
+    Abort(AbortArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+pub struct PlanArgs {
+    /// e.g. Canary10Percent5Minutes, LambdaLinear10PercentEvery1Minute, 5%:1m,50%:5m
+    pub strategy: String,
+    /// Bake time after 100%, e.g. 10m
+    #[arg(long)]
+    pub bake: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Function name or ARN
+    #[arg(long = "function")]
+    pub function: String,
+    #[arg(long)]
+    pub alias: String,
+    /// The published version to move to
+    #[arg(long = "to")]
+    pub to: String,
+    /// The version the alias is on now (checked; default: read from the alias)
+    #[arg(long = "from")]
+    pub from: Option<String>,
+    #[arg(long, default_value = "Canary10Percent5Minutes")]
+    pub strategy: String,
+    /// A CloudWatch alarm to watch (repeatable); a missing one refuses the rollout
+    #[arg(long = "alarm")]
+    pub alarms: Vec<String>,
+    /// SNS topic ARN for notifications
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// Keep watching alarms this long after 100%, e.g. 10m
+    #[arg(long)]
+    pub bake: Option<String>,
+    /// How often alarms are checked while a step holds, e.g. 2s
+    #[arg(long, default_value = "2s", hide = true)]
+    pub poll: String,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+}
+
+#[derive(Args)]
+pub struct AliasArgs {
+    #[arg(long = "function")]
+    pub function: String,
+    #[arg(long)]
+    pub alias: String,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+}
+
+#[derive(Args)]
+pub struct AbortArgs {
+    #[arg(long = "function")]
+    pub function: String,
+    #[arg(long)]
+    pub alias: String,
+    #[arg(long, default_value = "aborted by an operator")]
+    pub reason: String,
+    #[arg(long)]
+    pub topic: Option<String>,
+}

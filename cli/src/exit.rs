@@ -1,0 +1,55 @@
+//! Every way the command ends, mapped to DESIGN.md's exit codes in one place.
+
+use rollout::driver::DriveError;
+use rollout::{Refusal, Status};
+
+pub const PROMOTED: i32 = 0;
+pub const RUNTIME: i32 = 1;
+pub const INVALID: i32 = 2;
+pub const ROLLED_BACK: i32 = 3;
+pub const ABORTED: i32 = 4;
+pub const INTERRUPTED: i32 = 130;
+
+/// A command that could not finish normally.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Drive(#[from] DriveError),
+}
+
+impl Failure {
+    pub fn code(&self) -> i32 {
+        match self {
+            Failure::Invalid(_) => INVALID,
+            Failure::Drive(DriveError::Invalid(_)) => INVALID,
+            Failure::Drive(DriveError::Refused(Refusal::Invalid(_))) => INVALID,
+            Failure::Drive(DriveError::Refused(Refusal::Unhealthy(_))) => ROLLED_BACK,
+            Failure::Drive(DriveError::Refused(Refusal::Conflict(_))) => ABORTED,
+            Failure::Drive(_) => RUNTIME,
+        }
+    }
+
+    /// Prints the error on stderr and returns the exit code.
+    pub fn report(self) -> i32 {
+        eprintln!("error: {self}");
+        self.code()
+    }
+}
+
+impl From<rollout::InvalidField> for Failure {
+    fn from(e: rollout::InvalidField) -> Self {
+        Failure::Invalid(e.to_string())
+    }
+}
+
+/// The exit code a finished rollout stands for.
+pub fn for_status(status: Status) -> i32 {
+    match status {
+        Status::Succeeded => PROMOTED,
+        Status::RolledBack => ROLLED_BACK,
+        Status::Aborted => ABORTED,
+        Status::Failed | Status::InProgress => RUNTIME,
+    }
+}

@@ -1,0 +1,139 @@
+//! What `rollout run` shows while it works: a progress bar on a terminal, one plain line per
+//! event otherwise (and on stderr when stdout carries JSON).
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use chrono::{Local, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+use rollout::plan::{format_percent, format_seconds};
+use rollout::{Plan, Rollout, Status};
+
+pub struct Progress {
+    plan: Plan,
+    bar: Option<ProgressBar>,
+    to_stderr: bool,
+    /// (step, status) last shown, so each event is told once.
+    shown: Option<(usize, Status)>,
+}
+
+impl Progress {
+    pub fn new(plan: Plan, to_stderr: bool) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(plan.total_seconds().max(1));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{bar:30}] {msg}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
+            bar
+        });
+        Progress {
+            plan,
+            bar,
+            to_stderr,
+            shown: None,
+        }
+    }
+
+    fn line(&self, text: String) {
+        let text = format!("[{}] {text}", Local::now().format("%H:%M:%S"));
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None if self.to_stderr => eprintln!("{text}"),
+            None => println!("{text}"),
+        }
+    }
+
+    /// Tells a new step or an end, once.
+    pub fn show(&mut self, rollout: &Rollout) {
+        let key = (rollout.step_index, rollout.status);
+        if self.shown == Some(key) {
+            return;
+        }
+        let first = self.shown.is_none();
+        self.shown = Some(key);
+        let spec = &rollout.spec;
+        let (from, to) = (
+            spec.current_version.as_deref().unwrap_or("?"),
+            &spec.target_version,
+        );
+        let step = format!("step {}/{}", rollout.step_index + 1, self.plan.steps.len());
+        let text = match rollout.status {
+            Status::InProgress => {
+                let hold = self.plan.steps[rollout.step_index].hold_seconds;
+                let verb = if first {
+                    format!("started {} {from} -> {to}:", rollout.rollout_id)
+                } else {
+                    "shifted:".into()
+                };
+                let what = if rollout.weight >= 1.0 {
+                    "baking"
+                } else {
+                    "holding"
+                };
+                format!(
+                    "{verb} {} on {to} ({step}), {what} {}",
+                    format_percent(rollout.weight),
+                    format_seconds(hold)
+                )
+            }
+            status => format!(
+                "{}: {}",
+                status.as_str(),
+                rollout.reason.as_deref().unwrap_or_default()
+            ),
+        };
+        self.line(text);
+    }
+
+    /// Waits `wait`, keeping the bar's position and message current.
+    pub async fn tick_for(&self, rollout: &Rollout, wait: Duration) {
+        let Some(bar) = &self.bar else {
+            return tokio::time::sleep(wait).await;
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let now = Utc::now();
+            let elapsed = (now - rollout.started_at).num_seconds().max(0) as u64;
+            let left = rollout
+                .next_step_at
+                .map_or(0, |at| (at - now).num_seconds().max(0) as u64);
+            bar.set_position(elapsed.min(self.plan.total_seconds()));
+            bar.set_message(format!(
+                "step {}/{} · {} on {} · next in {}",
+                rollout.step_index + 1,
+                self.plan.steps.len(),
+                format_percent(rollout.weight),
+                rollout.spec.target_version,
+                format_seconds(left)
+            ));
+            let step = deadline
+                .saturating_duration_since(tokio::time::Instant::now())
+                .min(Duration::from_millis(250));
+            if step.is_zero() {
+                return;
+            }
+            tokio::time::sleep(step).await;
+        }
+    }
+
+    pub fn interrupted(&self, rollout: &Rollout) {
+        let spec = &rollout.spec;
+        self.line(format!(
+            "interrupted: the alias is left as it is ({} on {}). Resume by running the same \
+             `rollout run` again, or put it back with: rollout abort --function {} --alias {}",
+            format_percent(rollout.weight),
+            spec.target_version,
+            spec.function_name,
+            spec.alias
+        ));
+        self.finish(rollout);
+    }
+
+    pub fn finish(&self, _rollout: &Rollout) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! The traffic router: a Lambda alias, read with its RevisionId and only ever updated with
+//! the RevisionId the caller last saw; plus what Lambda says of a version.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_lambda::types::{AliasRoutingConfiguration, LastUpdateStatus, State};
+use aws_sdk_lambda::Client;
+
+use super::describe_sdk_error;
+use crate::observe::{AliasState, TargetVersion};
+use crate::state::InvalidField;
+
+/// What an alias should become.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AliasUpdate {
+    pub version: String,
+    pub routing: Option<(String, f64)>,
+    pub description: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AliasError {
+    /// The alias (or function) does not exist.
+    #[error("alias {alias} of {function} not found")]
+    NotFound { function: String, alias: String },
+    /// The RevisionId no longer matches: someone else changed the alias.
+    #[error("the alias changed since it was read (RevisionId mismatch)")]
+    Conflict,
+    /// Refused before calling AWS: the routing would be invalid.
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
+    #[error("Lambda {operation} failed: {message}")]
+    Aws {
+        operation: &'static str,
+        message: String,
+    },
+}
+
+/// Reads and conditionally writes aliases.
+#[async_trait]
+pub trait AliasStore: Send + Sync {
+    async fn get(&self, function: &str, alias: &str) -> Result<AliasState, AliasError>;
+    /// Writes `update` only if the alias's RevisionId is still `revision_id`; returns the
+    /// alias as written (with its new RevisionId).
+    async fn update(
+        &self,
+        function: &str,
+        alias: &str,
+        update: &AliasUpdate,
+        revision_id: &str,
+    ) -> Result<AliasState, AliasError>;
+    async fn version(&self, function: &str, version: &str) -> Result<TargetVersion, AliasError>;
+}
+
+impl AliasUpdate {
+    /// Lambda's routing rules, checked here because not every endpoint checks them: one
+    /// additional published version, not the primary, with a weight strictly in (0,1).
+    pub fn validate(&self) -> Result<(), InvalidField> {
+        if !is_published_version(&self.version) {
+            return Err(InvalidField::new(
+                "version",
+                format!(
+                    "{:?} must be a published version, not $LATEST",
+                    self.version
+                ),
+            ));
+        }
+        if let Some((other, weight)) = &self.routing {
+            if !is_published_version(other) || other == &self.version {
+                return Err(InvalidField::new(
+                    "routing",
+                    format!(
+                        "additional version {other:?} must be published and differ from {}",
+                        self.version
+                    ),
+                ));
+            }
+            if !(*weight > 0.0 && *weight < 1.0) {
+                return Err(InvalidField::new(
+                    "weight",
+                    format!("{weight} must be strictly between 0 and 1"),
+                ));
+            }
+        }
+        if self.description.len() > 256 {
+            return Err(InvalidField::new(
+                "description",
+                "must be at most 256 characters",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn is_published_version(v: &str) -> bool {
+    !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The SDK-backed alias store.
+pub struct LambdaAliases {
+    client: Client,
+}
+
+impl LambdaAliases {
+    pub fn new(client: Client) -> Self {
+        LambdaAliases { client }
+    }
+}
+
+fn alias_state(
+    version: Option<&str>,
+    routing: Option<&AliasRoutingConfiguration>,
+    revision: Option<&str>,
+    description: Option<&str>,
+) -> AliasState {
+    let routing = routing
+        .and_then(|r| r.additional_version_weights())
+        .and_then(|weights| weights.iter().next())
+        .map(|(v, w)| (v.clone(), crate::plan::round_weight(*w)));
+    AliasState {
+        version: version.unwrap_or_default().to_string(),
+        routing,
+        revision_id: revision.unwrap_or_default().to_string(),
+        description: description.unwrap_or_default().to_string(),
+    }
+}
+
+#[async_trait]
+impl AliasStore for LambdaAliases {
+    async fn get(&self, function: &str, alias: &str) -> Result<AliasState, AliasError> {
+        let out = self
+            .client
+            .get_alias()
+            .function_name(function)
+            .name(alias)
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(s) if s.is_resource_not_found_exception() => AliasError::NotFound {
+                    function: function.into(),
+                    alias: alias.into(),
+                },
+                _ => AliasError::Aws {
+                    operation: "GetAlias",
+                    message: describe_sdk_error(&e),
+                },
+            })?;
+        Ok(alias_state(
+            out.function_version(),
+            out.routing_config(),
+            out.revision_id(),
+            out.description(),
+        ))
+    }
+
+    async fn update(
+        &self,
+        function: &str,
+        alias: &str,
+        update: &AliasUpdate,
+        revision_id: &str,
+    ) -> Result<AliasState, AliasError> {
+        update.validate()?;
+        // An empty map clears the routing; Lambda keeps the old one if the field is absent.
+        let weights: HashMap<String, f64> = update.routing.clone().into_iter().collect();
+        let out = self
+            .client
+            .update_alias()
+            .function_name(function)
+            .name(alias)
+            .function_version(&update.version)
+            .routing_config(
+                AliasRoutingConfiguration::builder()
+                    .set_additional_version_weights(Some(weights))
+                    .build(),
+            )
+            .description(&update.description)
+            .revision_id(revision_id)
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(s) if s.is_precondition_failed_exception() => AliasError::Conflict,
+                Some(s) if s.is_resource_not_found_exception() => AliasError::NotFound {
+                    function: function.into(),
+                    alias: alias.into(),
+                },
+                _ => AliasError::Aws {
+                    operation: "UpdateAlias",
+                    message: describe_sdk_error(&e),
+                },
+            })?;
+        Ok(alias_state(
+            out.function_version(),
+            out.routing_config(),
+            out.revision_id(),
+            out.description(),
+        ))
+    }
+
+    async fn version(&self, function: &str, version: &str) -> Result<TargetVersion, AliasError> {
+        let result = self
+            .client
+            .get_function_configuration()
+            .function_name(function)
+            .qualifier(version)
+            .send()
+            .await;
+        let out = match result {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok(TargetVersion::Missing)
+            }
+            Err(e) => {
+                return Err(AliasError::Aws {
+                    operation: "GetFunctionConfiguration",
+                    message: describe_sdk_error(&e),
+                })
+            }
+        };
+        // Older functions report no state; Lambda treats those as Active.
+        Ok(TargetVersion::Present {
+            state: out.state().unwrap_or(&State::Active).as_str().to_string(),
+            last_update_status: out
+                .last_update_status()
+                .unwrap_or(&LastUpdateStatus::Successful)
+                .as_str()
+                .to_string(),
+        })
+    }
+}

@@ -1,0 +1,407 @@
+//! Carries out the engine's decisions against the adapters: observe, decide, write the alias
+//! (only with the RevisionId last seen), then notify. Rollback first, notification second.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::aws::alarms::AlarmSource;
+use crate::aws::alias::{AliasError, AliasStore, AliasUpdate};
+use crate::aws::notify::{EventKind, Notification, Notifier};
+use crate::engine::{self, AliasCheck, Decision, Refusal, Start};
+use crate::observe::{AlarmVerdict, AliasState, Marker};
+use crate::plan::Plan;
+use crate::state::{InvalidField, Rollout, Spec, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriveError {
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
+    #[error(transparent)]
+    Refused(Refusal),
+    #[error(transparent)]
+    Alias(AliasError),
+    /// The alias is safe; only telling people failed.
+    #[error("{status}, but the notification could not be published: {message}")]
+    Notify {
+        status: &'static str,
+        message: String,
+        rollout: Box<Rollout>,
+    },
+    /// The alias was restored; only telling people failed.
+    #[error("alias restored, but the notification could not be published: {0}")]
+    NotifyAfterStop(String),
+}
+
+impl From<AliasError> for DriveError {
+    fn from(e: AliasError) -> Self {
+        match e {
+            AliasError::Invalid(f) => DriveError::Invalid(f),
+            AliasError::NotFound { function, alias } => DriveError::Invalid(InvalidField::new(
+                "alias",
+                format!("alias {alias} of function {function} does not exist"),
+            )),
+            other => DriveError::Alias(other),
+        }
+    }
+}
+
+/// What stopping a rollout (an operator's abort, an alarm's rollback) did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stopped {
+    pub function_name: String,
+    pub alias: String,
+    /// The version the alias was put back on; `None` when there was nothing to stop.
+    pub restored_version: Option<String>,
+    pub stopped_version: Option<String>,
+    pub status: String,
+    pub reason: String,
+}
+
+pub struct Driver<'a> {
+    pub aliases: &'a dyn AliasStore,
+    pub alarms: &'a dyn AlarmSource,
+    pub notifier: &'a dyn Notifier,
+    /// Who acts, as named in notifications: `traffic-shifter`, `rollout-cli`, …
+    pub source: &'a str,
+    /// Alarms watched for every rollout, on top of the spec's own.
+    pub extra_alarms: &'a [String],
+    /// The topic used when a spec names none.
+    pub default_topic: Option<&'a str>,
+}
+
+impl Driver<'_> {
+    /// Pre-flight checks, then the first step.
+    pub async fn start(
+        &self,
+        spec: &Spec,
+        rollout_id: String,
+        now: DateTime<Utc>,
+    ) -> Result<Rollout, DriveError> {
+        let plan = spec.validate()?;
+        let alias = self.aliases.get(&spec.function_name, &spec.alias).await?;
+        let target = self
+            .aliases
+            .version(&spec.function_name, &spec.target_version)
+            .await?;
+        let verdicts = self.alarms.verdicts(&self.alarm_names(spec)).await;
+        let decision =
+            match engine::begin(spec, &plan, &alias, &target, &verdicts).map_err(|r| match r {
+                Refusal::Invalid(field) => DriveError::Invalid(field),
+                other => DriveError::Refused(other),
+            })? {
+                Start::Begin(decision) => decision,
+                Start::AlreadyLive => {
+                    let mut done =
+                        Rollout::started(spec, &plan, rollout_id, alias.version.clone(), now);
+                    done.weight = 1.0;
+                    done.alias_revision_id = alias.revision_id;
+                    done.end(
+                        Status::Succeeded,
+                        format!("version {} is already live", spec.target_version),
+                    );
+                    return Ok(done);
+                }
+                Start::Resume(marker) => {
+                    let mut resumed = Rollout::started(
+                        spec,
+                        &plan,
+                        marker.rollout_id.clone(),
+                        marker.from_version.clone(),
+                        now,
+                    );
+                    resumed.reason = None;
+                    return Ok(resumed.replayed(&marker, &plan, &alias, now));
+                }
+            };
+        let started = Rollout::started(spec, &plan, rollout_id, alias.version.clone(), now);
+        let written = self
+            .aliases
+            .update(
+                &spec.function_name,
+                &spec.alias,
+                &desired_alias(&started),
+                &alias.revision_id,
+            )
+            .await
+            .map_err(|e| match e {
+                AliasError::Conflict => DriveError::Refused(Refusal::Conflict(
+                    "the alias changed while the rollout was starting".into(),
+                )),
+                other => other.into(),
+            })?;
+        let mut started = started;
+        started.alias_revision_id = written.revision_id;
+        let kind = if decision == (Decision::Promote { step_index: 0 })
+            && started.status == Status::Succeeded
+        {
+            EventKind::Succeeded
+        } else {
+            EventKind::Started
+        };
+        self.notify(kind, &started, verdicts, now).await?;
+        Ok(started)
+    }
+
+    /// One step of a rollout in flight: check alarms, then shift, promote, hold or roll back.
+    pub async fn step(&self, rollout: &Rollout, now: DateTime<Utc>) -> Result<Rollout, DriveError> {
+        let plan = rollout.spec.validate()?;
+        if rollout.spec.current_version.is_none() {
+            return Err(InvalidField::new(
+                "currentVersion",
+                "a rollout state must carry the version it started from",
+            )
+            .into());
+        }
+        if rollout.status.is_terminal() {
+            return Ok(rollout.clone());
+        }
+        let verdicts = self.alarms.verdicts(&self.alarm_names(&rollout.spec)).await;
+        let decision = engine::decide(rollout, &plan, &verdicts, now);
+        let (function, alias_name) = (&rollout.spec.function_name, &rollout.spec.alias);
+        if let Decision::Wait { .. } = decision {
+            let alias = self.aliases.get(function, alias_name).await?;
+            return match engine::reconcile(rollout, &plan, &alias) {
+                AliasCheck::Ours => Ok(rollout.after(&decision, &plan, now)),
+                check => {
+                    self.foreign(rollout, &plan, check, &alias, verdicts, now)
+                        .await
+                }
+            };
+        }
+        let mut next = rollout.after(&decision, &plan, now);
+        match self
+            .aliases
+            .update(
+                function,
+                alias_name,
+                &desired_alias(&next),
+                &rollout.alias_revision_id,
+            )
+            .await
+        {
+            Ok(written) => next.alias_revision_id = written.revision_id,
+            Err(AliasError::Conflict) => {
+                let alias = self.aliases.get(function, alias_name).await?;
+                let check = engine::reconcile(rollout, &plan, &alias);
+                return self
+                    .foreign(rollout, &plan, check, &alias, verdicts, now)
+                    .await;
+            }
+            Err(other) => return Err(other.into()),
+        }
+        let kind = match (&decision, next.status) {
+            (Decision::RollBack { .. }, _) => EventKind::RolledBack,
+            (_, Status::Succeeded) => EventKind::Succeeded,
+            _ => EventKind::Shifted,
+        };
+        self.notify(kind, &next, verdicts, now).await?;
+        Ok(next)
+    }
+
+    /// The alias is not as this rollout left it: report a replay, or stop without writing.
+    async fn foreign(
+        &self,
+        rollout: &Rollout,
+        plan: &Plan,
+        check: AliasCheck,
+        alias: &AliasState,
+        verdicts: Vec<AlarmVerdict>,
+        now: DateTime<Utc>,
+    ) -> Result<Rollout, DriveError> {
+        let mut next = rollout.clone();
+        next.alias_revision_id = alias.revision_id.clone();
+        match check {
+            AliasCheck::Ours | AliasCheck::Replayed(_) => {
+                let marker = alias.marker().unwrap_or_else(|| Marker::of(rollout));
+                Ok(rollout.replayed(&marker, plan, alias, now))
+            }
+            AliasCheck::RestoredToCurrent => {
+                // Whoever restored it (alarm-rollback, a person) has told people already.
+                next.weight = 0.0;
+                next.end(
+                    Status::RolledBack,
+                    format!(
+                        "alias {} was restored to version {} by someone else",
+                        rollout.spec.alias, alias.version
+                    ),
+                );
+                Ok(next)
+            }
+            AliasCheck::ChangedByOthers(reason) => {
+                next.end(Status::Aborted, reason);
+                self.notify(EventKind::Aborted, &next, verdicts, now)
+                    .await?;
+                Ok(next)
+            }
+        }
+    }
+
+    /// Puts a split alias back on its primary version (or a baking one back on the version it
+    /// came from), whoever started the rollout. A settled alias is left alone.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn stop(
+        &self,
+        function: &str,
+        alias_name: &str,
+        kind: EventKind,
+        reason: &str,
+        topic: Option<&str>,
+        alarms: Vec<AlarmVerdict>,
+        now: DateTime<Utc>,
+    ) -> Result<Stopped, DriveError> {
+        let alias = self.aliases.get(function, alias_name).await?;
+        let status = if kind == EventKind::Aborted {
+            Status::Aborted
+        } else {
+            Status::RolledBack
+        };
+        let mut stopped = Stopped {
+            function_name: function.into(),
+            alias: alias_name.into(),
+            restored_version: None,
+            stopped_version: None,
+            status: "NothingToStop".into(),
+            reason: format!(
+                "alias {alias_name} is settled on {}; nothing to stop",
+                engine::describe_alias(&alias)
+            ),
+        };
+        let Some(restore) = engine::version_to_restore(&alias) else {
+            return Ok(stopped);
+        };
+        let marker = alias.marker();
+        let stopped_version = alias
+            .routing
+            .as_ref()
+            .map(|(v, _)| v.clone())
+            .or_else(|| marker.as_ref().map(|m| m.to_version.clone()))
+            .unwrap_or_default();
+        let description = match &marker {
+            Some(m) => Marker {
+                status,
+                next_step_at: None,
+                ..m.clone()
+            }
+            .render(),
+            None => alias.description.clone(),
+        };
+        let update = AliasUpdate {
+            version: restore.clone(),
+            routing: None,
+            description,
+        };
+        self.aliases
+            .update(function, alias_name, &update, &alias.revision_id)
+            .await?;
+        stopped.restored_version = Some(restore.clone());
+        stopped.stopped_version = Some(stopped_version.clone());
+        stopped.status = status.as_str().into();
+        stopped.reason = reason.into();
+        let topic = topic.or(self.default_topic);
+        if let Some(topic) = topic {
+            let rollout_id = marker.map(|m| m.rollout_id).unwrap_or_default();
+            let note = Notification::new(
+                kind,
+                &rollout_id,
+                function,
+                alias_name,
+                (&restore, &stopped_version),
+                0.0,
+                status.as_str(),
+                Some(reason.into()),
+                alarms,
+                now,
+                self.source,
+            );
+            self.notifier
+                .publish(topic, &note)
+                .await
+                .map_err(|message| {
+                    tracing::error!(%message, "alias restored; publishing the notification failed");
+                    DriveError::NotifyAfterStop(message)
+                })?;
+        }
+        Ok(stopped)
+    }
+
+    fn alarm_names(&self, spec: &Spec) -> Vec<String> {
+        let mut names = spec.alarms.clone();
+        for extra in self.extra_alarms {
+            if !names.contains(extra) {
+                names.push(extra.clone());
+            }
+        }
+        names
+    }
+
+    /// Publishes one event for `rollout`; runs after the alias write, so a failure here never
+    /// blocks or undoes it, and is reported as an error once the alias is safe.
+    async fn notify(
+        &self,
+        kind: EventKind,
+        rollout: &Rollout,
+        alarms: Vec<AlarmVerdict>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DriveError> {
+        tracing::info!(event = kind.as_str(), rollout = %rollout.rollout_id, weight = rollout.weight, status = rollout.status.as_str(), "rollout event");
+        let Some(topic) = rollout
+            .spec
+            .notification_topic_arn
+            .as_deref()
+            .or(self.default_topic)
+        else {
+            return Ok(());
+        };
+        let spec = &rollout.spec;
+        let note = Notification::new(
+            kind,
+            &rollout.rollout_id,
+            &spec.function_name,
+            &spec.alias,
+            (
+                spec.current_version.as_deref().unwrap_or_default(),
+                &spec.target_version,
+            ),
+            rollout.weight,
+            rollout.status.as_str(),
+            rollout.reason.clone(),
+            alarms,
+            now,
+            self.source,
+        );
+        self.notifier
+            .publish(topic, &note)
+            .await
+            .map_err(|message| {
+                tracing::error!(%message, "alias is safe; publishing the notification failed");
+                DriveError::Notify {
+                    status: rollout.status.as_str(),
+                    message,
+                    rollout: Box::new(rollout.clone()),
+                }
+            })
+    }
+}
+
+/// The alias a rollout state stands for, with its marker.
+pub fn desired_alias(rollout: &Rollout) -> AliasUpdate {
+    let current = rollout.spec.current_version.clone().unwrap_or_default();
+    let target = rollout.spec.target_version.clone();
+    let (version, routing) = match rollout.status {
+        Status::InProgress if rollout.weight >= 1.0 => (target, None),
+        Status::InProgress => (current, Some((target, rollout.weight))),
+        Status::Succeeded => (target, None),
+        Status::RolledBack | Status::Aborted | Status::Failed => (current, None),
+    };
+    AliasUpdate {
+        version,
+        routing,
+        description: Marker::of(rollout).render(),
+    }
+}
+
+/// A rollout id from the clock: sortable, short, and unique enough per alias.
+pub fn new_rollout_id(now: DateTime<Utc>) -> String {
+    format!("r-{}", now.format("%Y%m%dT%H%M%S%3fZ"))
+}
