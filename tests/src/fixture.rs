@@ -1,0 +1,384 @@
+//! A small world for rollout tests, built in a [`Ministack`]: a function with two published
+//! versions behind an alias, CloudWatch alarms driven by `SetAlarmState`, and an SNS topic
+//! with an SQS subscriber whose deliveries tests can read back.
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, StateValue, Statistic, Tag};
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{AliasRoutingConfiguration, FunctionCode, Runtime};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde_json::Value;
+
+use crate::host::repo_root;
+use crate::lambda_zip::{bootstrap_zip, echo_bootstrap};
+use crate::Ministack;
+
+pub const ROLE: &str = "arn:aws:iam::000000000000:role/lambda-role";
+
+/// Clients for the services rollouts touch, plus the topic's subscriber queue.
+pub struct World {
+    pub lambda: aws_sdk_lambda::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub topic_arn: String,
+    queue_url: String,
+}
+
+/// An alias as a test sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alias {
+    pub version: String,
+    pub routing: Option<(String, f64)>,
+    pub revision_id: String,
+}
+
+impl World {
+    /// Clients on `stack`, and a topic `rollouts` with an SQS subscriber.
+    pub async fn new(stack: &Ministack) -> World {
+        let config = stack.sdk_config();
+        let sns = aws_sdk_sns::Client::new(&config);
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        let topic_arn = sns
+            .create_topic()
+            .name("rollouts")
+            .send()
+            .await
+            .expect("create_topic");
+        let topic_arn = topic_arn.topic_arn().expect("topic arn").to_string();
+        let queue = sqs
+            .create_queue()
+            .queue_name("rollout-events")
+            .send()
+            .await
+            .expect("create_queue");
+        let queue_url = queue.queue_url().expect("queue url").to_string();
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("get_queue_attributes");
+        let queue_arn =
+            attributes.attributes().expect("attributes")[&QueueAttributeName::QueueArn].clone();
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .send()
+            .await
+            .expect("subscribe");
+        World {
+            lambda: aws_sdk_lambda::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            sns,
+            sqs,
+            topic_arn,
+            queue_url,
+        }
+    }
+
+    /// Creates `name` with versions 1 and 2 (answering `{"version":"one"|"two"}`), and alias
+    /// `live` on version 1.
+    pub async fn function_with_two_versions(&self, name: &str) {
+        let code = FunctionCode::builder()
+            .zip_file(Blob::new(bootstrap_zip(&echo_bootstrap("one"))))
+            .build();
+        self.lambda
+            .create_function()
+            .function_name(name)
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(ROLE)
+            .code(code)
+            .send()
+            .await
+            .expect("create_function");
+        self.lambda
+            .publish_version()
+            .function_name(name)
+            .send()
+            .await
+            .expect("publish 1");
+        self.lambda
+            .update_function_code()
+            .function_name(name)
+            .zip_file(Blob::new(bootstrap_zip(&echo_bootstrap("two"))))
+            .send()
+            .await
+            .expect("update_function_code");
+        self.lambda
+            .publish_version()
+            .function_name(name)
+            .send()
+            .await
+            .expect("publish 2");
+        for version in ["1", "2"] {
+            self.wait_until_active(name, version).await;
+        }
+        self.lambda
+            .create_alias()
+            .function_name(name)
+            .name("live")
+            .function_version("1")
+            .send()
+            .await
+            .expect("create_alias");
+    }
+
+    /// Publishes one more version of `name` (answering with `tag`) and returns its number.
+    pub async fn publish_version(&self, name: &str, tag: &str) -> String {
+        self.lambda
+            .update_function_code()
+            .function_name(name)
+            .zip_file(Blob::new(bootstrap_zip(&echo_bootstrap(tag))))
+            .send()
+            .await
+            .expect("update_function_code");
+        let out = self
+            .lambda
+            .publish_version()
+            .function_name(name)
+            .send()
+            .await
+            .expect("publish_version");
+        let version = out.version().expect("version").to_string();
+        self.wait_until_active(name, &version).await;
+        version
+    }
+
+    /// Ministack, like Lambda, reports new versions `Pending` for a moment.
+    pub async fn wait_until_active(&self, name: &str, version: &str) {
+        for _ in 0..100 {
+            let config = self
+                .lambda
+                .get_function_configuration()
+                .function_name(name)
+                .qualifier(version)
+                .send()
+                .await
+                .expect("get_function_configuration");
+            if config.state() == Some(&aws_sdk_lambda::types::State::Active) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{name}:{version} never became Active");
+    }
+
+    /// Deploys one of the workspace's function binaries into the emulator as a
+    /// `provided.al2023` function: the package's `bootstrap` execs the host build, which then
+    /// talks to ministack's Runtime API like on Lambda.
+    pub async fn deploy_binary(&self, name: &str, binary_name: &str, env: &[(&str, &str)]) {
+        let script = format!("#!/bin/sh\nexec '{}'\n", binary(binary_name).display());
+        let variables = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.lambda
+            .create_function()
+            .function_name(name)
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(ROLE)
+            .timeout(30)
+            .environment(
+                aws_sdk_lambda::types::Environment::builder()
+                    .set_variables(Some(variables))
+                    .build(),
+            )
+            .code(
+                FunctionCode::builder()
+                    .zip_file(Blob::new(bootstrap_zip(&script)))
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("create_function");
+        self.wait_until_active(name, "$LATEST").await;
+    }
+
+    /// Invokes `name` with `payload`; returns (FunctionError if any, the answer as JSON).
+    pub async fn invoke(&self, name: &str, payload: &Value) -> (Option<String>, Value) {
+        let out = self
+            .lambda
+            .invoke()
+            .function_name(name)
+            .payload(Blob::new(payload.to_string()))
+            .send()
+            .await
+            .expect("invoke");
+        let body = out
+            .payload()
+            .map(|p| p.as_ref().to_vec())
+            .unwrap_or_default();
+        let answer = serde_json::from_slice(&body)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&body).into()));
+        (out.function_error().map(String::from), answer)
+    }
+
+    pub async fn alias(&self, function: &str) -> Alias {
+        let out = self
+            .lambda
+            .get_alias()
+            .function_name(function)
+            .name("live")
+            .send()
+            .await
+            .expect("get_alias");
+        Alias {
+            version: out.function_version().unwrap_or_default().to_string(),
+            routing: out
+                .routing_config()
+                .and_then(|r| r.additional_version_weights())
+                .and_then(|w| w.iter().next())
+                .map(|(v, w)| (v.clone(), *w)),
+            revision_id: out.revision_id().unwrap_or_default().to_string(),
+        }
+    }
+
+    /// Changes the alias as another deployer would (no RevisionId).
+    pub async fn set_alias(&self, function: &str, version: &str, routing: Option<(&str, f64)>) {
+        let weights = routing
+            .into_iter()
+            .map(|(v, w)| (v.to_string(), w))
+            .collect();
+        self.lambda
+            .update_alias()
+            .function_name(function)
+            .name("live")
+            .function_version(version)
+            .routing_config(
+                AliasRoutingConfiguration::builder()
+                    .set_additional_version_weights(Some(weights))
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("update_alias");
+    }
+
+    /// An Errors alarm on `function:live`, optionally tagged with `lambda-rollout:guards`.
+    pub async fn alarm(&self, name: &str, function: &str, guards_tag: Option<&str>) {
+        let dimension = |n: &str, v: &str| Dimension::builder().name(n).value(v).build();
+        let mut request = self
+            .cloudwatch
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/Lambda")
+            .metric_name("Errors")
+            .dimensions(dimension("FunctionName", function))
+            .dimensions(dimension("Resource", &format!("{function}:live")))
+            .statistic(Statistic::Sum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold);
+        if let Some(guards) = guards_tag {
+            request = request.tags(
+                Tag::builder()
+                    .key("lambda-rollout:guards")
+                    .value(guards)
+                    .build(),
+            );
+        }
+        request.send().await.expect("put_metric_alarm");
+        self.set_alarm(name, StateValue::Ok).await;
+    }
+
+    pub async fn set_alarm(&self, name: &str, state: StateValue) {
+        self.cloudwatch
+            .set_alarm_state()
+            .alarm_name(name)
+            .state_value(state)
+            .state_reason("set by the test")
+            .send()
+            .await
+            .expect("set_alarm_state");
+    }
+
+    pub async fn alarm_arn(&self, name: &str) -> String {
+        let out = self
+            .cloudwatch
+            .describe_alarms()
+            .alarm_names(name)
+            .send()
+            .await
+            .expect("describe_alarms");
+        out.metric_alarms()[0]
+            .alarm_arn()
+            .expect("alarm arn")
+            .to_string()
+    }
+
+    /// Every notification delivered so far, as the `default` JSON each carried, with the
+    /// envelope's `Subject` added as `_subject` and attributes as `_attributes`.
+    pub async fn notifications(&self) -> Vec<Value> {
+        let mut all = Vec::new();
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("receive_message");
+            if out.messages().is_empty() {
+                return all;
+            }
+            for m in out.messages() {
+                let envelope: Value =
+                    serde_json::from_str(m.body().unwrap_or_default()).expect("envelope");
+                let mut event: Value =
+                    serde_json::from_str(envelope["Message"].as_str().unwrap_or_default())
+                        .expect("event json");
+                event["_subject"] = envelope["Subject"].clone();
+                event["_attributes"] = envelope["MessageAttributes"].clone();
+                all.push(event);
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete_message");
+            }
+        }
+    }
+
+    /// The `event` names of [`World::notifications`].
+    pub async fn events(&self) -> Vec<String> {
+        self.notifications()
+            .await
+            .iter()
+            .map(|n| n["event"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+/// A workspace binary (built by `cargo build`, which the test command runs first).
+pub fn binary(name: &str) -> PathBuf {
+    let path = crate::host::target_dir().join("debug").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace` first",
+        path.display()
+    );
+    path
+}
+
+/// Runs the `rollout` command against `stack`.
+pub fn rollout_cli(stack: &Ministack, args: &[&str]) -> Output {
+    std::process::Command::new(binary("rollout"))
+        .args(args)
+        .envs(stack.env())
+        .env_remove("AWS_PROFILE")
+        .current_dir(repo_root())
+        .output()
+        .expect("run rollout")
+}
