@@ -56,7 +56,7 @@ fn started(strategy: &str) -> (Rollout, Plan) {
 /// The alias as `rollout` left it, carrying its marker.
 fn alias_of(rollout: &Rollout, revision: &str) -> AliasState {
     let routing = (rollout.weight < 1.0 && rollout.status == Status::InProgress)
-        .then(|| ("7", rollout.weight));
+        .then_some(("7", rollout.weight));
     let version = if rollout.weight >= 1.0 { "7" } else { "6" };
     let mut a = alias(version, routing, revision);
     a.description = Marker::of(rollout).render();

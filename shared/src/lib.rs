@@ -2,10 +2,13 @@
 //! and, kept apart, the AWS adapters that feed it and carry out its decisions.
 
 pub mod aws;
+pub mod config;
 pub mod driver;
 pub mod engine;
+pub mod guard;
 pub mod observe;
 pub mod plan;
+pub mod shifter;
 pub mod state;
 
 pub use engine::{AliasCheck, Decision, Refusal, Start};

@@ -51,6 +51,8 @@ pub trait AliasStore: Send + Sync {
         revision_id: &str,
     ) -> Result<AliasState, AliasError>;
     async fn version(&self, function: &str, version: &str) -> Result<TargetVersion, AliasError>;
+    /// The names of the function's aliases.
+    async fn list(&self, function: &str) -> Result<Vec<String>, AliasError>;
 }
 
 impl AliasUpdate {
@@ -198,6 +200,34 @@ impl AliasStore for LambdaAliases {
         ))
     }
 
+    async fn list(&self, function: &str) -> Result<Vec<String>, AliasError> {
+        let mut names = Vec::new();
+        let mut pages = self
+            .client
+            .list_aliases()
+            .function_name(function)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| match e.as_service_error() {
+                Some(s) if s.is_resource_not_found_exception() => AliasError::NotFound {
+                    function: function.into(),
+                    alias: "*".into(),
+                },
+                _ => AliasError::Aws {
+                    operation: "ListAliases",
+                    message: describe_sdk_error(&e),
+                },
+            })?;
+            names.extend(
+                page.aliases()
+                    .iter()
+                    .filter_map(|a| a.name().map(String::from)),
+            );
+        }
+        Ok(names)
+    }
+
     async fn version(&self, function: &str, version: &str) -> Result<TargetVersion, AliasError> {
         let result = self
             .client
@@ -230,5 +260,61 @@ impl AliasStore for LambdaAliases {
                 .as_str()
                 .to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_lambda::operation::update_alias::UpdateAliasError;
+    use aws_sdk_lambda::types::error::PreconditionFailedException;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    fn update(version: &str, routing: Option<(&str, f64)>) -> AliasUpdate {
+        AliasUpdate {
+            version: version.into(),
+            routing: routing.map(|(v, w)| (v.into(), w)),
+            description: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stale_revision_is_a_conflict() {
+        let rule = mock!(Client::update_alias).then_error(|| {
+            UpdateAliasError::PreconditionFailedException(
+                PreconditionFailedException::builder()
+                    .message("revision changed")
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, [&rule]);
+        let result = LambdaAliases::new(client)
+            .update("f", "live", &update("6", Some(("7", 0.1))), "stale")
+            .await;
+        assert!(matches!(result, Err(AliasError::Conflict)), "{result:?}");
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn invalid_routing_is_refused_without_calling_lambda() {
+        let rule = mock!(Client::update_alias).then_output(|| {
+            aws_sdk_lambda::operation::update_alias::UpdateAliasOutput::builder().build()
+        });
+        let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, [&rule]);
+        let aliases = LambdaAliases::new(client);
+        for bad in [
+            update("6", Some(("7", 1.0))),
+            update("6", Some(("7", 0.0))),
+            update("6", Some(("6", 0.5))),
+            update("6", Some(("$LATEST", 0.5))),
+            update("$LATEST", None),
+        ] {
+            let result = aliases.update("f", "live", &bad, "r1").await;
+            assert!(
+                matches!(result, Err(AliasError::Invalid(_))),
+                "{bad:?}: {result:?}"
+            );
+        }
+        assert_eq!(rule.num_calls(), 0);
     }
 }

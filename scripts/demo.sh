@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The main job, locally: builds the workspace, sets up the emulator's virtual environment,
+# then runs the demo (a canary rollout that promotes, one that an alarm rolls back, and the
+# SNS alerts each produced). Needs Rust and Python 3; no AWS account, no Docker.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+scripts/emulator-venv.sh >/dev/null
+cargo build --quiet -p rollout-cli -p integration-tests --bin rollout --bin demo
+exec target/debug/demo

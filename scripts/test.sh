@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Every check the project has: formatting, lints, unit and property tests, and the
+# integration tests against a private ministack per test (installed here if missing).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+scripts/emulator-venv.sh >/dev/null
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+# Integration tests run the built binaries (the CLI, and the functions inside ministack).
+cargo build --workspace --bins
+cargo test --workspace

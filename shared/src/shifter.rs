@@ -1,0 +1,217 @@
+//! The traffic shifter's contract: a spec starts a rollout, a state takes its next step, an
+//! abort action puts the alias back. Parsing is strict (unknown or mistyped fields are named)
+//! so that an invalid request never reaches AWS.
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::aws::notify::EventKind;
+use crate::driver::{new_rollout_id, DriveError, Driver};
+use crate::state::{check_alias, check_function_name, InvalidField, Rollout, Spec};
+
+const SPEC_FIELDS: &[&str] = &[
+    "functionName",
+    "alias",
+    "targetVersion",
+    "currentVersion",
+    "strategy",
+    "alarms",
+    "notificationTopicArn",
+    "bakeTime",
+];
+const PROGRESS_FIELDS: &[&str] = &[
+    "rolloutId",
+    "status",
+    "stepIndex",
+    "weight",
+    "aliasRevisionId",
+    "startedAt",
+    "nextStepAt",
+    "waitSeconds",
+    "reason",
+];
+const ABORT_FIELDS: &[&str] = &[
+    "action",
+    "functionName",
+    "alias",
+    "reason",
+    "notificationTopicArn",
+];
+
+/// What a direct invocation or a Step Functions task asks of the shifter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShifterRequest {
+    Start(Spec),
+    Step(Box<Rollout>),
+    Abort {
+        function_name: String,
+        alias: String,
+        reason: String,
+        topic: Option<String>,
+    },
+}
+
+impl ShifterRequest {
+    pub fn parse(event: Value) -> Result<ShifterRequest, InvalidField> {
+        let Value::Object(fields) = event else {
+            return Err(InvalidField::new(
+                "event",
+                "must be a JSON object: a rollout spec, a rollout state, or {\"action\":\"abort\", …}",
+            ));
+        };
+        if let Some(action) = fields.get("action") {
+            if action != "abort" {
+                return Err(InvalidField::new(
+                    "action",
+                    format!("{action} is not known; the only action is \"abort\""),
+                ));
+            }
+            check_fields(&fields, &[ABORT_FIELDS])?;
+            let text =
+                |name: &'static str| fields.get(name).and_then(Value::as_str).map(String::from);
+            let function_name = text("functionName")
+                .ok_or_else(|| InvalidField::new("functionName", "is required"))?;
+            let alias = text("alias").ok_or_else(|| InvalidField::new("alias", "is required"))?;
+            check_function_name(&function_name)?;
+            check_alias(&alias)?;
+            return Ok(ShifterRequest::Abort {
+                function_name,
+                alias,
+                reason: text("reason").unwrap_or_else(|| "aborted on request".into()),
+                topic: text("notificationTopicArn"),
+            });
+        }
+        if fields.contains_key("rolloutId") {
+            check_fields(&fields, &[SPEC_FIELDS, PROGRESS_FIELDS])?;
+            let rollout: Rollout = typed(fields)?;
+            rollout.spec.validate()?;
+            if rollout.spec.current_version.is_none() {
+                return Err(InvalidField::new(
+                    "currentVersion",
+                    "a rollout state must carry the version it started from",
+                ));
+            }
+            return Ok(ShifterRequest::Step(Box::new(rollout)));
+        }
+        check_fields(&fields, &[SPEC_FIELDS])?;
+        let spec: Spec = typed(fields)?;
+        spec.validate()?;
+        Ok(ShifterRequest::Start(spec))
+    }
+}
+
+/// Refuses fields the contract does not know, naming them (a typo must not go unnoticed).
+fn check_fields(fields: &Map<String, Value>, allowed: &[&[&str]]) -> Result<(), InvalidField> {
+    match fields
+        .keys()
+        .find(|k| !allowed.iter().any(|set| set.contains(&k.as_str())))
+    {
+        None => Ok(()),
+        Some(unknown) => Err(InvalidField::new(
+            "event",
+            format!(
+                "unknown field {unknown:?}; allowed: {}",
+                allowed
+                    .iter()
+                    .flat_map(|s| s.iter())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+/// Deserializes with the failing field's path in the error.
+fn typed<T: DeserializeOwned>(fields: Map<String, Value>) -> Result<T, InvalidField> {
+    serde_path_to_error::deserialize(Value::Object(fields)).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let field = FIELD_NAMES
+            .iter()
+            .find(|f| path.starts_with(**f) || inner.contains(&format!("`{f}`")))
+            .copied()
+            .unwrap_or("event");
+        InvalidField::new(field, inner)
+    })
+}
+
+/// Every field name, as `'static` strs for [`InvalidField`].
+const FIELD_NAMES: &[&str] = &[
+    "functionName",
+    "alias",
+    "targetVersion",
+    "currentVersion",
+    "strategy",
+    "alarms",
+    "notificationTopicArn",
+    "bakeTime",
+    "rolloutId",
+    "status",
+    "stepIndex",
+    "weight",
+    "aliasRevisionId",
+    "startedAt",
+    "nextStepAt",
+    "waitSeconds",
+    "reason",
+];
+
+/// Carries out one request and returns what the caller gets back (a rollout state, or what an
+/// abort did).
+pub async fn handle(
+    driver: &Driver<'_>,
+    request: ShifterRequest,
+    now: DateTime<Utc>,
+) -> Result<Value, DriveError> {
+    let answer = match request {
+        ShifterRequest::Start(spec) => {
+            to_value(driver.start(&spec, new_rollout_id(now), now).await?)
+        }
+        ShifterRequest::Step(rollout) => to_value(driver.step(&rollout, now).await?),
+        ShifterRequest::Abort {
+            function_name,
+            alias,
+            reason,
+            topic,
+        } => to_value(
+            driver
+                .stop(
+                    &function_name,
+                    &alias,
+                    EventKind::Aborted,
+                    &reason,
+                    topic.as_deref(),
+                    Vec::new(),
+                    now,
+                )
+                .await?,
+        ),
+    };
+    Ok(answer)
+}
+
+fn to_value(value: impl serde::Serialize) -> Value {
+    serde_json::to_value(value).expect("our own types serialize")
+}
+
+impl DriveError {
+    /// The Lambda `errorType` for this error: stable names callers (Step Functions `Retry`
+    /// and `Catch`) can match on.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            DriveError::Invalid(_) | DriveError::Refused(crate::Refusal::Invalid(_)) => {
+                "InvalidInput"
+            }
+            DriveError::Refused(crate::Refusal::Unhealthy(_)) => "AlarmFiring",
+            DriveError::Refused(crate::Refusal::Conflict(_)) => "AliasConflict",
+            DriveError::Alias(_) => "AwsError",
+            DriveError::Notify { .. } | DriveError::NotifyAfterStop(_) => "NotificationFailed",
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "shifter_tests.rs"]
+mod tests;

@@ -1,0 +1,257 @@
+//! The `rollout` command as an operator runs it: exit codes, output, and the alias after.
+
+use aws_sdk_cloudwatch::types::StateValue;
+use integration_tests::fixture::rollout_cli;
+use serde_json::Value;
+
+use crate::Setup;
+
+fn stdout_json(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[tokio::test]
+async fn run_promotes_with_exit_0_and_prints_the_final_state() {
+    let s = Setup::new("orders").await;
+    s.world.alarm("orders-errors", "orders", None).await;
+    let out = rollout_cli(
+        &s.stack,
+        &[
+            "run",
+            "--function",
+            "orders",
+            "--alias",
+            "live",
+            "--to",
+            "2",
+            "--strategy",
+            "50%:1s",
+            "--alarm",
+            "orders-errors",
+            "--topic",
+            &s.world.topic_arn,
+            "--output",
+            "json",
+            "--poll",
+            "1s",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let state = stdout_json(&out);
+    assert_eq!(state["status"], "Succeeded");
+    assert_eq!(s.world.alias("orders").await.version, "2");
+    assert_eq!(
+        s.world.events().await,
+        ["rollout.started", "rollout.succeeded"]
+    );
+}
+
+#[tokio::test]
+async fn run_exits_3_when_an_alarm_fires_during_a_hold() {
+    let s = Setup::new("orders").await;
+    s.world.alarm("orders-errors", "orders", None).await;
+    let args: Vec<String> = [
+        "run",
+        "--function",
+        "orders",
+        "--alias",
+        "live",
+        "--to",
+        "2",
+        "--strategy",
+        "10%:1h",
+        "--alarm",
+        "orders-errors",
+        "--poll",
+        "1s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let stack_env = s.stack.env();
+    let child = std::thread::spawn(move || {
+        std::process::Command::new(integration_tests::fixture::binary("rollout"))
+            .args(&args)
+            .envs(stack_env)
+            .output()
+            .expect("run rollout")
+    });
+    for _ in 0..100 {
+        if s.world.alias("orders").await.routing.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let fired = std::time::Instant::now();
+    s.world.set_alarm("orders-errors", StateValue::Alarm).await;
+    let out = child.join().unwrap();
+    assert!(
+        fired.elapsed().as_secs() < 10,
+        "rolled back within seconds of the breach, not the 1h hold"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alias = s.world.alias("orders").await;
+    assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+}
+
+#[tokio::test]
+async fn run_exits_2_on_invalid_input_and_touches_nothing() {
+    let s = Setup::new("orders").await;
+    let before = s.world.alias("orders").await;
+    for args in [
+        vec!["--to", "2", "--strategy", "Canary100Percent5Minutes"],
+        vec!["--to", "9"],
+        vec!["--to", "2", "--alarm", "no-such-alarm"],
+        vec!["--to", "$LATEST"],
+    ] {
+        let mut all = vec!["run", "--function", "orders", "--alias", "live"];
+        all.extend(args.iter());
+        let out = rollout_cli(&s.stack, &all);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.stderr.is_empty());
+    }
+    assert_eq!(s.world.alias("orders").await, before);
+}
+
+#[tokio::test]
+async fn run_of_a_version_already_live_is_nothing_to_do() {
+    let s = Setup::new("orders").await;
+    s.world.set_alias("orders", "2", None).await;
+    let out = rollout_cli(
+        &s.stack,
+        &[
+            "run",
+            "--function",
+            "orders",
+            "--alias",
+            "live",
+            "--to",
+            "2",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already live"));
+}
+
+#[tokio::test]
+async fn status_and_abort_work_from_the_alias_alone() {
+    let s = Setup::new("orders").await;
+    let spec = s.spec("orders", "Canary10Percent5Minutes", &[]);
+    let rollout = s.start(&spec, crate::t0()).await.expect("start");
+    let out = rollout_cli(
+        &s.stack,
+        &[
+            "status",
+            "--function",
+            "orders",
+            "--alias",
+            "live",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let status = stdout_json(&out);
+    assert_eq!(status["routing"]["weight"], 0.1);
+    assert_eq!(status["rollout"]["rolloutId"], rollout.rollout_id.as_str());
+
+    let out = rollout_cli(
+        &s.stack,
+        &[
+            "abort",
+            "--function",
+            "orders",
+            "--alias",
+            "live",
+            "--topic",
+            &s.world.topic_arn,
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alias = s.world.alias("orders").await;
+    assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+    assert_eq!(
+        s.world.events().await,
+        ["rollout.started", "rollout.aborted"]
+    );
+}
+
+#[tokio::test]
+async fn run_exits_4_when_another_deployment_holds_the_alias() {
+    let s = Setup::new("orders").await;
+    s.world.set_alias("orders", "1", Some(("2", 0.3))).await;
+    let out = rollout_cli(
+        &s.stack,
+        &[
+            "run",
+            "--function",
+            "orders",
+            "--alias",
+            "live",
+            "--to",
+            "2",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        s.world.alias("orders").await.routing,
+        Some(("2".into(), 0.3))
+    );
+}
+
+#[test]
+fn plan_refuses_bad_strategies_with_exit_2_quoting_them() {
+    for bad in [
+        "Canary0Percent5Minutes",
+        "Linear10PercentEvery2881Minutes",
+        "5%:1m,5%:2m",
+        "5%:1y",
+        "",
+    ] {
+        let out = std::process::Command::new(integration_tests::fixture::binary("rollout"))
+            .args(["plan", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(&format!("{bad:?}")),
+            "{bad}"
+        );
+    }
+}

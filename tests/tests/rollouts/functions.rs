@@ -1,0 +1,103 @@
+//! The real function binaries, run by ministack as `provided.al2023` functions through the
+//! Lambda Runtime API, invoked the way Step Functions and EventBridge invoke them.
+
+use aws_sdk_cloudwatch::types::StateValue;
+use serde_json::{json, Value};
+
+use crate::Setup;
+
+async fn shifter(s: &Setup) {
+    let topic = s.world.topic_arn.clone();
+    s.world
+        .deploy_binary(
+            "rollout-traffic-shifter",
+            "traffic-shifter",
+            &[("NOTIFICATION_TOPIC_ARN", &topic)],
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn traffic_shifter_binary_runs_a_rollout_to_promotion() {
+    let s = Setup::new("orders").await;
+    shifter(&s).await;
+    let spec = json!({"functionName": "orders", "alias": "live", "targetVersion": "2", "strategy": "50%:0s"});
+    let (error, state) = s.world.invoke("rollout-traffic-shifter", &spec).await;
+    assert_eq!(error, None, "{state}");
+    assert_eq!(
+        (state["status"].as_str(), state["weight"].as_f64()),
+        (Some("InProgress"), Some(0.5))
+    );
+    assert_eq!(state["waitSeconds"], 0);
+    assert_eq!(
+        s.world.alias("orders").await.routing,
+        Some(("2".into(), 0.5))
+    );
+    // The state goes back in as it came out, as Step Functions would pass it.
+    let (error, done) = s.world.invoke("rollout-traffic-shifter", &state).await;
+    assert_eq!(error, None, "{done}");
+    assert_eq!(done["status"], "Succeeded");
+    assert_eq!(s.world.alias("orders").await.version, "2");
+    // The topic came from the function's environment.
+    assert_eq!(
+        s.world.events().await,
+        ["rollout.started", "rollout.succeeded"]
+    );
+}
+
+#[tokio::test]
+async fn traffic_shifter_binary_refuses_an_invalid_spec_with_a_named_error_type() {
+    let s = Setup::new("orders").await;
+    shifter(&s).await;
+    let before = s.world.alias("orders").await;
+    let bad = json!({"functionName": "orders", "alias": "live", "targetVersion": "2", "strategy": "Canary0Percent5Minutes"});
+    let (error, answer) = s.world.invoke("rollout-traffic-shifter", &bad).await;
+    assert!(error.is_some(), "{answer}");
+    assert_eq!(answer["errorType"], "InvalidInput");
+    assert!(
+        answer["errorMessage"]
+            .as_str()
+            .unwrap()
+            .starts_with("strategy:"),
+        "{answer}"
+    );
+    assert_eq!(s.world.alias("orders").await, before);
+}
+
+#[tokio::test]
+async fn alarm_rollback_binary_restores_an_in_flight_alias() {
+    let s = Setup::new("orders").await;
+    s.world.alarm("orders-errors", "orders", None).await;
+    let topic = s.world.topic_arn.clone();
+    s.world
+        .deploy_binary(
+            "rollout-alarm-rollback",
+            "alarm-rollback",
+            &[("NOTIFICATION_TOPIC_ARN", &topic)],
+        )
+        .await;
+    s.start(
+        &s.spec("orders", "Canary10Percent5Minutes", &["orders-errors"]),
+        crate::t0(),
+    )
+    .await
+    .expect("start");
+    s.world.set_alarm("orders-errors", StateValue::Alarm).await;
+    let path = format!(
+        "{}/../events/alarm-state-change-alarm.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    event["resources"][0] = s.world.alarm_arn("orders-errors").await.into();
+    event["detail"]["alarmName"] = "orders-errors".into();
+    event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"] =
+        json!({"FunctionName": "orders", "Resource": "orders:live"});
+    let (error, report) = s.world.invoke("rollout-alarm-rollback", &event).await;
+    assert_eq!(error, None, "{report}");
+    assert_eq!(report["rolledBack"][0]["restoredVersion"], "1");
+    let alias = s.world.alias("orders").await;
+    assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+    let notes = s.world.notifications().await;
+    assert_eq!(notes.last().unwrap()["event"], "rollout.rolled_back");
+    assert_eq!(notes.last().unwrap()["source"], "alarm-rollback");
+}
