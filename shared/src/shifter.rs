@@ -192,6 +192,42 @@ pub async fn handle(
     Ok(answer)
 }
 
+/// A failed invocation, as Lambda reports it: an `errorType` and a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub error_type: &'static str,
+    pub message: String,
+}
+
+/// Everything the traffic-shifter function accepts: a CodePipeline job, or a spec, a state
+/// or an abort action. The event is never logged: a job carries artifact credentials.
+pub async fn dispatch(
+    driver: &Driver<'_>,
+    results: &dyn crate::aws::pipeline::JobResults,
+    event: Value,
+    now: DateTime<Utc>,
+) -> Result<Value, Failure> {
+    let invalid = |e: InvalidField| Failure {
+        error_type: "InvalidInput",
+        message: e.to_string(),
+    };
+    if crate::pipeline::PipelineJob::detect(&event) {
+        let job = crate::pipeline::PipelineJob::parse(event).map_err(invalid)?;
+        let outcome = crate::pipeline::handle(driver, results, &job, now)
+            .await
+            .map_err(|e| Failure {
+                error_type: "AwsError",
+                message: e.to_string(),
+            })?;
+        return Ok(crate::pipeline::outcome_json(&outcome));
+    }
+    let request = ShifterRequest::parse(event).map_err(invalid)?;
+    handle(driver, request, now).await.map_err(|e| Failure {
+        error_type: e.error_type(),
+        message: e.to_string(),
+    })
+}
+
 fn to_value(value: impl serde::Serialize) -> Value {
     serde_json::to_value(value).expect("our own types serialize")
 }

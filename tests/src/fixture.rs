@@ -382,3 +382,23 @@ pub fn rollout_cli(stack: &Ministack, args: &[&str]) -> Output {
         .output()
         .expect("run rollout")
 }
+
+/// Everything `function` wrote to its log group (`/aws/lambda/<name>`) plus ministack's own
+/// log, where it reports a function's stderr.
+pub async fn function_logs(stack: &Ministack, function: &str) -> String {
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&stack.sdk_config());
+    let mut text = String::new();
+    let mut pages = logs
+        .filter_log_events()
+        .log_group_name(format!("/aws/lambda/{function}"))
+        .into_paginator()
+        .send();
+    while let Some(Ok(page)) = pages.next().await {
+        for event in page.events() {
+            text.push_str(event.message().unwrap_or_default());
+            text.push('\n');
+        }
+    }
+    text.push_str(&std::fs::read_to_string(stack.log_path()).unwrap_or_default());
+    text
+}

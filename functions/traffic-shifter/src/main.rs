@@ -1,10 +1,12 @@
 //! traffic-shifter: one rollout step per invocation (a spec starts, a state steps, an abort
-//! action rolls back). Clients and configuration are built once, at cold start.
+//! action rolls back, a CodePipeline job does either and reports the job's result). Clients
+//! and configuration are built once, at cold start.
 
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
+use rollout::aws::pipeline::CodePipelineResults;
 use rollout::aws::{load_config, Adapters};
 use rollout::config::FunctionConfig;
-use rollout::shifter::{handle, ShifterRequest};
+use rollout::shifter::dispatch;
 use serde_json::Value;
 
 #[tokio::main]
@@ -17,7 +19,9 @@ async fn main() -> Result<(), Error> {
         .without_time()
         .init();
     let config = FunctionConfig::from_env()?;
-    let adapters = Adapters::new(&load_config().await);
+    let sdk = load_config().await;
+    let adapters = Adapters::new(&sdk);
+    let results = CodePipelineResults::from_config(&sdk);
     let driver = adapters.driver(
         "traffic-shifter",
         &config.alarm_names,
@@ -25,19 +29,15 @@ async fn main() -> Result<(), Error> {
     );
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async {
         // The event is never logged whole: a pipeline job carries artifact credentials.
-        let request =
-            ShifterRequest::parse(event.payload).map_err(|e| diagnostic("InvalidInput", e))?;
-        handle(&driver, request, chrono::Utc::now())
+        dispatch(&driver, &results, event.payload, chrono::Utc::now())
             .await
-            .map_err(|e| diagnostic(e.error_type(), e))
+            .map_err(|f| {
+                tracing::error!(error_type = f.error_type, error = %f.message, "request failed");
+                Diagnostic {
+                    error_type: f.error_type.into(),
+                    error_message: f.message,
+                }
+            })
     }))
     .await
-}
-
-fn diagnostic(error_type: &str, error: impl std::fmt::Display) -> Diagnostic {
-    tracing::error!(error_type, %error, "request failed");
-    Diagnostic {
-        error_type: error_type.into(),
-        error_message: error.to_string(),
-    }
 }

@@ -4,6 +4,7 @@
 pub mod alarms;
 pub mod alias;
 pub mod notify;
+pub mod pipeline;
 
 use std::time::Duration;
 

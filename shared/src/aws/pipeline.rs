@@ -1,0 +1,114 @@
+//! CodePipeline job results: success (with a continuation token while a rollout runs, with
+//! output variables once promoted) or failure with its type and message.
+
+use async_trait::async_trait;
+use aws_sdk_codepipeline::types::{ExecutionDetails, FailureDetails, FailureType};
+use aws_sdk_codepipeline::Client;
+
+/// The failure types this action reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The action is set up wrongly (bad UserParameters): fix the pipeline, not the code.
+    ConfigurationError,
+    /// The rollout did not succeed (rolled back, refused, aborted, bad token).
+    JobFailed,
+}
+
+/// A success result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobSuccess {
+    pub continuation_token: Option<String>,
+    pub summary: String,
+    pub percent_complete: i32,
+    pub external_execution_id: String,
+    pub output_variables: Vec<(String, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("CodePipeline {operation} failed: {message}")]
+pub struct PipelineError {
+    pub operation: &'static str,
+    pub message: String,
+}
+
+#[async_trait]
+pub trait JobResults: Send + Sync {
+    async fn success(&self, job_id: &str, result: JobSuccess) -> Result<(), PipelineError>;
+    async fn failure(
+        &self,
+        job_id: &str,
+        kind: FailureKind,
+        message: &str,
+    ) -> Result<(), PipelineError>;
+}
+
+pub struct CodePipelineResults {
+    client: Client,
+}
+
+impl CodePipelineResults {
+    pub fn new(client: Client) -> Self {
+        CodePipelineResults { client }
+    }
+
+    pub fn from_config(config: &aws_config::SdkConfig) -> Self {
+        CodePipelineResults::new(Client::new(config))
+    }
+}
+
+#[async_trait]
+impl JobResults for CodePipelineResults {
+    async fn success(&self, job_id: &str, result: JobSuccess) -> Result<(), PipelineError> {
+        let details = ExecutionDetails::builder()
+            .summary(result.summary)
+            .external_execution_id(result.external_execution_id)
+            .percent_complete(result.percent_complete)
+            .build();
+        let mut request = self
+            .client
+            .put_job_success_result()
+            .job_id(job_id)
+            .execution_details(details)
+            .set_continuation_token(result.continuation_token);
+        for (name, value) in result.output_variables {
+            request = request.output_variables(name, value);
+        }
+        request.send().await.map(|_| ()).map_err(|e| PipelineError {
+            operation: "PutJobSuccessResult",
+            message: aws_sdk_codepipeline::error::DisplayErrorContext(e).to_string(),
+        })
+    }
+
+    async fn failure(
+        &self,
+        job_id: &str,
+        kind: FailureKind,
+        message: &str,
+    ) -> Result<(), PipelineError> {
+        let failure_type = match kind {
+            FailureKind::ConfigurationError => FailureType::ConfigurationError,
+            FailureKind::JobFailed => FailureType::JobFailed,
+        };
+        // CodePipeline accepts at most 5000 characters of message.
+        let message: String = message.chars().take(5000).collect();
+        let details = FailureDetails::builder()
+            .r#type(failure_type)
+            .message(message)
+            .build()
+            .map_err(|e| PipelineError {
+                operation: "PutJobFailureResult",
+                message: e.to_string(),
+            })?;
+        self.client
+            .put_job_failure_result()
+            .job_id(job_id)
+            .failure_details(details)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| PipelineError {
+                operation: "PutJobFailureResult",
+                message: aws_sdk_codepipeline::error::DisplayErrorContext(e).to_string(),
+            })
+    }
+}

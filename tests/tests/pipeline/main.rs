@@ -1,0 +1,248 @@
+//! The shifter as a CodePipeline Invoke action: job results go to the recording CodePipeline
+//! stub, everything else to ministack. In-process tests move the clock; one test runs the
+//! real binary and checks that the job's credentials never reach a log.
+
+use aws_sdk_cloudwatch::types::StateValue;
+use chrono::{DateTime, Duration, Utc};
+use integration_tests::fixture::World;
+use integration_tests::{Ministack, RecordingStub};
+use rollout::aws::pipeline::CodePipelineResults;
+use rollout::aws::Adapters;
+use rollout::pipeline::{handle, JobOutcome, PipelineJob, JOB_KEY};
+use serde_json::{json, Value};
+
+struct Setup {
+    stack: Ministack,
+    world: World,
+    adapters: Adapters,
+    stub: RecordingStub,
+    results: CodePipelineResults,
+}
+
+impl Setup {
+    async fn new() -> Setup {
+        let stack = Ministack::start().await;
+        let world = World::new(&stack).await;
+        world.function_with_two_versions("orders").await;
+        world.alarm("orders-errors", "orders", None).await;
+        let adapters = Adapters::new(&stack.sdk_config());
+        let stub = RecordingStub::start([]);
+        let results = CodePipelineResults::from_config(&stub.sdk_config());
+        Setup {
+            stack,
+            world,
+            adapters,
+            stub,
+            results,
+        }
+    }
+
+    fn params(&self, strategy: &str) -> String {
+        json!({"functionName": "orders", "alias": "live", "targetVersion": "2", "strategy": strategy,
+               "alarms": ["orders-errors"], "notificationTopicArn": self.world.topic_arn})
+        .to_string()
+    }
+
+    async fn invoke(
+        &self,
+        user_parameters: &str,
+        token: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> JobOutcome {
+        let job = PipelineJob::parse(job_event(user_parameters, token)).expect("job parses");
+        let driver = self.adapters.driver("traffic-shifter", &[], None);
+        handle(&driver, &self.results, &job, now)
+            .await
+            .expect("result reported")
+    }
+
+    /// The one result the stub got since the last call, as (operation, body).
+    fn last_result(&self) -> (String, Value) {
+        let requests = self.stub.requests();
+        self.stub.clear();
+        assert_eq!(
+            requests.len(),
+            1,
+            "exactly one job result per invocation: {requests:?}"
+        );
+        (
+            requests[0].operation().to_string(),
+            requests[0].body.clone(),
+        )
+    }
+}
+
+fn job_event(user_parameters: &str, token: Option<&str>) -> Value {
+    let path = format!(
+        "{}/../events/codepipeline-job.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let data = &mut event[JOB_KEY]["data"];
+    data["actionConfiguration"]["configuration"]["UserParameters"] = user_parameters.into();
+    if let Some(token) = token {
+        data["continuationToken"] = token.into();
+    }
+    event
+}
+
+#[tokio::test]
+async fn a_rollout_is_promoted_across_several_invocations() {
+    let s = Setup::new().await;
+    let params = s.params("Linear50PercentEvery1Minute");
+    let start = Utc::now();
+    s.invoke(&params, None, start).await;
+    let (op, body) = s.last_result();
+    assert_eq!(op, "PutJobSuccessResult");
+    assert_eq!(body["jobId"], "11111111-abcd-1111-abcd-111111abcdef");
+    assert_eq!(
+        body["executionDetails"]["summary"],
+        "orders:live 50% on 2 (step 1/2)"
+    );
+    assert_eq!(body["executionDetails"]["percentComplete"], 50);
+    let token = body["continuationToken"]
+        .as_str()
+        .expect("a token while in flight")
+        .to_string();
+    assert!(token.len() <= 2048);
+    assert_eq!(
+        s.world.alias("orders").await.routing,
+        Some(("2".into(), 0.5))
+    );
+
+    // Not yet due: alarms re-checked, same token back, alias unchanged.
+    s.invoke(&params, Some(&token), start + Duration::seconds(20))
+        .await;
+    let (_, body) = s.last_result();
+    assert!(body["continuationToken"].is_string());
+    assert_eq!(
+        s.world.alias("orders").await.routing,
+        Some(("2".into(), 0.5))
+    );
+
+    let token = body["continuationToken"].as_str().unwrap().to_string();
+    s.invoke(&params, Some(&token), start + Duration::seconds(60))
+        .await;
+    let (op, body) = s.last_result();
+    assert_eq!(op, "PutJobSuccessResult");
+    assert!(body.get("continuationToken").is_none(), "done: no token");
+    assert_eq!(body["outputVariables"]["version"], "2");
+    assert_eq!(body["outputVariables"]["alias"], "live");
+    assert_eq!(body["executionDetails"]["percentComplete"], 100);
+    assert_eq!(s.world.alias("orders").await.version, "2");
+}
+
+#[tokio::test]
+async fn a_breach_restores_the_alias_then_fails_the_job() {
+    let s = Setup::new().await;
+    let params = s.params("Linear50PercentEvery1Minute");
+    let start = Utc::now();
+    s.invoke(&params, None, start).await;
+    let (_, body) = s.last_result();
+    let token = body["continuationToken"].as_str().unwrap().to_string();
+    s.world.set_alarm("orders-errors", StateValue::Alarm).await;
+    let outcome = s
+        .invoke(&params, Some(&token), start + Duration::seconds(10))
+        .await;
+    assert!(matches!(outcome, JobOutcome::Failed { .. }));
+    let (op, body) = s.last_result();
+    assert_eq!(op, "PutJobFailureResult");
+    assert_eq!(body["failureDetails"]["type"], "JobFailed");
+    assert!(body["failureDetails"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("orders-errors is in ALARM"));
+    let alias = s.world.alias("orders").await;
+    assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+}
+
+#[tokio::test]
+async fn invalid_user_parameters_are_a_configuration_error_and_touch_nothing() {
+    let s = Setup::new().await;
+    let before = s.world.alias("orders").await;
+    let cases = [
+        ("not json".to_string(), "UserParameters"),
+        (
+            json!({"functionName": "orders", "alias": "live", "strategy": "AllAtOnce"}).to_string(),
+            "targetVersion",
+        ),
+        (s.params("Canary10Percent0Minutes"), "strategy"),
+    ];
+    for (params, field) in cases {
+        s.invoke(&params, None, Utc::now()).await;
+        let (op, body) = s.last_result();
+        assert_eq!(op, "PutJobFailureResult");
+        assert_eq!(body["failureDetails"]["type"], "ConfigurationError");
+        assert!(
+            body["failureDetails"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(field),
+            "{body}"
+        );
+    }
+    assert_eq!(s.world.alias("orders").await, before);
+}
+
+#[tokio::test]
+async fn a_garbled_token_fails_the_job_and_touches_nothing() {
+    let s = Setup::new().await;
+    let params = s.params("Linear50PercentEvery1Minute");
+    let start = Utc::now();
+    s.invoke(&params, None, start).await;
+    let (_, body) = s.last_result();
+    let token = body["continuationToken"].as_str().unwrap().to_string();
+    let before = s.world.alias("orders").await;
+    let tampered = token.replacen("r1.", "r1.A", 1);
+    s.invoke(&params, Some(&tampered), start + Duration::seconds(60))
+        .await;
+    let (op, body) = s.last_result();
+    assert_eq!(op, "PutJobFailureResult");
+    assert!(
+        body["failureDetails"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("continuationToken"),
+        "{body}"
+    );
+    assert_eq!(s.world.alias("orders").await, before);
+}
+
+#[tokio::test]
+async fn the_real_binary_reports_the_job_and_never_logs_its_credentials() {
+    let s = Setup::new().await;
+    let (key, url) = s.stub.env_for("CODEPIPELINE");
+    s.world
+        .deploy_binary(
+            "shifter",
+            "traffic-shifter",
+            &[(&key, &url), ("RUST_LOG", "debug")],
+        )
+        .await;
+    let event = job_event(&s.params("AllAtOnce"), None);
+    let (error, _) = s.world.invoke("shifter", &event).await;
+    assert_eq!(error, None);
+    let (op, body) = s.last_result();
+    assert_eq!(op, "PutJobSuccessResult");
+    assert_eq!(body["outputVariables"]["version"], "2");
+    // A garbled job (credentials of the wrong type) must not echo them either.
+    let mut garbled = job_event("{}", None);
+    garbled[JOB_KEY]["data"]["artifactCredentials"]["sessionToken"] =
+        json!({"x": "SECRET-SESSION-TOKEN-DO-NOT-LOG"});
+    let (error, answer) = s.world.invoke("shifter", &garbled).await;
+    assert!(error.is_some(), "{answer}");
+    assert!(!answer.to_string().contains("SECRET"), "{answer}");
+
+    let logs = integration_tests::fixture::function_logs(&s.stack, "shifter").await;
+    assert!(
+        logs.contains("rollout event"),
+        "the function's own logs are where we look:\n{logs}"
+    );
+    for secret in [
+        "SECRET-ACCESS-KEY-DO-NOT-LOG",
+        "SECRET-SESSION-TOKEN-DO-NOT-LOG",
+        "ASIAEXAMPLEDONOTLOG",
+    ] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs");
+    }
+}
