@@ -119,15 +119,13 @@ impl Progress {
     }
 
     pub fn interrupted(&self, rollout: &Rollout) {
-        let spec = &rollout.spec;
-        self.line(format!(
-            "interrupted: the alias is left as it is ({} on {}). Resume by running the same \
-             `rollout run` again, or put it back with: rollout abort --function {} --alias {}",
-            format_percent(rollout.weight),
-            spec.target_version,
-            spec.function_name,
-            spec.alias
-        ));
+        self.line(format!("interrupted: {}", resume_hint(rollout)));
+        self.finish(rollout);
+    }
+
+    /// After a runtime error: where the alias was left, and how to go on.
+    pub fn line_for_resume(&self, rollout: &Rollout) {
+        self.line(resume_hint(rollout));
         self.finish(rollout);
     }
 
@@ -136,4 +134,16 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+fn resume_hint(rollout: &Rollout) -> String {
+    let spec = &rollout.spec;
+    format!(
+        "the alias is left as it is ({} on {}). Resume by running the same `rollout run` \
+         again, or put it back with: rollout abort --function {} --alias {}",
+        format_percent(rollout.weight),
+        spec.target_version,
+        spec.function_name,
+        spec.alias
+    )
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rollout::aws::{load_config, Adapters};
-use rollout::driver::new_rollout_id;
+use rollout::driver::{new_rollout_id, DriveError};
 use rollout::plan::parse_hold;
 use rollout::{InvalidField, Spec};
 
@@ -54,7 +54,18 @@ pub async fn run(args: RunArgs) -> Result<i32, Failure> {
                 return Ok(INTERRUPTED);
             }
         }
-        rollout = driver.step(&rollout, Utc::now()).await?;
+        rollout = match driver.step(&rollout, Utc::now()).await {
+            Ok(next) => next,
+            Err(DriveError::Alias(e)) => {
+                let failed = driver
+                    .report_failure(&rollout, e.to_string(), Utc::now())
+                    .await;
+                progress.show(&failed);
+                progress.line_for_resume(&failed);
+                return Err(DriveError::Alias(e).into());
+            }
+            Err(other) => return Err(other.into()),
+        };
         progress.show(&rollout);
     }
     progress.finish(&rollout);

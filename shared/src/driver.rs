@@ -237,6 +237,25 @@ impl Driver<'_> {
         }
     }
 
+    /// Tells people a rollout could not go on (an AWS error its driver gave up on), leaving
+    /// the alias as it is; best effort, since the failure is already being reported.
+    pub async fn report_failure(
+        &self,
+        rollout: &Rollout,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> Rollout {
+        let mut failed = rollout.clone();
+        failed.end(Status::Failed, reason);
+        if let Err(e) = self
+            .notify(EventKind::Failed, &failed, Vec::new(), now)
+            .await
+        {
+            tracing::error!(error = %e, "could not publish rollout.failed");
+        }
+        failed
+    }
+
     /// Puts a split alias back on its primary version (or a baking one back on the version it
     /// came from), whoever started the rollout. A settled alias is left alone.
     #[allow(clippy::too_many_arguments)]
