@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Measures the budgets (a report, not a test): AWS calls per rollout step, each function's
+# init time and peak RSS from its release build, alarm-rollback latency over 100 events.
+# Zip sizes come from scripts/package.sh.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+scripts/emulator-venv.sh >/dev/null
+functions=()
+for dir in functions/*/; do functions+=("$(basename "$dir")"); done
+cargo build --release --quiet $(printf -- '-p %s ' "${functions[@]}")
+cargo build --quiet -p integration-tests --bin bench
+exec target/debug/bench "${functions[@]}"
