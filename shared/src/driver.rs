@@ -424,3 +424,7 @@ pub fn desired_alias(rollout: &Rollout) -> AliasUpdate {
 pub fn new_rollout_id(now: DateTime<Utc>) -> String {
     format!("r-{}", now.format("%Y%m%dT%H%M%S%3fZ"))
 }
+
+#[cfg(test)]
+#[path = "driver_tests.rs"]
+mod tests;
