@@ -1,0 +1,407 @@
+//! The rollout state machine end to end in ministack: the definition that `infra/template.yaml`
+//! deploys (`infra/statemachine/rollout.asl.json`), the real `traffic-shifter` binary running as
+//! a `provided.al2023` function, and real executions. Ministack runs with `SFN_WAIT_SCALE=0`, so
+//! every Wait state is skipped: a rollout still takes its holds because the shifter, called
+//! again at once, answers "not yet" until a step is due.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudwatch::types::StateValue;
+use aws_sdk_sfn::config::interceptors::BeforeTransmitInterceptorContextMut;
+use aws_sdk_sfn::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_sfn::types::{
+    ExecutionStatus, HistoryEvent, HistoryEventType, MockErrorOutput, MockInput,
+};
+use integration_tests::fixture::World;
+use integration_tests::host::repo_root;
+use integration_tests::Ministack;
+use serde_json::{json, Value};
+
+const SHIFTER: &str = "rollout-traffic-shifter";
+const ALARM: &str = "orders-errors";
+/// CloudFormation's `DefinitionSubstitutions` key for the shifter, as in the template.
+const SHIFTER_PLACEHOLDER: &str = "${TrafficShifterFunctionArn}";
+
+/// One emulator with a function `orders` (versions 1 and 2, alias `live` on 1), its alarm,
+/// the shifter deployed, and the state machine created from the repository's definition.
+struct Rollouts {
+    _stack: Ministack,
+    world: World,
+    sfn: aws_sdk_sfn::Client,
+    definition: String,
+    machine_arn: String,
+}
+
+/// How an execution ended.
+#[derive(Debug)]
+struct Ended {
+    status: ExecutionStatus,
+    output: Value,
+    error: Option<String>,
+    cause: Option<String>,
+    history: Vec<HistoryEvent>,
+    took: Duration,
+}
+
+impl Rollouts {
+    async fn new() -> Rollouts {
+        let stack = Ministack::start().await;
+        let world = World::new(&stack).await;
+        world.function_with_two_versions("orders").await;
+        world.alarm(ALARM, "orders", None).await;
+        let topic = world.topic_arn.clone();
+        world
+            .deploy_binary(
+                SHIFTER,
+                "traffic-shifter",
+                &[("NOTIFICATION_TOPIC_ARN", &topic)],
+            )
+            .await;
+        let shifter_arn = world
+            .lambda
+            .get_function_configuration()
+            .function_name(SHIFTER)
+            .send()
+            .await
+            .expect("get_function_configuration")
+            .function_arn()
+            .expect("function arn")
+            .to_string();
+        let definition = definition(&shifter_arn);
+        let sfn = aws_sdk_sfn::Client::from_conf(
+            aws_sdk_sfn::config::Builder::from(&stack.sdk_config())
+                .interceptor(NoSyncHostPrefix)
+                .build(),
+        );
+        let machine_arn = sfn
+            .create_state_machine()
+            .name("lambda-rollout")
+            .definition(&definition)
+            .role_arn("arn:aws:iam::000000000000:role/rollout-state-machine")
+            .send()
+            .await
+            .expect("create_state_machine")
+            .state_machine_arn()
+            .to_string();
+        Rollouts {
+            _stack: stack,
+            world,
+            sfn,
+            definition,
+            machine_arn,
+        }
+    }
+
+    fn spec(&self, strategy: &str) -> Value {
+        json!({
+            "functionName": "orders",
+            "alias": "live",
+            "targetVersion": "2",
+            "strategy": strategy,
+            "alarms": [ALARM],
+        })
+    }
+
+    async fn start(&self, input: &Value) -> String {
+        self.sfn
+            .start_execution()
+            .state_machine_arn(&self.machine_arn)
+            .input(input.to_string())
+            .send()
+            .await
+            .expect("start_execution")
+            .execution_arn()
+            .to_string()
+    }
+
+    /// Polls the execution until it ends (a minute at most), then reads its history.
+    async fn finish(&self, execution_arn: &str, started: Instant) -> Ended {
+        let deadline = started + Duration::from_secs(60);
+        loop {
+            let out = self
+                .sfn
+                .describe_execution()
+                .execution_arn(execution_arn)
+                .send()
+                .await
+                .expect("describe_execution");
+            if out.status() != &ExecutionStatus::Running {
+                let took = started.elapsed();
+                return Ended {
+                    status: out.status().clone(),
+                    output: out
+                        .output()
+                        .map(|o| serde_json::from_str(o).expect("output is JSON"))
+                        .unwrap_or(Value::Null),
+                    error: out.error().map(String::from),
+                    cause: out.cause().map(String::from),
+                    history: self.history(execution_arn).await,
+                    took,
+                };
+            }
+            assert!(
+                Instant::now() < deadline,
+                "execution still running after a minute"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn run(&self, input: &Value) -> Ended {
+        let started = Instant::now();
+        let arn = self.start(input).await;
+        self.finish(&arn, started).await
+    }
+
+    async fn history(&self, execution_arn: &str) -> Vec<HistoryEvent> {
+        let mut events = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .sfn
+                .get_execution_history()
+                .execution_arn(execution_arn)
+                .max_results(1000)
+                .set_next_token(token)
+                .send()
+                .await
+                .expect("get_execution_history");
+            events.extend(page.events().iter().cloned());
+            match page.next_token() {
+                Some(next) => token = Some(next.to_string()),
+                None => return events,
+            }
+        }
+    }
+
+    /// Runs one state of the definition alone (Step Functions' TestState).
+    async fn test_state(
+        &self,
+        state: &str,
+        input: &Value,
+        mock: Option<MockInput>,
+    ) -> aws_sdk_sfn::operation::test_state::TestStateOutput {
+        self.sfn
+            .test_state()
+            .definition(&self.definition)
+            .state_name(state)
+            .input(input.to_string())
+            .role_arn("arn:aws:iam::000000000000:role/rollout-state-machine")
+            .set_mock(mock)
+            .send()
+            .await
+            .expect("test_state")
+    }
+}
+
+impl Ended {
+    /// The names of the states entered, in order.
+    fn states(&self) -> Vec<String> {
+        self.history
+            .iter()
+            .filter_map(|e| e.state_entered_event_details())
+            .map(|d| d.name().to_string())
+            .collect()
+    }
+
+    /// How many times a task was scheduled (each retry counts).
+    fn tasks_scheduled(&self) -> usize {
+        self.history
+            .iter()
+            .filter(|e| e.r#type() == &HistoryEventType::TaskScheduled)
+            .count()
+    }
+}
+
+/// The SDK sends TestState to AWS's `sync-` host (`sync-states.<region>…`), a name that does
+/// not resolve locally; ministack answers it on its one endpoint.
+#[derive(Debug)]
+struct NoSyncHostPrefix;
+
+impl Intercept for NoSyncHostPrefix {
+    fn name(&self) -> &'static str {
+        "NoSyncHostPrefix"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let uri = context.request().uri().replacen("://sync-", "://", 1);
+        context.request_mut().set_uri(uri)?;
+        Ok(())
+    }
+}
+
+/// The ASL file with the substitution CloudFormation makes from `DefinitionSubstitutions`.
+fn definition(shifter_arn: &str) -> String {
+    let path = repo_root().join("infra/statemachine/rollout.asl.json");
+    let text = std::fs::read_to_string(&path).expect("read the state machine definition");
+    assert!(
+        text.contains(SHIFTER_PLACEHOLDER),
+        "{} names the shifter by placeholder",
+        path.display()
+    );
+    let substituted = text.replace(SHIFTER_PLACEHOLDER, shifter_arn);
+    assert!(
+        !substituted.contains("${"),
+        "every placeholder has a substitution"
+    );
+    substituted
+}
+
+fn weights(notifications: &[Value]) -> Vec<(String, f64)> {
+    notifications
+        .iter()
+        .map(|n| {
+            (
+                n["event"].as_str().unwrap_or_default().to_string(),
+                n["weight"].as_f64().unwrap_or(-1.0),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn promotes_through_custom_holds_that_the_shifter_times() {
+    let r = Rollouts::new().await;
+    let ended = r.run(&r.spec("25%:1s,50%:1s")).await;
+    assert_eq!(ended.status, ExecutionStatus::Succeeded, "{ended:?}");
+    assert_eq!(ended.output["status"], "Succeeded", "{}", ended.output);
+    assert_eq!(ended.states().last().map(String::as_str), Some("Promoted"));
+    let alias = r.world.alias("orders").await;
+    assert_eq!((alias.version.as_str(), alias.routing), ("2", None));
+    assert_eq!(
+        weights(&r.world.notifications().await),
+        [
+            ("rollout.started".into(), 0.25),
+            ("rollout.shifted".into(), 0.5),
+            ("rollout.succeeded".into(), 1.0)
+        ],
+        "one notification per step, however often the shifter was asked"
+    );
+    // The Wait states were skipped, yet both one-second holds were kept: the shifter decided.
+    assert!(
+        ended.took >= Duration::from_secs(2),
+        "took {:?}",
+        ended.took
+    );
+    assert!(
+        ended.tasks_scheduled() > 3,
+        "asked early and answered 'not yet'"
+    );
+}
+
+#[tokio::test]
+async fn refuses_to_start_while_an_alarm_fires_and_leaves_the_alias_untouched() {
+    let r = Rollouts::new().await;
+    r.world.set_alarm(ALARM, StateValue::Alarm).await;
+    let before = r.world.alias("orders").await;
+    let ended = r.run(&r.spec("25%:1s,50%:1s")).await;
+    assert_eq!(ended.status, ExecutionStatus::Failed, "{ended:?}");
+    assert_eq!(ended.error.as_deref(), Some("AlarmFiring"), "{ended:?}");
+    assert!(
+        ended.cause.as_deref().unwrap_or_default().contains(ALARM),
+        "{ended:?}"
+    );
+    assert_eq!(ended.states(), ["Step", "Refused"]);
+    assert_eq!(
+        ended.tasks_scheduled(),
+        1,
+        "the shifter's own refusal is never retried"
+    );
+    assert_eq!(
+        r.world.alias("orders").await,
+        before,
+        "same version, no routing, same revision"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_spec_fails_at_once_naming_the_field() {
+    let r = Rollouts::new().await;
+    let before = r.world.alias("orders").await;
+    let ended = r.run(&r.spec("Canary0Percent5Minutes")).await;
+    assert_eq!(ended.error.as_deref(), Some("InvalidInput"), "{ended:?}");
+    assert!(
+        ended
+            .cause
+            .as_deref()
+            .unwrap_or_default()
+            .contains("strategy:"),
+        "{ended:?}"
+    );
+    assert_eq!(ended.tasks_scheduled(), 1);
+    assert_eq!(r.world.alias("orders").await, before);
+}
+
+#[tokio::test]
+async fn rolls_back_and_fails_when_an_alarm_fires_mid_rollout() {
+    let r = Rollouts::new().await;
+    let started = Instant::now();
+    let execution = r.start(&r.spec("25%:4s")).await;
+    // Wait for the first step to be live, then breach.
+    while r.world.alias("orders").await.routing.is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the first step never happened"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    r.world.set_alarm(ALARM, StateValue::Alarm).await;
+    let ended = r.finish(&execution, started).await;
+    assert_eq!(ended.status, ExecutionStatus::Failed, "{ended:?}");
+    assert_eq!(ended.error.as_deref(), Some("RolledBack"), "{ended:?}");
+    assert!(
+        ended.cause.as_deref().unwrap_or_default().contains(ALARM),
+        "{ended:?}"
+    );
+    let alias = r.world.alias("orders").await;
+    assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+    assert_eq!(
+        r.world.events().await,
+        ["rollout.started", "rollout.rolled_back"]
+    );
+}
+
+#[tokio::test]
+async fn refusals_end_the_execution_and_any_other_failure_aborts_first() {
+    let r = Rollouts::new().await;
+    let failing = |error: &str| {
+        MockInput::builder()
+            .error_output(MockErrorOutput::builder().error(error).cause("{}").build())
+            .build()
+    };
+    for (error, next) in [
+        ("InvalidInput", "Refused"),
+        ("AlarmFiring", "Refused"),
+        ("AliasConflict", "Refused"),
+        ("Lambda.Unknown", "Abort"),
+        ("States.Timeout", "Abort"),
+    ] {
+        let out = r
+            .test_state("Step", &r.spec("25%:1s"), Some(failing(error)))
+            .await;
+        assert_eq!(out.next_state(), Some(next), "{error}: {out:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_abort_state_puts_a_stranded_alias_back() {
+    let r = Rollouts::new().await;
+    // A rollout stranded mid-shift: its execution's last step failed with a Lambda error.
+    r.world.set_alias("orders", "1", Some(("2", 0.25))).await;
+    let mut input = r.spec("25%:1s");
+    input["error"] = json!({"Error": "Lambda.Unknown", "Cause": "the shifter crashed"});
+    let out = r.test_state("Abort", &input, None).await;
+    assert_eq!(out.next_state(), Some("Stopped"), "{out:?}");
+    let alias = r.world.alias("orders").await;
+    assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+    assert_eq!(r.world.events().await, ["rollout.aborted"]);
+    // Then the execution fails with the error that stranded it.
+    let output: Value = serde_json::from_str(out.output().expect("output")).expect("JSON");
+    let stopped = r.test_state("Stopped", &output, None).await;
+    assert_eq!(stopped.error(), Some("Lambda.Unknown"), "{stopped:?}");
+}
