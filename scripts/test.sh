@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/emulator-venv.sh >/dev/null
 cargo fmt --all --check
+scripts/check-infra.sh  # infra/: SAM transform, cfn-lint, checkov (pinned tools, offline)
 cargo clippy --workspace --all-targets -- -D warnings
 # Integration tests run the built binaries (the CLI, and the functions inside ministack).
 cargo build --workspace --bins
