@@ -6,6 +6,7 @@ pub mod config;
 pub mod driver;
 pub mod engine;
 pub mod guard;
+pub mod hooks;
 pub mod observe;
 pub mod pipeline;
 pub mod plan;

@@ -3,6 +3,8 @@
 
 pub mod alarms;
 pub mod alias;
+pub mod deploy;
+pub mod invoke;
 pub mod notify;
 pub mod pipeline;
 
