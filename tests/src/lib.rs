@@ -4,6 +4,7 @@
 //! deployment packages ([`lambda_zip`]), host paths and plain-TCP helpers
 //! ([`host`]) and the shared SDK configuration ([`sdk_config`]).
 
+pub mod deployment;
 pub mod fixture;
 pub mod host;
 pub mod lambda_zip;
