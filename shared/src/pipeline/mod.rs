@@ -94,7 +94,7 @@ pub async fn handle(
                 message: failure_message(&rollout),
             },
         },
-        Err(failure) => failure,
+        Err((kind, message)) => JobOutcome::Failed { kind, message },
     };
     match &outcome {
         JobOutcome::Continue(rollout) => {
@@ -116,23 +116,20 @@ async fn step(
     driver: &Driver<'_>,
     job: &PipelineJob,
     now: DateTime<Utc>,
-) -> Result<Rollout, JobOutcome> {
-    let config_error = |e: InvalidField| JobOutcome::Failed {
-        kind: FailureKind::ConfigurationError,
-        message: format!("UserParameters: {e}"),
+) -> Result<Rollout, (FailureKind, String)> {
+    let config_error = |e: InvalidField| {
+        (
+            FailureKind::ConfigurationError,
+            format!("UserParameters: {e}"),
+        )
     };
     let spec = user_parameters_spec(&job.user_parameters).map_err(config_error)?;
     let result = match &job.continuation_token {
         None => driver.start(&spec, new_rollout_id(now), now).await,
         Some(token) => {
             let plan = spec.validate().map_err(config_error)?;
-            let rollout =
-                token::decode(token, &spec, &plan, &job.user_parameters).map_err(|e| {
-                    JobOutcome::Failed {
-                        kind: FailureKind::JobFailed,
-                        message: e.to_string(),
-                    }
-                })?;
+            let rollout = token::decode(token, &spec, &plan, &job.user_parameters)
+                .map_err(|e| (FailureKind::JobFailed, e.to_string()))?;
             driver.step(&rollout, now).await
         }
     };
@@ -143,10 +140,7 @@ async fn step(
         DriveError::Invalid(field) | DriveError::Refused(Refusal::Invalid(field)) => {
             Err(config_error(field))
         }
-        other => Err(JobOutcome::Failed {
-            kind: FailureKind::JobFailed,
-            message: other.to_string(),
-        }),
+        other => Err((FailureKind::JobFailed, other.to_string())),
     })
 }
 
