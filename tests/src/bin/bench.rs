@@ -196,7 +196,40 @@ async fn rollback_latency(stack: &Ministack, world: &World) {
 /// Runs a release binary against a one-event fake Runtime API: the time from spawn to its
 /// first poll is its init; its VmHWM after answering one real event is its peak RSS.
 async fn cold_start(stack: &Ministack, world: &World, binary: &str) {
-    world.set_alias("orders", "1", None).await;
+    const RUNS: usize = 7;
+    let mut runs = Vec::new();
+    for _ in 0..RUNS {
+        world.set_alias("orders", "1", None).await;
+        runs.push(cold_start_once(stack, binary).await);
+    }
+    let mut inits: Vec<f64> = runs.iter().map(|r| r.0).collect();
+    inits.sort_by(f64::total_cmp);
+    let init_ms = inits[RUNS / 2];
+    let rss_mb = runs.iter().map(|r| r.1).fold(0.0, f64::max);
+    let ok = |good: bool| if good { "ok" } else { "OVER BUDGET" };
+    println!(
+        "  {binary:<18} init median {init_ms:>5.1} ms (min {:.1}, max {:.1}) [{}]  peak RSS {rss_mb:>5.1} MB [{}]",
+        inits[0],
+        inits[RUNS - 1],
+        ok(init_ms < 25.0),
+        ok(rss_mb < 20.0),
+    );
+    println!(
+        "  {:<18} answered: {}",
+        "",
+        runs[0]
+            .2
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .chars()
+            .take(70)
+            .collect::<String>()
+    );
+}
+
+/// One cold start: (init ms, peak RSS MB, the answer it posted).
+async fn cold_start_once(stack: &Ministack, binary: &str) -> (f64, f64, String) {
     let event = match binary {
         "alarm-rollback" => json!({"version": "0", "detail-type": "CloudWatch Alarm State Change",
             "source": "aws.cloudwatch", "time": "2026-11-22T15:02:00Z", "resources": [], "detail": {
@@ -256,7 +289,8 @@ async fn cold_start(stack: &Ministack, world: &World, binary: &str) {
             }
             conn = listener.accept().expect("answer").0;
         };
-        (init, answer)
+        // Keep both open: the runtime's next poll waits on them while RSS is read.
+        (init, answer, conn, listener)
     })
     .await
     .expect("fake runtime");
@@ -270,22 +304,8 @@ async fn cold_start(stack: &Ministack, world: &World, binary: &str) {
         .unwrap_or(0);
     let _ = child.kill();
     let _ = child.wait();
-    let (init, answer) = outcome;
-    let ok = |good: bool| if good { "ok" } else { "OVER BUDGET" };
-    let init_ms = init.as_secs_f64() * 1000.0;
-    let rss_mb = hwm_kb as f64 / 1024.0;
-    println!(
-        "  {binary:<18} init {init_ms:>5.1} ms [{}]  peak RSS {rss_mb:>5.1} MB [{}]  answered: {}",
-        ok(init_ms < 25.0),
-        ok(rss_mb < 20.0),
-        answer
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .chars()
-            .take(60)
-            .collect::<String>()
-    );
+    let (init, answer, _conn, _listener) = outcome;
+    (init.as_secs_f64() * 1000.0, hwm_kb as f64 / 1024.0, answer)
 }
 
 /// Reads one HTTP/1.1 request (head and Content-Length body) and returns it as text.
