@@ -45,6 +45,20 @@ impl From<AliasError> for DriveError {
     }
 }
 
+/// What stopping a rollout asks for.
+pub struct StopRequest<'a> {
+    pub function: &'a str,
+    pub alias: &'a str,
+    /// `Aborted` (an operator, the state machine) or `RolledBack` (an alarm).
+    pub kind: EventKind,
+    pub reason: &'a str,
+    pub topic: Option<&'a str>,
+    /// The alarms behind the stop, for the notification.
+    pub alarms: Vec<AlarmVerdict>,
+    /// Stop only a lambda-rollout rollout to this version; anything else is left alone.
+    pub only_to_version: Option<&'a str>,
+}
+
 /// What stopping a rollout (an operator's abort, an alarm's rollback) did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -94,6 +108,8 @@ impl Driver<'_> {
                 Start::AlreadyLive => {
                     let mut done =
                         Rollout::started(spec, &plan, rollout_id, alias.version.clone(), now);
+                    // Nothing moved: there is no version this rollout came from.
+                    done.spec.current_version = spec.current_version.clone();
                     done.weight = 1.0;
                     done.alias_revision_id = alias.revision_id;
                     done.end(
@@ -145,6 +161,10 @@ impl Driver<'_> {
 
     /// One step of a rollout in flight: check alarms, then shift, promote, hold or roll back.
     pub async fn step(&self, rollout: &Rollout, now: DateTime<Utc>) -> Result<Rollout, DriveError> {
+        if rollout.status.is_terminal() {
+            // An ended rollout is only ever reported back, whatever else it says.
+            return Ok(rollout.clone());
+        }
         let plan = rollout.spec.validate()?;
         if rollout.spec.current_version.is_none() {
             return Err(InvalidField::new(
@@ -152,9 +172,6 @@ impl Driver<'_> {
                 "a rollout state must carry the version it started from",
             )
             .into());
-        }
-        if rollout.status.is_terminal() {
-            return Ok(rollout.clone());
         }
         let verdicts = self.alarms.verdicts(&self.alarm_names(&rollout.spec)).await;
         let decision = engine::decide(rollout, &plan, &verdicts, now);
@@ -230,8 +247,9 @@ impl Driver<'_> {
             }
             AliasCheck::ChangedByOthers(reason) => {
                 next.end(Status::Aborted, reason);
-                self.notify(EventKind::Aborted, &next, verdicts, now)
-                    .await?;
+                // Nothing of ours to make safe, and nothing a retry could fix: the state
+                // answers; a lost notice is logged by `notify`.
+                let _ = self.notify(EventKind::Aborted, &next, verdicts, now).await;
                 Ok(next)
             }
         }
@@ -257,18 +275,22 @@ impl Driver<'_> {
     }
 
     /// Puts a split alias back on its primary version (or a baking one back on the version it
-    /// came from), whoever started the rollout. A settled alias is left alone.
-    #[allow(clippy::too_many_arguments)]
+    /// came from). A settled alias is left alone, and so is one carrying another rollout when
+    /// the request names the target version it stops.
     pub async fn stop(
         &self,
-        function: &str,
-        alias_name: &str,
-        kind: EventKind,
-        reason: &str,
-        topic: Option<&str>,
-        alarms: Vec<AlarmVerdict>,
+        request: StopRequest<'_>,
         now: DateTime<Utc>,
     ) -> Result<Stopped, DriveError> {
+        let StopRequest {
+            function,
+            alias: alias_name,
+            kind,
+            reason,
+            topic,
+            alarms,
+            only_to_version,
+        } = request;
         let alias = self.aliases.get(function, alias_name).await?;
         let status = if kind == EventKind::Aborted {
             Status::Aborted
@@ -286,10 +308,22 @@ impl Driver<'_> {
                 engine::describe_alias(&alias)
             ),
         };
+        let marker = alias.marker();
+        if let Some(to) = only_to_version {
+            let ours = marker
+                .as_ref()
+                .is_some_and(|m| m.to_version == to && m.status == Status::InProgress);
+            if !ours {
+                stopped.reason = format!(
+                    "alias {alias_name} carries no rollout to version {to} in progress (it is on {}); left alone",
+                    engine::describe_alias(&alias)
+                );
+                return Ok(stopped);
+            }
+        }
         let Some(restore) = engine::version_to_restore(&alias) else {
             return Ok(stopped);
         };
-        let marker = alias.marker();
         let stopped_version = alias
             .routing
             .as_ref()
@@ -300,6 +334,10 @@ impl Driver<'_> {
             Some(m) => Marker {
                 status,
                 next_step_at: None,
+                by: Some(match alarms.first() {
+                    Some(alarm) => format!("{}:{}", self.source, alarm.name),
+                    None => self.source.to_string(),
+                }),
                 ..m.clone()
             }
             .render(),

@@ -240,15 +240,7 @@ async fn stopping_a_settled_alias_changes_and_tells_nothing() {
     let world = World::new(false, false);
     let stopped = world
         .driver()
-        .stop(
-            "orders",
-            "live",
-            EventKind::Aborted,
-            "test",
-            None,
-            Vec::new(),
-            t(0),
-        )
+        .stop(request(EventKind::Aborted, None), t(0))
         .await
         .unwrap();
     assert_eq!(stopped.restored_version, None);
@@ -267,17 +259,83 @@ async fn a_stale_state_after_a_stop_ends_rolled_back_without_a_second_notice() {
     world
         .driver()
         .stop(
-            "orders",
-            "live",
-            EventKind::RolledBack,
-            "alarm",
-            None,
-            Vec::new(),
+            StopRequest {
+                alarms: vec![AlarmVerdict::new("errors", AlarmState::Alarm)],
+                ..request(EventKind::RolledBack, None)
+            },
             t(1),
         )
         .await
         .unwrap();
     let ended = world.driver().step(&started, t(60)).await.unwrap();
     assert_eq!(ended.status, Status::RolledBack);
+    let reason = ended.reason.unwrap();
+    assert!(
+        reason.contains("by test:errors") && reason.contains("version 1"),
+        "{reason}"
+    );
     assert_eq!(world.sent(), ["rollout.started", "rollout.rolled_back"]);
+}
+
+fn request(kind: EventKind, only_to_version: Option<&str>) -> StopRequest<'_> {
+    StopRequest {
+        function: "orders",
+        alias: "live",
+        kind,
+        reason: "test",
+        topic: None,
+        alarms: Vec::new(),
+        only_to_version,
+    }
+}
+
+#[tokio::test]
+async fn a_guarded_stop_leaves_a_split_made_by_someone_else() {
+    let world = World::new(false, false);
+    world.aliases.alias.lock().unwrap().routing = Some(("2".into(), 0.25));
+    let stopped = world
+        .driver()
+        .stop(request(EventKind::Aborted, Some("2")), t(0))
+        .await
+        .unwrap();
+    assert_eq!(stopped.restored_version, None, "{stopped:?}");
+    assert_eq!(world.alias().routing, Some(("2".into(), 0.25)));
+    // The same split made by our rollout to 2 is stopped.
+    let world = World::new(false, false);
+    world
+        .driver()
+        .start(&spec(), "r-1".into(), t(0))
+        .await
+        .unwrap();
+    let stopped = world
+        .driver()
+        .stop(request(EventKind::Aborted, Some("2")), t(1))
+        .await
+        .unwrap();
+    assert_eq!(stopped.restored_version.as_deref(), Some("1"));
+}
+
+#[tokio::test]
+async fn a_failed_notice_of_someone_elses_change_still_answers_aborted() {
+    let world = World::new(false, false);
+    let started = world
+        .driver()
+        .start(&spec(), "r-1".into(), t(0))
+        .await
+        .unwrap();
+    {
+        let mut alias = world.aliases.alias.lock().unwrap();
+        alias.routing = Some(("3".into(), 0.5));
+        alias.revision_id = "r9".into();
+    }
+    let failing = World {
+        notifier: FakeNotifier {
+            sent: Mutex::new(Vec::new()),
+            fail: true,
+        },
+        ..world
+    };
+    let ended = failing.driver().step(&started, t(60)).await.unwrap();
+    assert_eq!(ended.status, Status::Aborted);
+    assert_eq!(failing.alias().routing, Some(("3".into(), 0.5)));
 }

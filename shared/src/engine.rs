@@ -334,10 +334,14 @@ impl Rollout {
             _ => 0,
         };
         if marker.status.is_terminal() && next.reason.is_none() {
-            next.reason = Some(format!(
-                "rollout had already ended {}",
-                marker.status.as_str()
-            ));
+            next.reason = Some(match &marker.by {
+                Some(by) => format!(
+                    "{} by {by}: alias put back on version {}",
+                    marker.status.as_str(),
+                    marker.from_version
+                ),
+                None => format!("rollout had already ended {}", marker.status.as_str()),
+            });
         }
         next
     }
@@ -351,7 +355,13 @@ impl Rollout {
     }
 
     fn hold(&mut self, seconds: u64, now: DateTime<Utc>) {
-        self.next_step_at = Some(now + Duration::seconds(seconds as i64));
+        // Holds are bounded (2 days) by validation; saturate rather than overflow regardless.
+        let span = Duration::try_seconds(i64::try_from(seconds).unwrap_or(i64::MAX))
+            .unwrap_or(Duration::MAX);
+        self.next_step_at = Some(
+            now.checked_add_signed(span)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        );
         self.wait_seconds = seconds.min(CHECK_INTERVAL_SECONDS);
     }
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::aws::alarms::AlarmSource;
 use crate::aws::alias::AliasStore;
 use crate::aws::notify::EventKind;
-use crate::driver::{DriveError, Driver, Stopped};
+use crate::driver::{DriveError, Driver, StopRequest, Stopped};
 use crate::observe::{AlarmState, AlarmVerdict};
 use crate::state::InvalidField;
 
@@ -150,20 +150,20 @@ pub async fn handle(
     )];
     let mut first_error = None;
     for (function, alias) in targets {
-        match driver
-            .stop(
-                &function,
-                &alias,
-                EventKind::RolledBack,
-                &reason,
-                None,
-                verdict.clone(),
-                now,
-            )
-            .await
-        {
+        let request = StopRequest {
+            function: &function,
+            alias: &alias,
+            kind: EventKind::RolledBack,
+            reason: &reason,
+            topic: None,
+            alarms: verdict.clone(),
+            only_to_version: None,
+        };
+        match driver.stop(request, now).await {
             Ok(stopped) if stopped.restored_version.is_some() => report.rolled_back.push(stopped),
             Ok(_) => report.left_alone.push(format!("{function}:{alias}")),
+            // A dimension may name a version (`orders:3`) or an alias that is gone.
+            Err(DriveError::Invalid(_)) => report.left_alone.push(format!("{function}:{alias}")),
             // Keep going: one alias failing must not leave the others split.
             Err(e) => {
                 tracing::error!(%function, %alias, error = %e, "rollback failed");

@@ -105,6 +105,8 @@ pub struct Marker {
     pub step_index: usize,
     pub status: Status,
     pub next_step_at: Option<DateTime<Utc>>,
+    /// Who ended it, when not the rollout itself: `alarm-rollback:orders-errors`, `rollout-cli`.
+    pub by: Option<String>,
 }
 
 const MARKER_PREFIX: &str = "lambda-rollout ";
@@ -118,6 +120,7 @@ impl Marker {
             step_index: rollout.step_index,
             status: rollout.status,
             next_step_at: rollout.next_step_at,
+            by: None,
         }
     }
 
@@ -130,6 +133,7 @@ impl Marker {
             step_index: 0,
             status: Status::InProgress,
             next_step_at: None,
+            by: None,
         };
         for (key, value) in fields
             .split_whitespace()
@@ -142,6 +146,7 @@ impl Marker {
                 "step" => marker.step_index = value.parse().ok()?,
                 "status" => marker.status = Status::parse(value)?,
                 "next" => marker.next_step_at = Some(value.parse().ok()?),
+                "by" => marker.by = Some(value.to_string()),
                 _ => {}
             }
         }
@@ -165,6 +170,14 @@ impl Marker {
                 " next={}",
                 next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             ));
+        }
+        if let Some(by) = &self.by {
+            let by: String = by
+                .chars()
+                .map(|c| if c.is_whitespace() { '_' } else { c })
+                .take(80)
+                .collect();
+            text.push_str(&format!(" by={by}"));
         }
         text
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// CodeDeploy's limits for TimeBasedCanary / TimeBasedLinear intervals, in minutes.
 const MAX_MINUTES: u32 = 2880;
 /// A custom hold may not exceed CodeDeploy's longest interval either.
-const MAX_HOLD_SECONDS: u64 = MAX_MINUTES as u64 * 60;
+pub const MAX_HOLD_SECONDS: u64 = MAX_MINUTES as u64 * 60;
 /// Weights are kept in hundredths of a percent so that no float noise reaches an alias.
 const FULL: u32 = 10_000;
 
@@ -216,10 +216,7 @@ pub fn parse_hold(s: &str) -> Result<u64, String> {
     }
     let seconds = seconds.as_secs();
     if seconds > MAX_HOLD_SECONDS {
-        return Err(format!(
-            "must be at most {}",
-            format_seconds(MAX_HOLD_SECONDS)
-        ));
+        return Err("must be at most 48h (2 days, CodeDeploy's longest interval)".into());
     }
     Ok(seconds)
 }

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::aws::notify::EventKind;
-use crate::driver::{new_rollout_id, DriveError, Driver};
+use crate::driver::{new_rollout_id, DriveError, Driver, StopRequest};
 use crate::state::{check_alias, check_function_name, InvalidField, Rollout, Spec};
 
 const SPEC_FIELDS: &[&str] = &[
@@ -37,6 +37,7 @@ const ABORT_FIELDS: &[&str] = &[
     "alias",
     "reason",
     "notificationTopicArn",
+    "targetVersion",
 ];
 
 /// What a direct invocation or a Step Functions task asks of the shifter.
@@ -49,6 +50,8 @@ pub enum ShifterRequest {
         alias: String,
         reason: String,
         topic: Option<String>,
+        /// When given, only a rollout to this version is stopped (see `StopRequest`).
+        target_version: Option<String>,
     },
 }
 
@@ -75,18 +78,31 @@ impl ShifterRequest {
             let alias = text("alias").ok_or_else(|| InvalidField::new("alias", "is required"))?;
             check_function_name(&function_name)?;
             check_alias(&alias)?;
+            let target_version = match fields.get("targetVersion") {
+                None => None,
+                Some(Value::String(v)) => Some(v.clone()),
+                Some(Value::Number(n)) if n.is_u64() => Some(n.to_string()),
+                Some(other) => {
+                    return Err(InvalidField::new(
+                        "targetVersion",
+                        format!("{other} must be a published version number like \"7\""),
+                    ))
+                }
+            };
             return Ok(ShifterRequest::Abort {
                 function_name,
                 alias,
                 reason: text("reason").unwrap_or_else(|| "aborted on request".into()),
                 topic: text("notificationTopicArn"),
+                target_version,
             });
         }
         if fields.contains_key("rolloutId") {
             check_fields(&fields, &[SPEC_FIELDS, PROGRESS_FIELDS])?;
             let rollout: Rollout = typed(fields)?;
             rollout.spec.validate()?;
-            if rollout.spec.current_version.is_none() {
+            if rollout.status == crate::Status::InProgress && rollout.spec.current_version.is_none()
+            {
                 return Err(InvalidField::new(
                     "currentVersion",
                     "a rollout state must carry the version it started from",
@@ -128,9 +144,10 @@ fn typed<T: DeserializeOwned>(fields: Map<String, Value>) -> Result<T, InvalidFi
     serde_path_to_error::deserialize(Value::Object(fields)).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
+        let segment = path.split(['.', '[']).next().unwrap_or_default();
         let field = FIELD_NAMES
             .iter()
-            .find(|f| path.starts_with(**f) || inner.contains(&format!("`{f}`")))
+            .find(|f| segment == **f || inner.contains(&format!("`{f}`")))
             .copied()
             .unwrap_or("event");
         InvalidField::new(field, inner)
@@ -175,19 +192,19 @@ pub async fn handle(
             alias,
             reason,
             topic,
-        } => to_value(
-            driver
-                .stop(
-                    &function_name,
-                    &alias,
-                    EventKind::Aborted,
-                    &reason,
-                    topic.as_deref(),
-                    Vec::new(),
-                    now,
-                )
-                .await?,
-        ),
+            target_version,
+        } => {
+            let request = StopRequest {
+                function: &function_name,
+                alias: &alias,
+                kind: EventKind::Aborted,
+                reason: &reason,
+                topic: topic.as_deref(),
+                alarms: Vec::new(),
+                only_to_version: target_version.as_deref(),
+            };
+            to_value(driver.stop(request, now).await?)
+        }
     };
     Ok(answer)
 }

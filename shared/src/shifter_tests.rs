@@ -103,3 +103,53 @@ fn an_unknown_action_is_refused() {
 fn not_an_object_is_refused() {
     assert_eq!(invalid_field(json!([1, 2])).field, "event");
 }
+
+#[test]
+fn bake_time_is_bounded_as_a_number_too() {
+    for bad in [
+        json!(10_000_000_000_000u64),
+        json!(u64::MAX),
+        json!(-5),
+        json!(true),
+        json!("3d"),
+    ] {
+        let mut spec = sample("spec.json");
+        spec["bakeTime"] = bad.clone();
+        let err = invalid_field(spec);
+        assert_eq!(err.field, "bakeTime", "{bad}: {err}");
+        assert!(!err.problem.contains("untagged"), "{err}");
+    }
+}
+
+#[test]
+fn a_mistyped_progress_field_is_named_exactly() {
+    let mut state = sample("state.json");
+    state["aliasRevisionId"] = json!(5);
+    assert_eq!(invalid_field(state).field, "aliasRevisionId");
+    let mut spec = sample("spec.json");
+    spec["targetVersion"] = json!(true);
+    let err = invalid_field(spec);
+    assert_eq!(err.field, "targetVersion");
+    assert!(err.problem.contains("published version number"), "{err}");
+}
+
+#[test]
+fn an_ended_state_without_a_current_version_is_accepted_back() {
+    let mut state = sample("state.json");
+    state["status"] = json!("Succeeded");
+    state.as_object_mut().unwrap().remove("currentVersion");
+    assert!(matches!(
+        ShifterRequest::parse(state),
+        Ok(ShifterRequest::Step(_))
+    ));
+}
+
+#[test]
+fn an_abort_may_name_the_target_version_it_stops() {
+    let mut abort = sample("abort.json");
+    abort["targetVersion"] = json!(2);
+    let ShifterRequest::Abort { target_version, .. } = ShifterRequest::parse(abort).unwrap() else {
+        panic!("not an abort")
+    };
+    assert_eq!(target_version.as_deref(), Some("2"));
+}

@@ -146,7 +146,14 @@ impl Spec {
                 ));
             }
         }
-        Ok(Plan::parse(&self.strategy, self.bake_time.unwrap_or(0))?)
+        let bake = self.bake_time.unwrap_or(0);
+        if bake > crate::plan::MAX_HOLD_SECONDS {
+            return Err(InvalidField::new(
+                "bakeTime",
+                format!("{bake} seconds is more than the longest hold, 2 days"),
+            ));
+        }
+        Ok(Plan::parse(&self.strategy, bake)?)
     }
 
     /// The plain function name, also when the spec gives an ARN.
@@ -214,34 +221,36 @@ fn check_version(field: &'static str, version: &str) -> Result<(), InvalidField>
 
 /// Versions arrive as `"7"` or `7`; both mean the same published version.
 fn version_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Version {
-        Text(String),
-        Number(u64),
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Ok(s),
+        serde_json::Value::Number(n) if n.is_u64() => Ok(n.to_string()),
+        other => Err(serde::de::Error::custom(format!(
+            "{other} must be a published version number like \"7\""
+        ))),
     }
-    Ok(match Version::deserialize(d)? {
-        Version::Text(s) => s,
-        Version::Number(n) => n.to_string(),
-    })
 }
 
 fn optional_version_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     version_string(d).map(Some)
 }
 
-/// Seconds as a number, or a duration string such as `"90s"` or `"10m"`.
+/// Seconds as a number, or a duration string such as `"90s"` or `"10m"`, at most 2 days.
 fn optional_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Seconds {
-        Number(u64),
-        Text(String),
+    let seconds = match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) if n.is_u64() => n.as_u64().unwrap_or(u64::MAX),
+        serde_json::Value::String(s) => crate::plan::parse_hold(&s)
+            .map_err(|why| serde::de::Error::custom(format!("{s:?} {why}")))?,
+        other => {
+            return Err(serde::de::Error::custom(format!(
+                "{other} must be a whole number of seconds or a duration like \"10m\""
+            )))
+        }
+    };
+    if seconds > crate::plan::MAX_HOLD_SECONDS {
+        return Err(serde::de::Error::custom(format!(
+            "{seconds} seconds is more than the longest hold, {} seconds (2 days)",
+            crate::plan::MAX_HOLD_SECONDS
+        )));
     }
-    match Seconds::deserialize(d)? {
-        Seconds::Number(n) => Ok(Some(n)),
-        Seconds::Text(s) => crate::plan::parse_hold(&s)
-            .map(Some)
-            .map_err(|why| serde::de::Error::custom(format!("bakeTime {s:?} {why}"))),
-    }
+    Ok(Some(seconds))
 }

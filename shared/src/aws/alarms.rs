@@ -39,8 +39,7 @@ impl CloudWatchAlarms {
                 .into_paginator()
                 .send();
             while let Some(page) = pages.next().await {
-                let page = page
-                    .map_err(|e| aws_sdk_cloudwatch::error::DisplayErrorContext(e).to_string())?;
+                let page = page.map_err(|e| super::describe_sdk_error(&e))?;
                 let metric = page
                     .metric_alarms()
                     .iter()
@@ -94,7 +93,7 @@ impl AlarmSource for CloudWatchAlarms {
             .resource_arn(alarm_arn)
             .send()
             .await
-            .map_err(|e| aws_sdk_cloudwatch::error::DisplayErrorContext(e).to_string())?;
+            .map_err(|e| super::describe_sdk_error(&e))?;
         Ok(out
             .tags()
             .iter()

@@ -30,17 +30,27 @@ pub async fn load_config() -> SdkConfig {
         .await
 }
 
-/// The SDK error's code and message, for errors we report rather than match.
+/// The SDK error's code and message (or what kind of failure it was), for errors we report
+/// rather than match: never the raw HTTP response, which would reach people and logs.
 pub(crate) fn describe_sdk_error<E, R>(err: &aws_sdk_lambda::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_lambda::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    use aws_sdk_lambda::error::ProvideErrorMetadata;
+    use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
     match (err.code(), err.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_string(),
-        _ => aws_sdk_lambda::error::DisplayErrorContext(err).to_string(),
+        _ => match err {
+            SdkError::TimeoutError(_) => "the request timed out".into(),
+            SdkError::DispatchFailure(e) if e.is_io() || e.is_timeout() => {
+                "could not reach the service (connection failed)".into()
+            }
+            SdkError::DispatchFailure(_) => "the request could not be sent".into(),
+            SdkError::ConstructionFailure(_) => "the request could not be built".into(),
+            SdkError::ResponseError(_) => "the service's answer could not be read".into(),
+            _ => "the service refused the request without saying why".into(),
+        },
     }
 }
 

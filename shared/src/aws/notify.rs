@@ -228,7 +228,7 @@ impl Notifier for SnsNotifier {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| aws_sdk_sns::error::DisplayErrorContext(e).to_string())
+            .map_err(|e| super::describe_sdk_error(&e))
     }
 }
 

@@ -75,7 +75,7 @@ impl JobResults for CodePipelineResults {
         }
         request.send().await.map(|_| ()).map_err(|e| PipelineError {
             operation: "PutJobSuccessResult",
-            message: aws_sdk_codepipeline::error::DisplayErrorContext(e).to_string(),
+            message: super::describe_sdk_error(&e),
         })
     }
 
@@ -108,7 +108,7 @@ impl JobResults for CodePipelineResults {
             .map(|_| ())
             .map_err(|e| PipelineError {
                 operation: "PutJobFailureResult",
-                message: aws_sdk_codepipeline::error::DisplayErrorContext(e).to_string(),
+                message: super::describe_sdk_error(&e),
             })
     }
 }

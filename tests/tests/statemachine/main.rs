@@ -392,7 +392,13 @@ async fn refusals_end_the_execution_and_any_other_failure_aborts_first() {
 async fn the_abort_state_puts_a_stranded_alias_back() {
     let r = Rollouts::new().await;
     // A rollout stranded mid-shift: its execution's last step failed with a Lambda error.
-    r.world.set_alias("orders", "1", Some(("2", 0.25))).await;
+    let (error, first) = r.world.invoke(SHIFTER, &r.spec("25%:1s")).await;
+    assert_eq!(error, None, "{first}");
+    assert_eq!(
+        r.world.alias("orders").await.routing,
+        Some(("2".into(), 0.25))
+    );
+    r.world.notifications().await;
     let mut input = r.spec("25%:1s");
     input["error"] = json!({"Error": "Lambda.Unknown", "Cause": "the shifter crashed"});
     let out = r.test_state("Abort", &input, None).await;
@@ -404,4 +410,20 @@ async fn the_abort_state_puts_a_stranded_alias_back() {
     let output: Value = serde_json::from_str(out.output().expect("output")).expect("JSON");
     let stopped = r.test_state("Stopped", &output, None).await;
     assert_eq!(stopped.error(), Some("Lambda.Unknown"), "{stopped:?}");
+}
+
+#[tokio::test]
+async fn the_abort_state_never_overwrites_someone_elses_split() {
+    let r = Rollouts::new().await;
+    // Another deployer split the alias; our execution then failed for its own reasons.
+    r.world.set_alias("orders", "1", Some(("2", 0.3))).await;
+    let mut input = r.spec("25%:1s");
+    input["error"] = json!({"Error": "Lambda.Unknown", "Cause": "the shifter crashed"});
+    let out = r.test_state("Abort", &input, None).await;
+    assert_eq!(out.next_state(), Some("Stopped"), "{out:?}");
+    assert_eq!(
+        r.world.alias("orders").await.routing,
+        Some(("2".into(), 0.3))
+    );
+    assert!(r.world.events().await.is_empty());
 }
