@@ -47,6 +47,7 @@ pub struct RunArgs {
     /// Function name or ARN
     #[arg(long = "function")]
     pub function: String,
+    /// The alias to move (e.g. live)
     #[arg(long)]
     pub alias: String,
     /// The published version to move to
@@ -55,6 +56,7 @@ pub struct RunArgs {
     /// The version the alias is on now (checked; default: read from the alias)
     #[arg(long = "from")]
     pub from: Option<String>,
+    /// How to move: a CodeDeploy/SAM name or a custom list like 5%:1m,50%:5m (see `rollout plan`)
     #[arg(long, default_value = "Canary10Percent5Minutes")]
     pub strategy: String,
     /// A CloudWatch alarm to watch (repeatable); a missing one refuses the rollout
@@ -67,16 +69,19 @@ pub struct RunArgs {
     #[arg(long)]
     pub bake: Option<String>,
     /// How often alarms are checked while a step holds, e.g. 2s
-    #[arg(long, default_value = "2s", hide = true)]
+    #[arg(long, default_value = "2s")]
     pub poll: String,
+    /// text: progress lines; json: progress on stderr, the final rollout state on stdout
     #[arg(long, value_enum, default_value = "text")]
     pub output: Output,
 }
 
 #[derive(Args)]
 pub struct AliasArgs {
+    /// Function name or ARN
     #[arg(long = "function")]
     pub function: String,
+    /// The alias to show
     #[arg(long)]
     pub alias: String,
     #[arg(long, value_enum, default_value = "text")]
@@ -85,12 +90,16 @@ pub struct AliasArgs {
 
 #[derive(Args)]
 pub struct AbortArgs {
+    /// Function name or ARN
     #[arg(long = "function")]
     pub function: String,
+    /// The alias to put back on its current version
     #[arg(long)]
     pub alias: String,
+    /// Why, for the notification
     #[arg(long, default_value = "aborted by an operator")]
     pub reason: String,
+    /// SNS topic ARN to tell (default: none)
     #[arg(long)]
     pub topic: Option<String>,
 }

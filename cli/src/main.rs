@@ -1,5 +1,13 @@
 //! `rollout`: plan, run, watch and abort Lambda alias rollouts from a terminal or a script.
 
+/// `println!` that ignores a closed stdout (`rollout status | head`) instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod args;
 mod exit;
 mod progress;
@@ -13,8 +21,12 @@ use exit::Failure;
 
 #[tokio::main]
 async fn main() {
+    // Logs are for debugging (ROLLOUT_LOG=debug); what people need is printed anyway.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ROLLOUT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("ROLLOUT_LOG"))
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();

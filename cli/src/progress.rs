@@ -41,7 +41,7 @@ impl Progress {
         match &self.bar {
             Some(bar) => bar.println(text),
             None if self.to_stderr => eprintln!("{text}"),
-            None => println!("{text}"),
+            None => out!("{text}"),
         }
     }
 

@@ -7,7 +7,7 @@ use chrono::Utc;
 use rollout::aws::{load_config, Adapters};
 use rollout::driver::{new_rollout_id, DriveError};
 use rollout::plan::parse_hold;
-use rollout::{InvalidField, Spec};
+use rollout::{InvalidField, Rollout, Spec};
 
 use crate::args::{Output, RunArgs};
 use crate::exit::{for_status, Failure, INTERRUPTED};
@@ -20,7 +20,7 @@ pub async fn run(args: RunArgs) -> Result<i32, Failure> {
         .filter(|s| *s > 0)
         .ok_or_else(|| {
             InvalidField::new(
-                "poll",
+                "--poll",
                 format!("{:?} must be a duration of at least 1s", args.poll),
             )
         })?;
@@ -34,13 +34,13 @@ pub async fn run(args: RunArgs) -> Result<i32, Failure> {
         notification_topic_arn: args.topic.clone(),
         bake_time: Some(bake_seconds(args.bake.as_deref())?).filter(|b| *b > 0),
     };
-    let plan = spec.validate()?;
+    let plan = spec.validate().map_err(as_flags)?;
     let adapters = Adapters::new(&load_config().await);
     let driver = adapters.driver("rollout-cli", &[], None);
     let mut progress = Progress::new(plan, args.output == Output::Json);
 
     let now = Utc::now();
-    let mut rollout = driver.start(&spec, new_rollout_id(now), now).await?;
+    let mut rollout = carry_on(driver.start(&spec, new_rollout_id(now), now).await)?;
     progress.show(&rollout);
     while !rollout.status.is_terminal() {
         let due = rollout
@@ -54,7 +54,7 @@ pub async fn run(args: RunArgs) -> Result<i32, Failure> {
                 return Ok(INTERRUPTED);
             }
         }
-        rollout = match driver.step(&rollout, Utc::now()).await {
+        rollout = match carry_on(driver.step(&rollout, Utc::now()).await) {
             Ok(next) => next,
             Err(DriveError::Alias(e)) => {
                 let failed = driver
@@ -64,16 +64,55 @@ pub async fn run(args: RunArgs) -> Result<i32, Failure> {
                 progress.line_for_resume(&failed);
                 return Err(DriveError::Alias(e).into());
             }
-            Err(other) => return Err(other.into()),
+            Err(other) => return Err(as_flags_in(other).into()),
         };
         progress.show(&rollout);
     }
     progress.finish(&rollout);
     if args.output == Output::Json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&rollout).expect("state serializes")
         );
     }
     Ok(for_status(rollout.status))
+}
+
+/// A failed SNS publish happens after the alias write: warn, and keep driving the rollout so
+/// traffic is never left split with no one watching it.
+fn carry_on(result: Result<Rollout, DriveError>) -> Result<Rollout, DriveError> {
+    match result {
+        Err(DriveError::Notify {
+            message, rollout, ..
+        }) => {
+            eprintln!("warning: notification not published ({message}); the rollout goes on");
+            Ok(*rollout)
+        }
+        Err(other) => Err(as_flags_in(other)),
+        ok => ok,
+    }
+}
+
+/// Names the command-line flag instead of the spec field it fills.
+fn as_flags(mut e: InvalidField) -> InvalidField {
+    e.field = match e.field {
+        "functionName" => "--function",
+        "alias" => "--alias",
+        "targetVersion" => "--to",
+        "currentVersion" => "--from",
+        "strategy" => "--strategy",
+        "alarms" => "--alarm",
+        "notificationTopicArn" => "--topic",
+        "bakeTime" => "--bake",
+        other => other,
+    };
+    e
+}
+
+fn as_flags_in(e: DriveError) -> DriveError {
+    match e {
+        DriveError::Invalid(f) => DriveError::Invalid(as_flags(f)),
+        DriveError::Refused(rollout::Refusal::Invalid(f)) => DriveError::Invalid(as_flags(f)),
+        other => other,
+    }
 }

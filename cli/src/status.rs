@@ -3,6 +3,7 @@
 use rollout::aws::alias::AliasStore;
 use rollout::aws::notify::EventKind;
 use rollout::aws::{load_config, Adapters};
+use rollout::driver::StopRequest;
 use rollout::engine::describe_alias;
 use rollout::plan::{format_seconds, parse_hold};
 use rollout::{InvalidField, Plan};
@@ -15,17 +16,17 @@ pub fn plan(args: &PlanArgs) -> Result<i32, Failure> {
     let bake = bake_seconds(args.bake.as_deref())?;
     let plan = Plan::parse(&args.strategy, bake).map_err(|e| Failure::Invalid(e.to_string()))?;
     match args.output {
-        Output::Json => println!(
+        Output::Json => out!(
             "{}",
             serde_json::to_string_pretty(&plan).expect("plan serializes")
         ),
-        Output::Text => println!("{plan}"),
+        Output::Text => out!("{plan}"),
     }
     Ok(PROMOTED)
 }
 
 pub fn bake_seconds(bake: Option<&str>) -> Result<u64, Failure> {
-    bake.map(|b| parse_hold(b).map_err(|why| InvalidField::new("bake", format!("{b:?} {why}"))))
+    bake.map(|b| parse_hold(b).map_err(|why| InvalidField::new("--bake", format!("{b:?} {why}"))))
         .transpose()
         .map(Option::unwrap_or_default)
         .map_err(Failure::from)
@@ -53,13 +54,13 @@ pub async fn status(args: &AliasArgs) -> Result<i32, Failure> {
                 .map(|(v, w)| json!({"version": v, "weight": w}));
             let out = json!({"functionName": args.function, "alias": args.alias, "version": alias.version,
                              "routing": routing, "aliasRevisionId": alias.revision_id, "rollout": rollout});
-            println!(
+            out!(
                 "{}",
                 serde_json::to_string_pretty(&out).expect("status serializes")
             );
         }
         Output::Text => {
-            println!(
+            out!(
                 "{}:{} → {}",
                 args.function,
                 args.alias,
@@ -71,7 +72,7 @@ pub async fn status(args: &AliasArgs) -> Result<i32, Failure> {
                         let left = (at - chrono::Utc::now()).num_seconds().max(0) as u64;
                         format!(", next step in {}", format_seconds(left))
                     });
-                    println!(
+                    out!(
                         "rollout {} ({} -> {}): {} at step {}{}",
                         m.rollout_id,
                         m.from_version,
@@ -81,7 +82,7 @@ pub async fn status(args: &AliasArgs) -> Result<i32, Failure> {
                         next.unwrap_or_default()
                     );
                 }
-                None => println!("no rollout recorded on this alias"),
+                None => out!("no rollout recorded on this alias"),
             }
         }
     }
@@ -96,21 +97,25 @@ pub async fn abort(args: &AbortArgs) -> Result<i32, Failure> {
     let now = chrono::Utc::now();
     let stopped = driver
         .stop(
-            &args.function,
-            &args.alias,
-            EventKind::Aborted,
-            &args.reason,
-            args.topic.as_deref(),
-            Vec::new(),
+            StopRequest {
+                function: &args.function,
+                alias: &args.alias,
+                kind: EventKind::Aborted,
+                reason: &args.reason,
+                topic: args.topic.as_deref(),
+                alarms: Vec::new(),
+                only_to_version: None,
+            },
             now,
         )
         .await?;
     match (&stopped.restored_version, &stopped.stopped_version) {
-        (Some(restored), Some(from)) => println!(
+        (Some(restored), Some(from)) => out!(
             "{}:{} aborted: back on version {restored} (was moving to {from})",
-            args.function, args.alias
+            args.function,
+            args.alias
         ),
-        _ => println!("{}", stopped.reason),
+        _ => out!("{}", stopped.reason),
     }
     Ok(PROMOTED)
 }
