@@ -35,7 +35,10 @@ async fn main() {
     let alarm_world = World::new(&stack).await;
     let breach = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(4)).await;
-        println!("   (demo: setting {ALARM} to ALARM, as a spike of errors would)");
+        println!(
+            "[{}] (demo) {ALARM} goes to ALARM, as a spike of errors would make it",
+            chrono::Local::now().format("%H:%M:%S")
+        );
         alarm_world.set_alarm(ALARM, StateValue::Alarm).await;
     });
     let code = tokio::task::spawn_blocking({
@@ -48,10 +51,13 @@ async fn main() {
     println!("rollout exited {code} (3 = rolled back)\n");
     show_alerts(&world).await;
     let alias = world.alias(FUNCTION).await;
-    println!(
-        "alias live is on version {} with routing {:?}",
-        alias.version, alias.routing
-    );
+    match &alias.routing {
+        None => println!(
+            "alias live is on version {}, no traffic split",
+            alias.version
+        ),
+        Some((v, w)) => println!("alias live is on version {} with {w} on {v}", alias.version),
+    }
     println!("== done: ministack stops now ==");
 }
 
