@@ -255,3 +255,40 @@ fn plan_refuses_bad_strategies_with_exit_2_quoting_them() {
         );
     }
 }
+
+#[tokio::test]
+async fn run_keeps_driving_when_notifications_cannot_be_published() {
+    let s = Setup::new("orders").await;
+    let missing_topic = "arn:aws:sns:us-east-1:000000000000:no-such-topic";
+    let out = rollout_cli(
+        &s.stack,
+        &[
+            "run",
+            "--function",
+            "orders",
+            "--alias",
+            "live",
+            "--to",
+            "2",
+            "--strategy",
+            "50%:1s",
+            "--topic",
+            missing_topic,
+            "--poll",
+            "1s",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("notification not published"), "{stderr}");
+    assert!(
+        !stderr.contains("<html") && stderr.len() < 2000,
+        "no raw HTTP dumps: {stderr}"
+    );
+    let alias = s.world.alias("orders").await;
+    assert_eq!(
+        (alias.version.as_str(), alias.routing),
+        ("2", None),
+        "promoted, not stranded"
+    );
+}
