@@ -7,6 +7,7 @@ pub mod driver;
 pub mod engine;
 pub mod guard;
 pub mod hooks;
+pub mod logging;
 pub mod observe;
 pub mod pipeline;
 pub mod plan;

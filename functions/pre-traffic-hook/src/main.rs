@@ -9,13 +9,7 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::from_default_env()
-                .add_directive(tracing::Level::INFO.into()),
-        )
-        .without_time()
-        .init();
+    rollout::logging::init_for_lambda();
     // A bad configuration does not stop the start: each deployment is answered Failed.
     let settings = HookSettings::from_env();
     if let Err(e) = &settings {

@@ -11,13 +11,7 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::from_default_env()
-                .add_directive(tracing::Level::INFO.into()),
-        )
-        .without_time()
-        .init();
+    rollout::logging::init_for_lambda();
     let config = FunctionConfig::from_env()?;
     let sdk = load_config().await;
     let adapters = Adapters::new(&sdk);

@@ -99,6 +99,25 @@ fn is_published_version(v: &str) -> bool {
     !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// One mapping from Lambda's answers to [`AliasError`] for every alias call.
+fn alias_error(
+    not_found: bool,
+    stale_revision: bool,
+    operation: &'static str,
+    function: &str,
+    alias: &str,
+    message: String,
+) -> AliasError {
+    match (not_found, stale_revision) {
+        (_, true) => AliasError::Conflict,
+        (true, _) => AliasError::NotFound {
+            function: function.into(),
+            alias: alias.into(),
+        },
+        _ => AliasError::Aws { operation, message },
+    }
+}
+
 /// The SDK-backed alias store.
 pub struct LambdaAliases {
     client: Client,
@@ -138,15 +157,18 @@ impl AliasStore for LambdaAliases {
             .name(alias)
             .send()
             .await
-            .map_err(|e| match e.as_service_error() {
-                Some(s) if s.is_resource_not_found_exception() => AliasError::NotFound {
-                    function: function.into(),
-                    alias: alias.into(),
-                },
-                _ => AliasError::Aws {
-                    operation: "GetAlias",
-                    message: describe_sdk_error(&e),
-                },
+            .map_err(|e| {
+                let not_found = e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception());
+                alias_error(
+                    not_found,
+                    false,
+                    "GetAlias",
+                    function,
+                    alias,
+                    describe_sdk_error(&e),
+                )
             })?;
         Ok(alias_state(
             out.function_version(),
@@ -181,16 +203,18 @@ impl AliasStore for LambdaAliases {
             .revision_id(revision_id)
             .send()
             .await
-            .map_err(|e| match e.as_service_error() {
-                Some(s) if s.is_precondition_failed_exception() => AliasError::Conflict,
-                Some(s) if s.is_resource_not_found_exception() => AliasError::NotFound {
-                    function: function.into(),
-                    alias: alias.into(),
-                },
-                _ => AliasError::Aws {
-                    operation: "UpdateAlias",
-                    message: describe_sdk_error(&e),
-                },
+            .map_err(|e| {
+                let service = e.as_service_error();
+                let not_found = service.is_some_and(|s| s.is_resource_not_found_exception());
+                let stale = service.is_some_and(|s| s.is_precondition_failed_exception());
+                alias_error(
+                    not_found,
+                    stale,
+                    "UpdateAlias",
+                    function,
+                    alias,
+                    describe_sdk_error(&e),
+                )
             })?;
         Ok(alias_state(
             out.function_version(),
@@ -209,15 +233,18 @@ impl AliasStore for LambdaAliases {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| match e.as_service_error() {
-                Some(s) if s.is_resource_not_found_exception() => AliasError::NotFound {
-                    function: function.into(),
-                    alias: "*".into(),
-                },
-                _ => AliasError::Aws {
-                    operation: "ListAliases",
-                    message: describe_sdk_error(&e),
-                },
+            let page = page.map_err(|e| {
+                let not_found = e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception());
+                alias_error(
+                    not_found,
+                    false,
+                    "ListAliases",
+                    function,
+                    "*",
+                    describe_sdk_error(&e),
+                )
             })?;
             names.extend(
                 page.aliases()
