@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-venv="$(scripts/infra-venv.sh)"
+venv="$(scripts/venv.sh infra)"
 out=target/infra-check
 rm -rf "$out"
 templates=(infra/template.yaml infra/examples/*.yaml)

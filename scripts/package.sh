@@ -6,13 +6,13 @@
 #
 # arm64 (what infra/template.yaml deploys) when the aarch64-unknown-linux-gnu target is
 # installed; otherwise x86_64, said loudly: deploy those zips with Architectures: [x86_64].
-# cargo-lambda and zig come pinned from PyPI into .venv-lambda/ (scripts/infra-venv.sh).
+# cargo-lambda and zig come pinned from PyPI into .venv-lambda/ (scripts/venv.sh lambda).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 BUDGET_BYTES=4000000
 
-venv="$(scripts/infra-venv.sh lambda)"
+venv="$(scripts/venv.sh lambda)"
 # cargo finds `cargo-lambda` on PATH; cargo-lambda finds zig as `python3 -m ziglang`.
 export PATH="$venv/bin:$PATH"
 

@@ -145,35 +145,15 @@ fn typed<T: DeserializeOwned>(fields: Map<String, Value>) -> Result<T, InvalidFi
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
         let segment = path.split(['.', '[']).next().unwrap_or_default();
-        let field = FIELD_NAMES
+        let field = SPEC_FIELDS
             .iter()
+            .chain(PROGRESS_FIELDS)
             .find(|f| segment == **f || inner.contains(&format!("`{f}`")))
             .copied()
             .unwrap_or("event");
         InvalidField::new(field, inner)
     })
 }
-
-/// Every field name, as `'static` strs for [`InvalidField`].
-const FIELD_NAMES: &[&str] = &[
-    "functionName",
-    "alias",
-    "targetVersion",
-    "currentVersion",
-    "strategy",
-    "alarms",
-    "notificationTopicArn",
-    "bakeTime",
-    "rolloutId",
-    "status",
-    "stepIndex",
-    "weight",
-    "aliasRevisionId",
-    "startedAt",
-    "nextStepAt",
-    "waitSeconds",
-    "reason",
-];
 
 /// Carries out one request and returns what the caller gets back (a rollout state, or what an
 /// abort did).

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Creates (idempotently) a virtual environment with pinned tools and prints its path.
+# Creates (idempotently) one of the project's virtual environments of pinned tools and
+# prints its path.
 #
-#   scripts/infra-venv.sh          # <repo>/.venv-infra: cfn-lint, the SAM translator, checkov
-#   scripts/infra-venv.sh lambda   # <repo>/.venv-lambda: cargo-lambda and zig, for packaging
+#   scripts/venv.sh emulator   # <repo>/.venv-emulator: ministack and cbor2, for tests and the demo
+#   scripts/venv.sh infra      # <repo>/.venv-infra: cfn-lint, the SAM translator, checkov
+#   scripts/venv.sh lambda     # <repo>/.venv-lambda: cargo-lambda and zig, for packaging
 #
 # Exact pins, so that a check that passes today passes in CI tomorrow; the stamp file
-# records them, and a changed pin reinstalls.
+# records them, and a changed pin reinstalls. ministack and cbor2 go together: without
+# cbor2, ministack silently drops the CloudWatch requests the Rust SDK sends (CBOR).
 set -euo pipefail
 
 case "${1:-infra}" in
+    emulator) name=.venv-emulator PINS=(ministack==1.5.33 cbor2==6.3.0) ;;
     infra) name=.venv-infra PINS=(cfn-lint==1.58.0 aws-sam-translator==1.115.0 checkov==3.3.30) ;;
     lambda) name=.venv-lambda PINS=(cargo-lambda==1.9.2 ziglang==0.17.1) ;;
-    *) echo "usage: $0 [infra|lambda]" >&2; exit 2 ;;
+    *) echo "usage: $0 [emulator|infra|lambda]" >&2; exit 2 ;;
 esac
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
