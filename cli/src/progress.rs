@@ -61,7 +61,10 @@ impl Progress {
         let step = format!("step {}/{}", rollout.step_index + 1, self.plan.steps.len());
         let text = match rollout.status {
             Status::InProgress => {
-                let hold = self.plan.steps[rollout.step_index].hold_seconds;
+                // What is left of the hold: all of it after a shift, less on a resumed run.
+                let hold = rollout.next_step_at.map_or(0, |at| {
+                    ((at - Utc::now()).num_milliseconds().max(0) as u64).div_ceil(1000)
+                });
                 let verb = if first {
                     format!("started {} {from} -> {to}:", rollout.rollout_id)
                 } else {
