@@ -8,5 +8,5 @@ scripts/emulator-venv.sh >/dev/null
 functions=()
 for dir in functions/*/; do functions+=("$(basename "$dir")"); done
 cargo build --release --quiet $(printf -- '-p %s ' "${functions[@]}")
-cargo build --quiet -p integration-tests --bin bench
+cargo build --quiet -p rollout-tools --bin bench
 exec target/debug/bench "${functions[@]}"

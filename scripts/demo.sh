@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/emulator-venv.sh >/dev/null
-cargo build --quiet -p rollout-cli -p integration-tests --bin rollout --bin demo
+cargo build --quiet -p rollout-cli -p rollout-tools --bin rollout --bin demo
 exec target/debug/demo

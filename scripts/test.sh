@@ -7,6 +7,12 @@ scripts/emulator-venv.sh >/dev/null
 cargo fmt --all --check
 scripts/check-infra.sh  # infra/: SAM transform, cfn-lint, checkov (pinned tools, offline)
 cargo clippy --workspace --all-targets -- -D warnings
+# The layers hold: the pure core depends on neither tokio nor the AWS SDK.
+if cargo tree -p rollout-core -e normal --prefix none | grep -E '^(tokio|aws-)'; then
+    echo "rollout-core must stay pure (no tokio, no AWS SDK)" >&2
+    exit 1
+fi
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 # Integration tests run the built binaries (the CLI, and the functions inside ministack).
 cargo build --workspace --bins
 cargo test --workspace

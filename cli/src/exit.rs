@@ -1,7 +1,7 @@
 //! Every way the command ends, mapped to DESIGN.md's exit codes in one place.
 
-use rollout::driver::DriveError;
-use rollout::{Refusal, Status};
+use rollout_core::{InvalidField, Refusal, Status};
+use rollout_usecases::driver::DriveError;
 
 pub const PROMOTED: i32 = 0;
 pub const RUNTIME: i32 = 1;
@@ -12,22 +12,22 @@ pub const INTERRUPTED: i32 = 130;
 
 /// A command that could not finish normally.
 #[derive(Debug, thiserror::Error)]
-pub enum Failure {
+pub enum CommandError {
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
     Drive(#[from] DriveError),
 }
 
-impl Failure {
+impl CommandError {
     pub fn code(&self) -> i32 {
         match self {
-            Failure::Invalid(_) => INVALID,
-            Failure::Drive(DriveError::Invalid(_)) => INVALID,
-            Failure::Drive(DriveError::Refused(Refusal::Invalid(_))) => INVALID,
-            Failure::Drive(DriveError::Refused(Refusal::Unhealthy(_))) => ROLLED_BACK,
-            Failure::Drive(DriveError::Refused(Refusal::Conflict(_))) => ABORTED,
-            Failure::Drive(_) => RUNTIME,
+            CommandError::Invalid(_) => INVALID,
+            CommandError::Drive(DriveError::Invalid(_)) => INVALID,
+            CommandError::Drive(DriveError::Refused(Refusal::Invalid(_))) => INVALID,
+            CommandError::Drive(DriveError::Refused(Refusal::Unhealthy(_))) => ROLLED_BACK,
+            CommandError::Drive(DriveError::Refused(Refusal::Conflict(_))) => ABORTED,
+            CommandError::Drive(_) => RUNTIME,
         }
     }
 
@@ -38,9 +38,9 @@ impl Failure {
     }
 }
 
-impl From<rollout::InvalidField> for Failure {
-    fn from(e: rollout::InvalidField) -> Self {
-        Failure::Invalid(e.to_string())
+impl From<InvalidField> for CommandError {
+    fn from(e: InvalidField) -> Self {
+        CommandError::Invalid(e.to_string())
     }
 }
 

@@ -8,8 +8,10 @@ macro_rules! out {
     }};
 }
 
+mod abort;
 mod args;
 mod exit;
+mod plan;
 mod progress;
 mod run;
 mod status;
@@ -17,12 +19,14 @@ mod status;
 use clap::Parser;
 
 use args::{Cli, Command};
-use exit::Failure;
+use exit::CommandError;
 
 #[tokio::main]
 async fn main() {
-    // Logs are for debugging (ROLLOUT_LOG=debug); what people need is printed anyway.
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ROLLOUT_LOG")
+    // Logs are for debugging (RUST_LOG=debug, or ROLLOUT_LOG as before); what people need
+    // is printed anyway.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_env("ROLLOUT_LOG"))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -32,16 +36,16 @@ async fn main() {
     let cli = Cli::parse();
     let code = match dispatch(cli.command).await {
         Ok(code) => code,
-        Err(failure) => failure.report(),
+        Err(error) => error.report(),
     };
     std::process::exit(code);
 }
 
-async fn dispatch(command: Command) -> Result<i32, Failure> {
+async fn dispatch(command: Command) -> Result<i32, CommandError> {
     match command {
-        Command::Plan(args) => status::plan(&args),
+        Command::Plan(args) => plan::plan(&args),
         Command::Run(args) => run::run(args).await,
         Command::Status(args) => status::status(&args).await,
-        Command::Abort(args) => status::abort(&args).await,
+        Command::Abort(args) => abort::abort(&args).await,
     }
 }

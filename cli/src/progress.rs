@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use chrono::{Local, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
-use rollout::plan::{format_percent, format_seconds};
-use rollout::{Plan, Rollout, Status};
+use rollout_core::plan::{format_percent, format_seconds};
+use rollout_core::{Plan, Rollout, Status};
 
 pub struct Progress {
     plan: Plan,

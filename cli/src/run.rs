@@ -4,17 +4,17 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use rollout::aws::{load_config, Adapters};
-use rollout::driver::{new_rollout_id, DriveError};
-use rollout::plan::parse_hold;
-use rollout::{InvalidField, Rollout, Spec};
+use rollout_aws::{load_config, Adapters};
+use rollout_core::plan::parse_hold;
+use rollout_core::{InvalidField, Refusal, Spec};
+use rollout_usecases::driver::{new_rollout_id, DriveError, Stepped};
 
 use crate::args::{Output, RunArgs};
-use crate::exit::{for_status, Failure, INTERRUPTED};
+use crate::exit::{for_status, CommandError, INTERRUPTED};
+use crate::plan::bake_seconds;
 use crate::progress::Progress;
-use crate::status::bake_seconds;
 
-pub async fn run(args: RunArgs) -> Result<i32, Failure> {
+pub async fn run(args: RunArgs) -> Result<i32, CommandError> {
     let poll = parse_hold(&args.poll)
         .ok()
         .filter(|s| *s > 0)
@@ -80,17 +80,12 @@ pub async fn run(args: RunArgs) -> Result<i32, Failure> {
 
 /// A failed SNS publish happens after the alias write: warn, and keep driving the rollout so
 /// traffic is never left split with no one watching it.
-fn carry_on(result: Result<Rollout, DriveError>) -> Result<Rollout, DriveError> {
-    match result {
-        Err(DriveError::Notify {
-            message, rollout, ..
-        }) => {
-            eprintln!("warning: notification not published ({message}); the rollout goes on");
-            Ok(*rollout)
-        }
-        Err(other) => Err(as_flags_in(other)),
-        ok => ok,
+fn carry_on(result: Result<Stepped, DriveError>) -> Result<rollout_core::Rollout, DriveError> {
+    let stepped = result.map_err(as_flags_in)?;
+    if let Some(warning) = stepped.warning {
+        eprintln!("warning: notification not published: {warning}; the rollout goes on");
     }
+    Ok(stepped.rollout)
 }
 
 /// Names the command-line flag instead of the spec field it fills.
@@ -112,7 +107,7 @@ fn as_flags(mut e: InvalidField) -> InvalidField {
 fn as_flags_in(e: DriveError) -> DriveError {
     match e {
         DriveError::Invalid(f) => DriveError::Invalid(as_flags(f)),
-        DriveError::Refused(rollout::Refusal::Invalid(f)) => DriveError::Invalid(as_flags(f)),
+        DriveError::Refused(Refusal::Invalid(f)) => DriveError::Invalid(as_flags(f)),
         other => other,
     }
 }

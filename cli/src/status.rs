@@ -1,46 +1,25 @@
-//! `rollout plan`, `rollout status` and `rollout abort`: one-shot commands.
+//! `rollout status`: an alias and the rollout its marker records, if any.
 
-use rollout::aws::alias::AliasStore;
-use rollout::aws::notify::EventKind;
-use rollout::aws::{load_config, Adapters};
-use rollout::driver::StopRequest;
-use rollout::engine::describe_alias;
-use rollout::plan::{format_seconds, parse_hold};
-use rollout::{InvalidField, Plan};
+use rollout_aws::{load_config, Adapters};
+use rollout_core::alias::describe_alias;
+use rollout_core::plan::format_seconds;
+use rollout_core::validate::{check_alias, check_function_name};
+use rollout_usecases::driver::DriveError;
+use rollout_usecases::ports::AliasStore;
 use serde_json::json;
 
-use crate::args::{AbortArgs, AliasArgs, Output, PlanArgs};
-use crate::exit::{Failure, PROMOTED};
+use crate::args::{AliasArgs, Output};
+use crate::exit::{CommandError, PROMOTED};
 
-pub fn plan(args: &PlanArgs) -> Result<i32, Failure> {
-    let bake = bake_seconds(args.bake.as_deref())?;
-    let plan = Plan::parse(&args.strategy, bake).map_err(|e| Failure::Invalid(e.to_string()))?;
-    match args.output {
-        Output::Json => out!(
-            "{}",
-            serde_json::to_string_pretty(&plan).expect("plan serializes")
-        ),
-        Output::Text => out!("{plan}"),
-    }
-    Ok(PROMOTED)
-}
-
-pub fn bake_seconds(bake: Option<&str>) -> Result<u64, Failure> {
-    bake.map(|b| parse_hold(b).map_err(|why| InvalidField::new("--bake", format!("{b:?} {why}"))))
-        .transpose()
-        .map(Option::unwrap_or_default)
-        .map_err(Failure::from)
-}
-
-pub async fn status(args: &AliasArgs) -> Result<i32, Failure> {
-    rollout::state::check_function_name(&args.function)?;
-    rollout::state::check_alias(&args.alias)?;
+pub async fn status(args: &AliasArgs) -> Result<i32, CommandError> {
+    check_function_name(&args.function)?;
+    check_alias(&args.alias)?;
     let adapters = Adapters::new(&load_config().await);
     let alias = adapters
         .aliases
         .get(&args.function, &args.alias)
         .await
-        .map_err(rollout::driver::DriveError::from)?;
+        .map_err(DriveError::from)?;
     let marker = alias.marker();
     match args.output {
         Output::Json => {
@@ -85,37 +64,6 @@ pub async fn status(args: &AliasArgs) -> Result<i32, Failure> {
                 None => out!("no rollout recorded on this alias"),
             }
         }
-    }
-    Ok(PROMOTED)
-}
-
-pub async fn abort(args: &AbortArgs) -> Result<i32, Failure> {
-    rollout::state::check_function_name(&args.function)?;
-    rollout::state::check_alias(&args.alias)?;
-    let adapters = Adapters::new(&load_config().await);
-    let driver = adapters.driver("rollout-cli", &[], None);
-    let now = chrono::Utc::now();
-    let stopped = driver
-        .stop(
-            StopRequest {
-                function: &args.function,
-                alias: &args.alias,
-                kind: EventKind::Aborted,
-                reason: &args.reason,
-                topic: args.topic.as_deref(),
-                alarms: Vec::new(),
-                only_to_version: None,
-            },
-            now,
-        )
-        .await?;
-    match (&stopped.restored_version, &stopped.stopped_version) {
-        (Some(restored), Some(from)) => out!(
-            "{}:{} aborted: back on version {restored} (was moving to {from})",
-            args.function,
-            args.alias
-        ),
-        _ => out!("{}", stopped.reason),
     }
     Ok(PROMOTED)
 }

@@ -5,6 +5,7 @@
 //! ([`host`]) and the shared SDK configuration ([`sdk_config`]).
 
 pub mod deployment;
+pub mod events;
 pub mod fixture;
 pub mod host;
 pub mod lambda_zip;

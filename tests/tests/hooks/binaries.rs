@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatch::types::StateValue;
-use integration_tests::deployment::hook_event;
+use rollout_testkit::deployment::hook_event;
 use serde_json::json;
 
 use crate::{Setup, DEPLOYMENT};

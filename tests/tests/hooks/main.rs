@@ -8,11 +8,11 @@ mod pre;
 
 use std::time::Duration;
 
-use integration_tests::deployment::{answers, appspec_yaml, get_deployment, hook_event};
-use integration_tests::fixture::World;
-use integration_tests::{Ministack, RecordingStub};
-use rollout::aws::deploy::CodeDeployments;
-use rollout::hooks::{Hook, HookError, HookKind, HookReport, HookSettings};
+use rollout_aws::codedeploy::CodeDeployments;
+use rollout_testkit::deployment::{answers, appspec_yaml, get_deployment, hook_event};
+use rollout_testkit::fixture::World;
+use rollout_testkit::{Ministack, RecordingStub};
+use rollout_usecases::hooks::{Hook, HookError, HookKind, HookReport, HookSettings};
 use serde_json::Value;
 
 pub const DEPLOYMENT: &str = "d-HOOKTEST1";
@@ -50,7 +50,7 @@ impl Setup {
     /// stub; the bake polls every 200 ms.
     pub fn hook(&self, kind: HookKind, env: &[(&str, &str)]) -> Hook {
         let topic = self.world.topic_arn.clone();
-        let mut settings = HookSettings::from_lookup(|name| {
+        let mut settings = HookSettings::from_lookup(&|name: &str| {
             if name == "NOTIFICATION_TOPIC_ARN" {
                 return Some(topic.clone());
             }
@@ -60,7 +60,7 @@ impl Setup {
         })
         .expect("valid settings");
         settings.poll = Duration::from_millis(200);
-        let mut hook = Hook::new(kind, &self.stack.sdk_config(), Ok(settings));
+        let mut hook = rollout_aws::hook(kind, &self.stack.sdk_config(), Ok(settings));
         hook.deployments = Box::new(CodeDeployments::new(aws_sdk_codedeploy::Client::new(
             &self.stub.sdk_config(),
         )));
@@ -70,7 +70,7 @@ impl Setup {
     /// Runs `hook` on the deployment's event with `seconds` left in the invocation.
     pub async fn run(&self, hook: &Hook, seconds: u64) -> Result<HookReport, HookError> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
-        hook.handle(hook_event(DEPLOYMENT), deadline).await
+        hook.answer_by(hook_event(DEPLOYMENT), deadline).await
     }
 
     /// What the hooks answered CodeDeploy so far.

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatch::types::StateValue;
-use rollout::hooks::HookKind;
+use rollout_usecases::hooks::HookKind;
 use serde_json::json;
 
 use crate::Setup;

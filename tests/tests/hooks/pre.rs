@@ -2,8 +2,8 @@
 //! own, and an answer to CodeDeploy in every case.
 
 use aws_sdk_cloudwatch::types::StateValue;
-use integration_tests::deployment::{appspec_json, appspec_yaml};
-use rollout::hooks::HookKind;
+use rollout_testkit::deployment::{appspec_json, appspec_yaml};
+use rollout_usecases::hooks::HookKind;
 use serde_json::json;
 
 use crate::{Setup, DEPLOYMENT};

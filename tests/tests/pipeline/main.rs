@@ -4,11 +4,11 @@
 
 use aws_sdk_cloudwatch::types::StateValue;
 use chrono::{DateTime, Duration, Utc};
-use integration_tests::fixture::World;
-use integration_tests::{Ministack, RecordingStub};
-use rollout::aws::pipeline::CodePipelineResults;
-use rollout::aws::Adapters;
-use rollout::pipeline::{handle, JobOutcome, PipelineJob, JOB_KEY};
+use rollout_aws::codepipeline::CodePipelineResults;
+use rollout_aws::Adapters;
+use rollout_testkit::fixture::World;
+use rollout_testkit::{Ministack, RecordingStub};
+use rollout_usecases::pipeline::{run_job, JobOutcome, PipelineJob, JOB_KEY};
 use serde_json::{json, Value};
 
 struct Setup {
@@ -51,7 +51,7 @@ impl Setup {
     ) -> JobOutcome {
         let job = PipelineJob::parse(job_event(user_parameters, token)).expect("job parses");
         let driver = self.adapters.driver("traffic-shifter", &[], None);
-        handle(&driver, &self.results, &job, now)
+        run_job(&driver, &self.results, &job, now)
             .await
             .expect("result reported")
     }
@@ -73,11 +73,7 @@ impl Setup {
 }
 
 fn job_event(user_parameters: &str, token: Option<&str>) -> Value {
-    let path = format!(
-        "{}/../events/codepipeline-job.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut event = rollout_testkit::events::load("codepipeline-job.json");
     let data = &mut event[JOB_KEY]["data"];
     data["actionConfiguration"]["configuration"]["UserParameters"] = user_parameters.into();
     if let Some(token) = token {
@@ -233,7 +229,7 @@ async fn the_real_binary_reports_the_job_and_never_logs_its_credentials() {
     assert!(error.is_some(), "{answer}");
     assert!(!answer.to_string().contains("SECRET"), "{answer}");
 
-    let logs = integration_tests::fixture::function_logs(&s.stack, "shifter").await;
+    let logs = rollout_testkit::fixture::function_logs(&s.stack, "shifter").await;
     assert!(
         logs.contains("rollout event"),
         "the function's own logs are where we look:\n{logs}"

@@ -2,20 +2,14 @@
 //! settled one is left alone, and the shifter then ends without a second notification.
 
 use aws_sdk_cloudwatch::types::StateValue;
-use rollout::guard::{handle, AlarmChange};
-use rollout::Status;
+use rollout_core::Status;
+use rollout_usecases::alarm_rollback::{roll_back_guarded, AlarmChange};
 use serde_json::Value;
 
 use crate::{later, t0, Setup};
 
 fn alarm_event(alarm: &str, function: &str, alias: Option<&str>, arn: &str) -> Value {
-    let path = format!(
-        "{}/../events/alarm-state-change-alarm.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    event["resources"][0] = arn.into();
-    event["detail"]["alarmName"] = alarm.into();
+    let mut event = rollout_testkit::events::alarm_went_off(alarm, arn, Value::Null);
     let dimensions =
         &mut event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"];
     dimensions["FunctionName"] = function.into();
@@ -28,11 +22,11 @@ fn alarm_event(alarm: &str, function: &str, alias: Option<&str>, arn: &str) -> V
     event
 }
 
-async fn guard(s: &Setup, event: Value) -> rollout::guard::GuardReport {
+async fn guard(s: &Setup, event: Value) -> rollout_usecases::alarm_rollback::AlarmRollbackReport {
     let topic = s.world.topic_arn.clone();
     let driver = s.adapters.driver("alarm-rollback", &[], Some(&topic));
     let change = AlarmChange::parse(event).expect("event parses");
-    handle(
+    roll_back_guarded(
         &driver,
         &s.adapters.aliases,
         &s.adapters.alarms,
@@ -116,7 +110,7 @@ async fn finds_guarded_aliases_from_the_tag() {
     s.world
         .alarm("shared-errors", "orders", Some("billing:live"))
         .await;
-    let billing = rollout::Spec {
+    let billing = rollout_core::Spec {
         function_name: "billing".into(),
         ..s.spec("orders", "Canary10Percent5Minutes", &[])
     };

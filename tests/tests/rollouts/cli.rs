@@ -1,7 +1,7 @@
 //! The `rollout` command as an operator runs it: exit codes, output, and the alias after.
 
 use aws_sdk_cloudwatch::types::StateValue;
-use integration_tests::fixture::rollout_cli;
+use rollout_testkit::fixture::rollout_cli;
 use serde_json::Value;
 
 use crate::Setup;
@@ -81,7 +81,7 @@ async fn run_exits_3_when_an_alarm_fires_during_a_hold() {
     .collect();
     let stack_env = s.stack.env();
     let child = std::thread::spawn(move || {
-        std::process::Command::new(integration_tests::fixture::binary("rollout"))
+        std::process::Command::new(rollout_testkit::fixture::binary("rollout"))
             .args(&args)
             .envs(stack_env)
             .output()
@@ -244,7 +244,7 @@ fn plan_refuses_bad_strategies_with_exit_2_quoting_them() {
         "5%:1y",
         "",
     ] {
-        let out = std::process::Command::new(integration_tests::fixture::binary("rollout"))
+        let out = std::process::Command::new(rollout_testkit::fixture::binary("rollout"))
             .args(["plan", bad])
             .output()
             .unwrap();

@@ -2,7 +2,9 @@
 //! Lambda Runtime API, invoked the way Step Functions and EventBridge invoke them.
 
 use aws_sdk_cloudwatch::types::StateValue;
-use serde_json::{json, Value};
+use serde_json::json;
+
+use rollout_testkit::fixture::function_logs;
 
 use crate::Setup;
 
@@ -83,15 +85,11 @@ async fn alarm_rollback_binary_restores_an_in_flight_alias() {
     .await
     .expect("start");
     s.world.set_alarm("orders-errors", StateValue::Alarm).await;
-    let path = format!(
-        "{}/../events/alarm-state-change-alarm.json",
-        env!("CARGO_MANIFEST_DIR")
+    let event = rollout_testkit::events::alarm_went_off(
+        "orders-errors",
+        &s.world.alarm_arn("orders-errors").await,
+        json!({"FunctionName": "orders", "Resource": "orders:live"}),
     );
-    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    event["resources"][0] = s.world.alarm_arn("orders-errors").await.into();
-    event["detail"]["alarmName"] = "orders-errors".into();
-    event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"] =
-        json!({"FunctionName": "orders", "Resource": "orders:live"});
     let (error, report) = s.world.invoke("rollout-alarm-rollback", &event).await;
     assert_eq!(error, None, "{report}");
     assert_eq!(report["rolledBack"][0]["restoredVersion"], "1");
@@ -100,4 +98,33 @@ async fn alarm_rollback_binary_restores_an_in_flight_alias() {
     let notes = s.world.notifications().await;
     assert_eq!(notes.last().unwrap()["event"], "rollout.rolled_back");
     assert_eq!(notes.last().unwrap()["source"], "alarm-rollback");
+}
+
+#[tokio::test]
+async fn alarm_rollback_starts_on_its_own_settings_and_logs_json_as_lambda_asks() {
+    let s = Setup::new("orders").await;
+    // A hook's setting it never reads must not fail its cold start.
+    s.world
+        .deploy_binary(
+            "rollout-alarm-rollback",
+            "alarm-rollback",
+            &[
+                ("SMOKE_TEST_EXPECT", "{not json"),
+                ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ],
+        )
+        .await;
+    let event = rollout_testkit::events::load("alarm-state-change-ok.json");
+    let (error, report) = s.world.invoke("rollout-alarm-rollback", &event).await;
+    assert_eq!(error, None, "{report}");
+    assert_eq!(report["state"], "OK");
+    let logs = function_logs(&s.stack, "rollout-alarm-rollback").await;
+    let line = logs
+        .lines()
+        .filter_map(|line| line.find('{').map(|at| &line[at..]))
+        .filter_map(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+        .find(|v| v["fields"]["message"] == "alarm state change");
+    let line = line.unwrap_or_else(|| panic!("no JSON log line of the function in:\n{logs}"));
+    assert_eq!(line["level"], "INFO", "{line}");
+    assert_eq!(line["fields"]["state"], "OK", "{line}");
 }

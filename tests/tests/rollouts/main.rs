@@ -7,11 +7,11 @@ mod functions;
 mod shifting;
 
 use chrono::{DateTime, Duration, Utc};
-use integration_tests::fixture::World;
-use integration_tests::Ministack;
-use rollout::aws::Adapters;
-use rollout::driver::DriveError;
-use rollout::{Rollout, Spec};
+use rollout_aws::Adapters;
+use rollout_core::{Rollout, Spec};
+use rollout_testkit::fixture::World;
+use rollout_testkit::Ministack;
+use rollout_usecases::driver::{DriveError, Stepped};
 
 /// One emulator, its world, and the SDK-backed adapters the functions use.
 pub struct Setup {
@@ -49,8 +49,9 @@ impl Setup {
     pub async fn start(&self, spec: &Spec, now: DateTime<Utc>) -> Result<Rollout, DriveError> {
         let driver = self.adapters.driver("test", &[], None);
         driver
-            .start(spec, rollout::driver::new_rollout_id(now), now)
+            .start(spec, rollout_usecases::driver::new_rollout_id(now), now)
             .await
+            .map(told)
     }
 
     pub async fn step(&self, rollout: &Rollout, now: DateTime<Utc>) -> Result<Rollout, DriveError> {
@@ -58,6 +59,7 @@ impl Setup {
             .driver("test", &[], None)
             .step(rollout, now)
             .await
+            .map(told)
     }
 
     /// Steps at each due time until the rollout ends, recording the alias after each step.
@@ -85,4 +87,10 @@ pub fn t0() -> DateTime<Utc> {
 
 pub fn later(at: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
     at + Duration::seconds(seconds)
+}
+
+/// The rollout a start or step led to, once people were told of it (SNS is up in these tests).
+fn told(stepped: Stepped) -> Rollout {
+    assert_eq!(stepped.warning, None, "the notification was published");
+    stepped.rollout
 }

@@ -1,8 +1,8 @@
 //! The shifter's engine and adapters against a real alias, alarms and topic.
 
 use aws_sdk_cloudwatch::types::StateValue;
-use rollout::driver::DriveError;
-use rollout::{Refusal, Status};
+use rollout_core::{Refusal, Status};
+use rollout_usecases::driver::DriveError;
 
 use crate::{later, t0, Setup};
 

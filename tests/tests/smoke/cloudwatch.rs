@@ -1,7 +1,7 @@
 //! CloudWatch alarms through ministack (needs `cbor2`: the SDK speaks CBOR).
 
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, StateValue, Statistic};
-use integration_tests::Ministack;
+use rollout_testkit::Ministack;
 
 #[tokio::test]
 async fn cloudwatch_alarm_state_can_be_forced() {

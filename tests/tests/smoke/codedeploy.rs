@@ -4,7 +4,7 @@
 use aws_sdk_codedeploy::error::ProvideErrorMetadata;
 use aws_sdk_codedeploy::operation::put_lifecycle_event_hook_execution_status::PutLifecycleEventHookExecutionStatusError;
 use aws_sdk_codedeploy::types::LifecycleEventStatus;
-use integration_tests::RecordingStub;
+use rollout_testkit::RecordingStub;
 use serde_json::{json, Value};
 
 #[tokio::test]

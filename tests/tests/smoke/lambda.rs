@@ -10,8 +10,8 @@ use aws_sdk_lambda::operation::update_alias::UpdateAliasError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{AliasRoutingConfiguration, FunctionCode, Runtime, State};
 use aws_sdk_lambda::Client;
-use integration_tests::lambda_zip::{bootstrap_zip, echo_bootstrap};
-use integration_tests::Ministack;
+use rollout_testkit::lambda_zip::{bootstrap_zip, echo_bootstrap};
+use rollout_testkit::Ministack;
 use serde_json::{json, Value};
 
 const ROLE: &str = "arn:aws:iam::000000000000:role/lambda-role";

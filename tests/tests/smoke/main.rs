@@ -12,7 +12,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use integration_tests::Ministack;
+use rollout_testkit::Ministack;
 
 #[tokio::test]
 async fn reset_clears_the_emulator() {

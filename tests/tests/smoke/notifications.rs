@@ -3,7 +3,7 @@
 
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sqs::types::QueueAttributeName;
-use integration_tests::Ministack;
+use rollout_testkit::Ministack;
 use serde_json::{json, Value};
 
 #[tokio::test]

@@ -12,9 +12,9 @@ use aws_sdk_sfn::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sfn::types::{
     ExecutionStatus, HistoryEvent, HistoryEventType, MockErrorOutput, MockInput,
 };
-use integration_tests::fixture::World;
-use integration_tests::host::repo_root;
-use integration_tests::Ministack;
+use rollout_testkit::fixture::World;
+use rollout_testkit::host::repo_root;
+use rollout_testkit::Ministack;
 use serde_json::{json, Value};
 
 const SHIFTER: &str = "rollout-traffic-shifter";

@@ -1,0 +1,115 @@
+//! The AWS adapters: one SDK-backed implementation of each port of `rollout-usecases`. They
+//! translate between the SDK and the domain's plain values, and decide nothing. Functions and
+//! the CLI build them once (`Adapters::load`) and hand them to the use cases.
+
+pub mod alarms;
+pub mod aliases;
+pub mod codedeploy;
+pub mod codepipeline;
+pub mod invoke;
+pub mod sns;
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use rollout_core::InvalidField;
+use rollout_usecases::driver::Driver;
+use rollout_usecases::hooks::{Hook, HookKind, HookSettings};
+
+/// Loads the SDK configuration once per process: the SDK's own endpoint variables
+/// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`) apply; retries are the SDK's standard
+/// ones (throttling and 5xx), bounded, and every call has a deadline.
+pub async fn load_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// The SDK error's code and message (or what kind of failure it was), for errors we report
+/// rather than match: never the raw HTTP response, which would reach people and logs.
+pub fn describe_sdk_error<E, R>(err: &aws_sdk_lambda::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_lambda::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
+    match (err.code(), err.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_string(),
+        _ => match err {
+            SdkError::TimeoutError(_) => "the request timed out".into(),
+            SdkError::DispatchFailure(e) if e.is_io() || e.is_timeout() => {
+                "could not reach the service (connection failed)".into()
+            }
+            SdkError::DispatchFailure(_) => "the request could not be sent".into(),
+            SdkError::ConstructionFailure(_) => "the request could not be built".into(),
+            SdkError::ResponseError(_) => "the service's answer could not be read".into(),
+            _ => "the service refused the request without saying why".into(),
+        },
+    }
+}
+
+/// The SDK-backed adapters a driver needs, built once from one configuration.
+pub struct Adapters {
+    pub aliases: aliases::LambdaAliases,
+    pub alarms: alarms::CloudWatchAlarms,
+    pub notifier: sns::SnsNotifier,
+}
+
+impl Adapters {
+    pub fn new(config: &SdkConfig) -> Self {
+        Adapters {
+            aliases: aliases::LambdaAliases::new(aws_sdk_lambda::Client::new(config)),
+            alarms: alarms::CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(config)),
+            notifier: sns::SnsNotifier::new(aws_sdk_sns::Client::new(config)),
+        }
+    }
+
+    /// A driver over these adapters; see [`Driver`] for the other fields.
+    pub fn driver<'a>(
+        &'a self,
+        source: &'a str,
+        extra_alarms: &'a [String],
+        default_topic: Option<&'a str>,
+    ) -> Driver<'a> {
+        Driver {
+            aliases: &self.aliases,
+            alarms: &self.alarms,
+            notifier: &self.notifier,
+            source,
+            extra_alarms,
+            default_topic,
+        }
+    }
+}
+
+/// A CodeDeploy traffic hook over SDK-backed adapters.
+pub fn hook(kind: HookKind, sdk: &SdkConfig, settings: Result<HookSettings, InvalidField>) -> Hook {
+    if let Err(e) = &settings {
+        tracing::error!(error = %e, "invalid configuration; every hook will answer Failed");
+    }
+    Hook {
+        kind,
+        settings,
+        deployments: Box::new(codedeploy::CodeDeployments::new(
+            aws_sdk_codedeploy::Client::new(sdk),
+        )),
+        aliases: Box::new(aliases::LambdaAliases::new(aws_sdk_lambda::Client::new(
+            sdk,
+        ))),
+        alarms: Box::new(alarms::CloudWatchAlarms::new(
+            aws_sdk_cloudwatch::Client::new(sdk),
+        )),
+        invoker: Box::new(invoke::LambdaInvoker::new(sdk)),
+        notifier: Box::new(sns::SnsNotifier::new(aws_sdk_sns::Client::new(sdk))),
+    }
+}

@@ -1,0 +1,44 @@
+//! The notifier over SNS: `MessageStructure=json` (a JSON `default`, plain text for `email`),
+//! a short subject, and message attributes for subscription filter policies.
+
+use async_trait::async_trait;
+use aws_sdk_sns::types::MessageAttributeValue;
+use aws_sdk_sns::Client;
+use rollout_core::Notification;
+use rollout_usecases::ports::Notifier;
+
+pub struct SnsNotifier {
+    client: Client,
+}
+
+impl SnsNotifier {
+    pub fn new(client: Client) -> Self {
+        SnsNotifier { client }
+    }
+}
+
+#[async_trait]
+impl Notifier for SnsNotifier {
+    async fn publish(&self, topic_arn: &str, notification: &Notification) -> Result<(), String> {
+        let mut request = self
+            .client
+            .publish()
+            .topic_arn(topic_arn)
+            .message_structure("json")
+            .message(notification.message())
+            .subject(notification.subject());
+        for (name, value) in notification.attributes() {
+            let attribute = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .map_err(|e| e.to_string())?;
+            request = request.message_attributes(name, attribute);
+        }
+        request
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| crate::describe_sdk_error(&e))
+    }
+}

@@ -1,0 +1,71 @@
+//! The analysis provider the engine reads first: CloudWatch alarms, each named alarm's state,
+//! and the one rule for when they stop a rollout (breached, missing or unreadable: all fail
+//! closed; `INSUFFICIENT_DATA` is not a breach).
+
+use serde::Serialize;
+
+/// A CloudWatch alarm's state, or why it could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum AlarmState {
+    #[serde(rename = "OK")]
+    Ok,
+    #[serde(rename = "ALARM")]
+    Alarm,
+    #[serde(rename = "INSUFFICIENT_DATA")]
+    InsufficientData,
+    /// DescribeAlarms did not return it.
+    #[serde(rename = "MISSING")]
+    Missing,
+    /// DescribeAlarms failed; the message says why.
+    #[serde(rename = "UNREADABLE")]
+    Unreadable(String),
+}
+
+/// One named alarm and what it says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlarmVerdict {
+    pub name: String,
+    pub state: AlarmState,
+}
+
+impl AlarmVerdict {
+    pub fn new(name: impl Into<String>, state: AlarmState) -> Self {
+        AlarmVerdict {
+            name: name.into(),
+            state,
+        }
+    }
+
+    /// Breached, missing or unreadable: all fail closed.
+    pub fn fails(&self) -> bool {
+        matches!(
+            self.state,
+            AlarmState::Alarm | AlarmState::Missing | AlarmState::Unreadable(_)
+        )
+    }
+
+    pub fn describe(&self) -> String {
+        match &self.state {
+            AlarmState::Alarm => format!("alarm {} is in ALARM", self.name),
+            AlarmState::Missing => format!("alarm {} does not exist (failing closed)", self.name),
+            AlarmState::Unreadable(why) => {
+                format!(
+                    "alarm {} could not be read (failing closed): {why}",
+                    self.name
+                )
+            }
+            AlarmState::Ok => format!("alarm {} is OK", self.name),
+            AlarmState::InsufficientData => format!("alarm {} has insufficient data", self.name),
+        }
+    }
+}
+
+/// Every failing alarm, in one sentence; `None` when all are OK or without data.
+pub fn failing(alarms: &[AlarmVerdict]) -> Option<String> {
+    let failing: Vec<String> = alarms
+        .iter()
+        .filter(|a| a.fails())
+        .map(AlarmVerdict::describe)
+        .collect();
+    (!failing.is_empty()).then(|| failing.join("; "))
+}

@@ -1,0 +1,133 @@
+//! The state each decision leads to: pure transitions of a [`Rollout`], carried out after
+//! (never instead of) the alias write that makes them true.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{Decision, CHECK_INTERVAL_SECONDS};
+use crate::alias::AliasState;
+use crate::marker::Marker;
+use crate::plan::Plan;
+use crate::state::{Rollout, Spec, Status};
+
+impl Rollout {
+    /// The state a start leads to, once the first step has been written with `revision_id`.
+    pub fn started(
+        spec: &Spec,
+        plan: &Plan,
+        rollout_id: String,
+        current: String,
+        now: DateTime<Utc>,
+    ) -> Rollout {
+        let mut spec = spec.clone();
+        spec.current_version = Some(current);
+        Rollout {
+            spec,
+            rollout_id,
+            status: Status::InProgress,
+            step_index: 0,
+            weight: 0.0,
+            alias_revision_id: String::new(),
+            started_at: now,
+            next_step_at: Some(now),
+            wait_seconds: 0,
+            reason: None,
+        }
+        .after(&super::start::first_step(plan), plan, now)
+    }
+
+    /// The state after `decision` has been carried out at `now` (the caller then records the
+    /// alias's new RevisionId). Pure: the alias write happens outside.
+    pub fn after(&self, decision: &Decision, plan: &Plan, now: DateTime<Utc>) -> Rollout {
+        let mut next = self.clone();
+        match decision {
+            Decision::Wait { seconds } => {
+                next.wait_seconds = (*seconds).min(CHECK_INTERVAL_SECONDS)
+            }
+            Decision::Shift { step_index, weight } => {
+                next.step_index = *step_index;
+                next.weight = *weight;
+                next.hold(plan.steps[*step_index].hold_seconds, now);
+            }
+            Decision::Promote { step_index } => {
+                next.step_index = *step_index;
+                next.weight = 1.0;
+                match plan.steps[*step_index].hold_seconds {
+                    0 => next.end(
+                        Status::Succeeded,
+                        format!("promoted version {}", self.spec.target_version),
+                    ),
+                    bake => next.hold(bake, now),
+                }
+            }
+            Decision::Complete => next.end(
+                Status::Succeeded,
+                format!(
+                    "promoted version {}; bake time passed with no alarm",
+                    self.spec.target_version
+                ),
+            ),
+            Decision::RollBack { reason } => {
+                next.weight = 0.0;
+                next.end(Status::RolledBack, reason.clone());
+            }
+            Decision::Ended => {}
+        }
+        next
+    }
+
+    /// The state a replay reports: the progress the alias's marker shows, changing nothing.
+    pub fn replayed(
+        &self,
+        marker: &Marker,
+        plan: &Plan,
+        alias: &AliasState,
+        now: DateTime<Utc>,
+    ) -> Rollout {
+        let mut next = self.clone();
+        next.step_index = marker.step_index;
+        next.status = marker.status;
+        next.alias_revision_id = alias.revision_id.clone();
+        next.next_step_at = marker.next_step_at;
+        next.weight = match marker.status {
+            Status::InProgress => plan.steps.get(marker.step_index).map_or(0.0, |s| s.weight),
+            Status::Succeeded => 1.0,
+            _ => 0.0,
+        };
+        next.wait_seconds = match (marker.status, marker.next_step_at) {
+            (Status::InProgress, Some(due)) if due > now => {
+                ((due - now).num_seconds().max(0) as u64).min(CHECK_INTERVAL_SECONDS)
+            }
+            _ => 0,
+        };
+        if marker.status.is_terminal() && next.reason.is_none() {
+            next.reason = Some(match &marker.by {
+                Some(by) => format!(
+                    "{} by {by}: alias put back on version {}",
+                    marker.status.as_str(),
+                    marker.from_version
+                ),
+                None => format!("rollout had already ended {}", marker.status.as_str()),
+            });
+        }
+        next
+    }
+
+    /// Ends the rollout with `status` and the reason.
+    pub fn end(&mut self, status: Status, reason: String) {
+        self.status = status;
+        self.reason = Some(reason);
+        self.next_step_at = None;
+        self.wait_seconds = 0;
+    }
+
+    fn hold(&mut self, seconds: u64, now: DateTime<Utc>) {
+        // Holds are bounded (2 days) by validation; saturate rather than overflow regardless.
+        let span = Duration::try_seconds(i64::try_from(seconds).unwrap_or(i64::MAX))
+            .unwrap_or(Duration::MAX);
+        self.next_step_at = Some(
+            now.checked_add_signed(span)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        );
+        self.wait_seconds = seconds.min(CHECK_INTERVAL_SECONDS);
+    }
+}

@@ -1,0 +1,419 @@
+use super::*;
+use crate::alarms::{AlarmState, AlarmVerdict};
+use crate::alias::{version_to_restore, AliasState};
+use crate::plan::Plan;
+use crate::state::{Rollout, Spec, Status};
+use crate::version::TargetVersion;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use proptest::prelude::*;
+
+fn t(seconds: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_800_000_000 + seconds, 0).unwrap()
+}
+
+fn spec(strategy: &str) -> Spec {
+    Spec {
+        function_name: "orders-api".into(),
+        alias: "live".into(),
+        target_version: "7".into(),
+        current_version: None,
+        strategy: strategy.into(),
+        alarms: vec!["errors".into()],
+        notification_topic_arn: None,
+        bake_time: None,
+    }
+}
+
+fn alias(version: &str, routing: Option<(&str, f64)>, revision: &str) -> AliasState {
+    AliasState {
+        version: version.into(),
+        routing: routing.map(|(v, w)| (v.to_string(), w)),
+        revision_id: revision.into(),
+        description: String::new(),
+    }
+}
+
+fn ok() -> Vec<AlarmVerdict> {
+    vec![AlarmVerdict::new("errors", AlarmState::Ok)]
+}
+
+fn firing() -> Vec<AlarmVerdict> {
+    vec![AlarmVerdict::new("errors", AlarmState::Alarm)]
+}
+
+fn active() -> TargetVersion {
+    TargetVersion::Present {
+        state: "Active".into(),
+        last_update_status: "Successful".into(),
+    }
+}
+
+/// A rollout started at t(0) on `strategy`, as its first alias write left it (revision r1).
+fn started(strategy: &str) -> (Rollout, Plan) {
+    let spec = spec(strategy);
+    let plan = spec.validate().unwrap();
+    let mut rollout = Rollout::started(&spec, &plan, "r-1".into(), "6".into(), t(0));
+    rollout.alias_revision_id = "r1".into();
+    (rollout, plan)
+}
+
+/// The alias as `rollout` left it, carrying its marker.
+fn alias_of(rollout: &Rollout, revision: &str) -> AliasState {
+    let routing = (rollout.weight < 1.0 && rollout.status == Status::InProgress)
+        .then_some(("7", rollout.weight));
+    let version = if rollout.weight >= 1.0 { "7" } else { "6" };
+    let mut a = alias(version, routing, revision);
+    a.description = Marker::of(rollout).render();
+    a
+}
+
+#[test]
+fn starts_with_the_first_step_of_the_plan() {
+    let spec = spec("Canary10Percent5Minutes");
+    let plan = spec.validate().unwrap();
+    let start = begin(&spec, &plan, &alias("6", None, "r0"), &active(), &ok()).unwrap();
+    assert_eq!(
+        start,
+        Start::Begin(Decision::Shift {
+            step_index: 0,
+            weight: 0.1
+        })
+    );
+    let rollout = Rollout::started(&spec, &plan, "r-1".into(), "6".into(), t(0));
+    assert_eq!(rollout.weight, 0.1);
+    assert_eq!(rollout.next_step_at, Some(t(300)));
+    assert_eq!(rollout.wait_seconds, CHECK_INTERVAL_SECONDS);
+    assert_eq!(rollout.spec.current_version.as_deref(), Some("6"));
+}
+
+#[test]
+fn all_at_once_promotes_and_succeeds_at_start() {
+    let (rollout, _) = started("AllAtOnce");
+    assert_eq!((rollout.status, rollout.weight), (Status::Succeeded, 1.0));
+    assert_eq!(rollout.wait_seconds, 0);
+}
+
+#[test]
+fn refuses_to_start_when_a_named_alarm_is_missing() {
+    let spec = spec("AllAtOnce");
+    let plan = spec.validate().unwrap();
+    let alarms = [AlarmVerdict::new("errors", AlarmState::Missing)];
+    let err = begin(&spec, &plan, &alias("6", None, "r0"), &active(), &alarms).unwrap_err();
+    assert!(
+        matches!(err, Refusal::Invalid(ref f) if f.field == "alarms"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn refuses_to_start_when_an_alarm_is_firing_or_unreadable() {
+    let spec = spec("AllAtOnce");
+    let plan = spec.validate().unwrap();
+    let a = alias("6", None, "r0");
+    assert!(matches!(
+        begin(&spec, &plan, &a, &active(), &firing()),
+        Err(Refusal::Unhealthy(_))
+    ));
+    let unreadable = [AlarmVerdict::new(
+        "errors",
+        AlarmState::Unreadable("denied".into()),
+    )];
+    assert!(matches!(
+        begin(&spec, &plan, &a, &active(), &unreadable),
+        Err(Refusal::Unhealthy(_))
+    ));
+}
+
+#[test]
+fn refuses_a_missing_or_inactive_target_version() {
+    let spec = spec("AllAtOnce");
+    let plan = spec.validate().unwrap();
+    let a = alias("6", None, "r0");
+    let err = begin(&spec, &plan, &a, &TargetVersion::Missing, &ok()).unwrap_err();
+    assert!(matches!(err, Refusal::Invalid(ref f) if f.field == "targetVersion"));
+    let pending = TargetVersion::Present {
+        state: "Pending".into(),
+        last_update_status: "InProgress".into(),
+    };
+    let err = begin(&spec, &plan, &a, &pending, &ok()).unwrap_err();
+    assert!(err.to_string().contains("Pending"), "{err}");
+}
+
+#[test]
+fn a_target_already_live_is_nothing_to_do() {
+    let spec = spec("Canary10Percent5Minutes");
+    let plan = spec.validate().unwrap();
+    let start = begin(&spec, &plan, &alias("7", None, "r0"), &active(), &firing());
+    assert_eq!(start, Ok(Start::AlreadyLive));
+}
+
+#[test]
+fn refuses_an_alias_already_split_by_someone_else() {
+    let spec = spec("Canary10Percent5Minutes");
+    let plan = spec.validate().unwrap();
+    let a = alias("6", Some(("5", 0.5)), "r0");
+    assert!(matches!(
+        begin(&spec, &plan, &a, &active(), &ok()),
+        Err(Refusal::Conflict(_))
+    ));
+}
+
+#[test]
+fn refuses_when_alias_is_not_on_the_stated_current_version() {
+    let mut spec = spec("Canary10Percent5Minutes");
+    spec.current_version = Some("5".into());
+    let plan = spec.validate().unwrap();
+    let err = begin(&spec, &plan, &alias("6", None, "r0"), &active(), &ok()).unwrap_err();
+    assert!(matches!(err, Refusal::Conflict(ref m) if m.contains("currentVersion 5")));
+}
+
+#[test]
+fn a_replayed_start_resumes_instead_of_shifting_again() {
+    let (rollout, plan) = started("Canary10Percent5Minutes");
+    let a = alias_of(&rollout, "r1");
+    let start = begin(&rollout.spec, &plan, &a, &active(), &ok()).unwrap();
+    assert!(
+        matches!(start, Start::Resume(ref m) if m.rollout_id == "r-1"),
+        "{start:?}"
+    );
+}
+
+#[test]
+fn holds_until_the_step_is_due() {
+    let (rollout, plan) = started("Canary10Percent5Minutes");
+    assert_eq!(
+        decide(&rollout, &plan, &ok(), t(100)),
+        Decision::Wait { seconds: 200 }
+    );
+    let waiting = rollout.after(&Decision::Wait { seconds: 200 }, &plan, t(100));
+    assert_eq!(
+        waiting.wait_seconds, CHECK_INTERVAL_SECONDS,
+        "re-checks alarms within a minute"
+    );
+}
+
+#[test]
+fn shifts_to_the_next_weight_when_due() {
+    let (rollout, plan) = started("Linear10PercentEvery1Minute");
+    let decision = decide(&rollout, &plan, &ok(), t(60));
+    assert_eq!(
+        decision,
+        Decision::Shift {
+            step_index: 1,
+            weight: 0.2
+        }
+    );
+    let next = rollout.after(&decision, &plan, t(60));
+    assert_eq!(
+        (next.step_index, next.weight, next.next_step_at),
+        (1, 0.2, Some(t(120)))
+    );
+}
+
+#[test]
+fn promotes_after_the_last_partial_step() {
+    let (rollout, plan) = started("Canary10Percent5Minutes");
+    let decision = decide(&rollout, &plan, &ok(), t(300));
+    assert_eq!(decision, Decision::Promote { step_index: 1 });
+    let done = rollout.after(&decision, &plan, t(300));
+    assert_eq!((done.status, done.weight), (Status::Succeeded, 1.0));
+}
+
+#[test]
+fn bakes_after_promotion_then_succeeds() {
+    let mut spec = spec("Canary10Percent5Minutes");
+    spec.bake_time = Some(600);
+    let plan = spec.validate().unwrap();
+    let rollout = Rollout::started(&spec, &plan, "r-1".into(), "6".into(), t(0));
+    let promoted = rollout.after(&Decision::Promote { step_index: 1 }, &plan, t(300));
+    assert_eq!(
+        (promoted.status, promoted.weight),
+        (Status::InProgress, 1.0)
+    );
+    assert_eq!(
+        decide(&promoted, &plan, &ok(), t(600)),
+        Decision::Wait { seconds: 300 }
+    );
+    assert_eq!(decide(&promoted, &plan, &ok(), t(900)), Decision::Complete);
+    assert_eq!(
+        promoted.after(&Decision::Complete, &plan, t(900)).status,
+        Status::Succeeded
+    );
+}
+
+#[test]
+fn rolls_back_when_alarm_fires_mid_shift() {
+    let (rollout, plan) = started("Linear10PercentEvery1Minute");
+    let decision = decide(&rollout, &plan, &firing(), t(10));
+    assert!(
+        matches!(decision, Decision::RollBack { ref reason } if reason.contains("errors is in ALARM"))
+    );
+    let back = rollout.after(&decision, &plan, t(10));
+    assert_eq!((back.status, back.weight), (Status::RolledBack, 0.0));
+}
+
+#[test]
+fn rolls_back_when_an_alarm_breaches_during_bake_time() {
+    let mut spec = spec("AllAtOnce");
+    spec.bake_time = Some(600);
+    let plan = spec.validate().unwrap();
+    let baking = Rollout::started(&spec, &plan, "r-1".into(), "6".into(), t(0));
+    assert_eq!(baking.status, Status::InProgress);
+    assert!(matches!(
+        decide(&baking, &plan, &firing(), t(30)),
+        Decision::RollBack { .. }
+    ));
+}
+
+#[test]
+fn a_missing_or_unreadable_alarm_mid_rollout_rolls_back() {
+    let (rollout, plan) = started("Canary10Percent5Minutes");
+    for state in [
+        AlarmState::Missing,
+        AlarmState::Unreadable("throttled".into()),
+    ] {
+        let alarms = [AlarmVerdict::new("errors", state)];
+        assert!(matches!(
+            decide(&rollout, &plan, &alarms, t(1)),
+            Decision::RollBack { .. }
+        ));
+    }
+}
+
+#[test]
+fn insufficient_data_is_not_a_breach() {
+    let (rollout, plan) = started("Canary10Percent5Minutes");
+    let alarms = [AlarmVerdict::new("errors", AlarmState::InsufficientData)];
+    assert_eq!(
+        decide(&rollout, &plan, &alarms, t(300)),
+        Decision::Promote { step_index: 1 }
+    );
+}
+
+#[test]
+fn an_ended_rollout_does_nothing() {
+    let (mut rollout, plan) = started("Canary10Percent5Minutes");
+    rollout.end(Status::RolledBack, "alarm".into());
+    assert_eq!(decide(&rollout, &plan, &firing(), t(1000)), Decision::Ended);
+}
+
+#[test]
+fn the_alias_as_left_is_ours() {
+    let (rollout, plan) = started("Canary10Percent5Minutes");
+    assert_eq!(
+        reconcile(&rollout, &plan, &alias_of(&rollout, "r1")),
+        AliasCheck::Ours
+    );
+}
+
+#[test]
+fn aborts_and_keeps_a_change_made_by_someone_else() {
+    let (rollout, plan) = started("Canary10Percent5Minutes");
+    let theirs = alias("6", Some(("8", 0.5)), "r9");
+    assert!(
+        matches!(reconcile(&rollout, &plan, &theirs), AliasCheck::ChangedByOthers(ref m) if m.contains("8"))
+    );
+}
+
+#[test]
+fn an_alias_restored_to_current_version_means_rolled_back() {
+    let (rollout, plan) = started("Canary10Percent5Minutes");
+    let restored = alias("6", None, "r2");
+    assert_eq!(
+        reconcile(&rollout, &plan, &restored),
+        AliasCheck::RestoredToCurrent
+    );
+}
+
+#[test]
+fn replaying_a_state_after_its_step_was_taken_never_shifts_twice() {
+    let (rollout, plan) = started("Linear10PercentEvery1Minute");
+    let decision = decide(&rollout, &plan, &ok(), t(60));
+    let mut shifted = rollout.after(&decision, &plan, t(60));
+    shifted.alias_revision_id = "r2".into();
+    let now_alias = alias_of(&shifted, "r2");
+    // The old state arrives again: the alias shows this rollout's later step.
+    let check = reconcile(&rollout, &plan, &now_alias);
+    let AliasCheck::Replayed(marker) = check else {
+        panic!("{check:?}")
+    };
+    let reported = rollout.replayed(&marker, &plan, &now_alias, t(61));
+    assert_eq!((reported.step_index, reported.weight), (1, 0.2));
+    assert_eq!(reported.alias_revision_id, "r2");
+    assert_eq!(reconcile(&reported, &plan, &now_alias), AliasCheck::Ours);
+}
+
+#[test]
+fn stopping_restores_the_primary_version_of_a_split_alias() {
+    assert_eq!(
+        version_to_restore(&alias("6", Some(("7", 0.1)), "r")),
+        Some("6".into())
+    );
+    assert_eq!(version_to_restore(&alias("6", None, "r")), None);
+    let (mut baking, _) = started("AllAtOnce");
+    baking.status = Status::InProgress;
+    assert_eq!(
+        version_to_restore(&alias_of(&baking, "r")),
+        Some("6".into())
+    );
+}
+
+#[test]
+fn marker_round_trips_through_the_description() {
+    let (rollout, _) = started("Canary10Percent5Minutes");
+    let marker = Marker::of(&rollout);
+    assert!(marker.render().len() <= 256);
+    assert_eq!(Marker::parse(&marker.render()), Some(marker));
+    assert_eq!(Marker::parse("my own description"), None);
+}
+
+fn alarm_states() -> impl Strategy<Value = Vec<AlarmVerdict>> {
+    proptest::collection::vec(
+        prop_oneof![
+            Just(AlarmState::Ok),
+            Just(AlarmState::InsufficientData),
+            Just(AlarmState::Alarm),
+            Just(AlarmState::Missing),
+        ],
+        0..4,
+    )
+    .prop_map(|states| {
+        states
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| AlarmVerdict::new(format!("a{i}"), s))
+            .collect()
+    })
+}
+
+proptest! {
+    /// Drives a rollout to its end under random alarms and clocks.
+    #[test]
+    fn engine_invariants_hold_over_whole_rollouts(
+        p in 1u32..=99,
+        minutes in 1u32..=5,
+        ticks in proptest::collection::vec((alarm_states(), 0i64..400), 1..40),
+    ) {
+        let (mut rollout, plan) = started(&format!("Linear{p}PercentEvery{minutes}Minutes"));
+        let mut now = t(0);
+        for (alarms, advance) in ticks {
+            now += Duration::seconds(advance);
+            let breached = alarms.iter().any(AlarmVerdict::fails);
+            let was_terminal = rollout.status.is_terminal();
+            let decision = decide(&rollout, &plan, &alarms, now);
+            if was_terminal {
+                prop_assert_eq!(&decision, &Decision::Ended, "no move after an end");
+            } else if breached {
+                prop_assert!(matches!(decision, Decision::RollBack { .. }), "breach → back");
+            }
+            if let Decision::Shift { weight, step_index } = decision {
+                prop_assert!(weight > 0.0 && weight < 1.0);
+                prop_assert_eq!(step_index, rollout.step_index + 1, "one step at a time");
+            }
+            let next = rollout.after(&decision, &plan, now);
+            prop_assert!(next.weight >= rollout.weight || next.status == Status::RolledBack);
+            prop_assert!((0.0..=1.0).contains(&next.weight));
+            rollout = next;
+        }
+    }
+}

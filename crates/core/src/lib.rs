@@ -1,0 +1,33 @@
+//! The rollout domain, pure: everything lambda-rollout decides, with no I/O, no clock, no
+//! `await`. The compiler keeps it so: this crate depends on neither tokio nor the AWS SDK.
+//!
+//! - [`plan`]: a strategy's steps (CodeDeploy and SAM names, general forms, custom lists).
+//! - [`state`]: the spec that starts a rollout and the progress it accumulates.
+//! - [`validate`]: bad input, named; the checks for function, alias, version and topic names.
+//! - [`alias`], [`alarms`], [`version`]: what the engine is shown of the world.
+//! - [`marker`]: the codec of what a rollout writes into its alias's description.
+//! - [`engine`]: start, decide, reconcile, and the state each decision leads to.
+//! - [`notification`]: what people are told, for every event.
+//! - [`settings`]: parsers for the functions' environment variables.
+
+pub mod alarms;
+pub mod alias;
+pub mod engine;
+pub mod fields;
+pub mod marker;
+pub mod notification;
+pub mod plan;
+pub mod settings;
+pub mod state;
+pub mod validate;
+pub mod version;
+
+pub use alarms::{AlarmState, AlarmVerdict};
+pub use alias::{AliasState, AliasUpdate};
+pub use engine::{AliasCheck, Decision, Refusal, Start};
+pub use marker::Marker;
+pub use notification::{EventKind, Notification};
+pub use plan::{Plan, Step, StrategyError};
+pub use state::{Rollout, Spec, Status};
+pub use validate::InvalidField;
+pub use version::TargetVersion;

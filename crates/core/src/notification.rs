@@ -1,0 +1,251 @@
+//! What people are told, one message per event: a JSON body for machines, a few plain lines
+//! for people, a short subject, and attributes for subscription filter policies. Sending it
+//! is a port of the use cases; an adapter delivers it over SNS.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::alarms::AlarmVerdict;
+use crate::plan::format_percent;
+
+/// The events people can subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Started,
+    Shifted,
+    Succeeded,
+    RolledBack,
+    Failed,
+    Aborted,
+    HookSucceeded,
+    HookFailed,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Started => "rollout.started",
+            EventKind::Shifted => "rollout.shifted",
+            EventKind::Succeeded => "rollout.succeeded",
+            EventKind::RolledBack => "rollout.rolled_back",
+            EventKind::Failed => "rollout.failed",
+            EventKind::Aborted => "rollout.aborted",
+            EventKind::HookSucceeded => "hook.succeeded",
+            EventKind::HookFailed => "hook.failed",
+        }
+    }
+
+    pub fn severity(self) -> &'static str {
+        match self {
+            EventKind::RolledBack | EventKind::Failed | EventKind::HookFailed => "critical",
+            EventKind::Aborted => "warning",
+            _ => "info",
+        }
+    }
+}
+
+/// One notification, in the JSON shape subscribers receive as `default`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Notification {
+    pub event: &'static str,
+    pub rollout_id: String,
+    pub function_name: String,
+    pub alias: String,
+    pub from_version: String,
+    pub to_version: String,
+    pub weight: f64,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub alarms: Vec<AlarmVerdict>,
+    pub timestamp: String,
+    pub source: String,
+    #[serde(skip)]
+    pub kind: Option<EventKind>,
+}
+
+impl Notification {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        kind: EventKind,
+        rollout_id: &str,
+        function_name: &str,
+        alias: &str,
+        (from_version, to_version): (&str, &str),
+        weight: f64,
+        status: &str,
+        reason: Option<String>,
+        alarms: Vec<AlarmVerdict>,
+        now: DateTime<Utc>,
+        source: &str,
+    ) -> Notification {
+        Notification {
+            event: kind.as_str(),
+            rollout_id: rollout_id.into(),
+            function_name: crate::validate::short_function_name(function_name).into(),
+            alias: alias.into(),
+            from_version: from_version.into(),
+            to_version: to_version.into(),
+            weight,
+            status: status.into(),
+            reason,
+            alarms,
+            timestamp: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+            source: source.into(),
+            kind: Some(kind),
+        }
+    }
+
+    fn kind(&self) -> EventKind {
+        self.kind.unwrap_or(EventKind::Failed)
+    }
+
+    /// `orders-api:live rolled back 7 -> 6`: short, ASCII, at most 100 characters.
+    pub fn subject(&self) -> String {
+        let (f, t) = (&self.from_version, &self.to_version);
+        let what = match self.kind() {
+            EventKind::Started => format!(
+                "rollout {f} -> {t} started at {}",
+                format_percent(self.weight)
+            ),
+            EventKind::Shifted => format!("{} on {t} (from {f})", format_percent(self.weight)),
+            EventKind::Succeeded => format!("promoted {f} -> {t}"),
+            EventKind::RolledBack => format!("rolled back {t} -> {f}"),
+            EventKind::Failed => format!("rollout {f} -> {t} failed"),
+            EventKind::Aborted => format!("rollout {f} -> {t} aborted"),
+            EventKind::HookSucceeded => format!("hook passed for {t}"),
+            EventKind::HookFailed => format!("hook failed for {t}"),
+        };
+        let subject: String = format!("{}:{} {what}", self.function_name, self.alias)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_graphic() || c == ' ' {
+                    c
+                } else {
+                    '?'
+                }
+            })
+            .collect();
+        subject.chars().take(100).collect()
+    }
+
+    /// A few plain lines for people (the `email` protocol).
+    pub fn text(&self) -> String {
+        let mut lines = vec![
+            self.subject(),
+            String::new(),
+            format!("Function: {}   Alias: {}", self.function_name, self.alias),
+            format!(
+                "Versions: {} -> {}   Traffic on {}: {}   Status: {}",
+                self.from_version,
+                self.to_version,
+                self.to_version,
+                format_percent(self.weight),
+                self.status
+            ),
+        ];
+        if let Some(reason) = &self.reason {
+            lines.push(format!("Reason: {reason}"));
+        }
+        if !self.alarms.is_empty() {
+            let alarms: Vec<String> = self
+                .alarms
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{} {}",
+                        a.name,
+                        serde_json::to_value(&a.state)
+                            .unwrap_or_default()
+                            .as_str()
+                            .unwrap_or("?")
+                    )
+                })
+                .collect();
+            lines.push(format!("Alarms: {}", alarms.join(", ")));
+        }
+        lines.push(format!(
+            "Rollout: {}   At: {}   By: {}",
+            self.rollout_id, self.timestamp, self.source
+        ));
+        lines.join("\n")
+    }
+
+    /// The SNS `Message` for `MessageStructure=json`.
+    pub fn message(&self) -> String {
+        let default = serde_json::to_string(self).unwrap_or_default();
+        serde_json::json!({ "default": default, "email": self.text() }).to_string()
+    }
+
+    /// `MessageAttributes` for filter policies.
+    pub fn attributes(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("event", self.event.to_string()),
+            ("functionName", self.function_name.clone()),
+            ("alias", self.alias.clone()),
+            ("severity", self.kind().severity().to_string()),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alarms::AlarmState;
+    use chrono::TimeZone;
+
+    fn rolled_back() -> Notification {
+        Notification::new(
+            EventKind::RolledBack,
+            "r-1",
+            "arn:aws:lambda:us-east-1:123456789012:function:orders-api",
+            "live",
+            ("6", "7"),
+            0.0,
+            "RolledBack",
+            Some("alarm errors is in ALARM".into()),
+            vec![AlarmVerdict::new("errors", AlarmState::Alarm)],
+            Utc.with_ymd_and_hms(2026, 11, 22, 15, 0, 0).unwrap(),
+            "traffic-shifter",
+        )
+    }
+
+    #[test]
+    fn subject_is_short_and_human() {
+        assert_eq!(
+            rolled_back().subject(),
+            "orders-api:live rolled back 7 -> 6"
+        );
+        let mut long = rolled_back();
+        long.function_name = "é".repeat(200);
+        assert!(long.subject().len() <= 100 && long.subject().is_ascii());
+    }
+
+    #[test]
+    fn message_carries_json_default_and_email_text() {
+        let message: serde_json::Value = serde_json::from_str(&rolled_back().message()).unwrap();
+        let default: serde_json::Value =
+            serde_json::from_str(message["default"].as_str().unwrap()).unwrap();
+        assert_eq!(default["event"], "rollout.rolled_back");
+        assert_eq!(default["functionName"], "orders-api");
+        assert_eq!(default["timestamp"], "2026-11-22T15:00:00Z");
+        assert_eq!(
+            default["alarms"][0],
+            serde_json::json!({"name": "errors", "state": "ALARM"})
+        );
+        let email = message["email"].as_str().unwrap();
+        assert!(
+            email.contains("Reason: alarm errors is in ALARM"),
+            "{email}"
+        );
+        assert!(email.contains("Alarms: errors ALARM"), "{email}");
+    }
+
+    #[test]
+    fn attributes_let_subscribers_filter_by_severity() {
+        let attrs = rolled_back().attributes();
+        assert!(attrs.contains(&("severity", "critical".into())));
+        assert!(attrs.contains(&("event", "rollout.rolled_back".into())));
+    }
+}

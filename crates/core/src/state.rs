@@ -1,0 +1,225 @@
+//! The rollout state: the spec that starts a rollout and the progress it accumulates. One JSON
+//! object (camelCase fields, PascalCase statuses) carried from step to step.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::plan::Plan;
+use crate::validate::{
+    check_alias, check_function_name, check_topic_arn, check_version, short_function_name,
+    InvalidField,
+};
+
+/// What a caller asks for: move `alias` of `function_name` to `target_version`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Spec {
+    pub function_name: String,
+    pub alias: String,
+    #[serde(deserialize_with = "version_string")]
+    pub target_version: String,
+    #[serde(
+        default,
+        deserialize_with = "optional_version_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub current_version: Option<String>,
+    pub strategy: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification_topic_arn: Option<String>,
+    /// Seconds to keep watching after 100%; accepts a number or a duration like `"10m"`.
+    #[serde(
+        default,
+        deserialize_with = "optional_seconds",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub bake_time: Option<u64>,
+}
+
+/// Where a rollout stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    InProgress,
+    Succeeded,
+    RolledBack,
+    Failed,
+    Aborted,
+}
+
+impl Status {
+    pub fn is_terminal(self) -> bool {
+        self != Status::InProgress
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::InProgress => "InProgress",
+            Status::Succeeded => "Succeeded",
+            Status::RolledBack => "RolledBack",
+            Status::Failed => "Failed",
+            Status::Aborted => "Aborted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        [
+            Status::InProgress,
+            Status::Succeeded,
+            Status::RolledBack,
+            Status::Failed,
+            Status::Aborted,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == s)
+    }
+}
+
+/// A rollout in flight (or ended): the spec plus its progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rollout {
+    #[serde(flatten)]
+    pub spec: Spec,
+    pub rollout_id: String,
+    pub status: Status,
+    pub step_index: usize,
+    /// Fraction of traffic on the target version now.
+    pub weight: f64,
+    pub alias_revision_id: String,
+    pub started_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_step_at: Option<DateTime<Utc>>,
+    pub wait_seconds: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Spec {
+    /// Checks every field without touching AWS, and returns the plan the strategy names.
+    pub fn validate(&self) -> Result<Plan, InvalidField> {
+        check_function_name(&self.function_name)?;
+        check_alias(&self.alias)?;
+        check_version("targetVersion", &self.target_version)?;
+        if let Some(current) = &self.current_version {
+            check_version("currentVersion", current)?;
+            if current == &self.target_version {
+                return Err(InvalidField::new(
+                    "currentVersion",
+                    format!("must differ from targetVersion ({current})"),
+                ));
+            }
+        }
+        for name in &self.alarms {
+            if name.trim().is_empty() || name.len() > 255 {
+                return Err(InvalidField::new(
+                    "alarms",
+                    format!("alarm name {name:?} must be 1 to 255 characters"),
+                ));
+            }
+        }
+        if let Some(arn) = &self.notification_topic_arn {
+            check_topic_arn("notificationTopicArn", arn)?;
+        }
+        let bake = self.bake_time.unwrap_or(0);
+        if bake > crate::plan::MAX_HOLD_SECONDS {
+            return Err(InvalidField::new(
+                "bakeTime",
+                format!("{bake} seconds is more than the longest hold, 2 days"),
+            ));
+        }
+        Ok(Plan::parse(&self.strategy, bake)?)
+    }
+
+    /// The plain function name, also when the spec gives an ARN.
+    pub fn function_short_name(&self) -> &str {
+        short_function_name(&self.function_name)
+    }
+}
+
+/// Versions arrive as `"7"` or `7`; both mean the same published version.
+fn version_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    crate::validate::version_from_json(&serde_json::Value::deserialize(d)?)
+        .map_err(serde::de::Error::custom)
+}
+
+fn optional_version_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    version_string(d).map(Some)
+}
+
+/// Seconds as a number, or a duration string such as `"90s"` or `"10m"`, at most 2 days.
+fn optional_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let seconds = match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) if n.is_u64() => n.as_u64().unwrap_or(u64::MAX),
+        serde_json::Value::String(s) => crate::plan::parse_hold(&s)
+            .map_err(|why| serde::de::Error::custom(format!("{s:?} {why}")))?,
+        other => {
+            return Err(serde::de::Error::custom(format!(
+                "{other} must be a whole number of seconds or a duration like \"10m\""
+            )))
+        }
+    };
+    if seconds > crate::plan::MAX_HOLD_SECONDS {
+        return Err(serde::de::Error::custom(format!(
+            "{seconds} seconds is more than the longest hold, {} seconds (2 days)",
+            crate::plan::MAX_HOLD_SECONDS
+        )));
+    }
+    Ok(Some(seconds))
+}
+
+impl Spec {
+    /// The spec's JSON field names, as serde names them (so they are never typed twice).
+    pub fn field_names() -> &'static [&'static str] {
+        crate::fields::of::<Spec>()
+    }
+}
+
+impl Rollout {
+    /// The JSON field names progress adds to a spec, from serde's own serialization of a
+    /// state with every field present (worked out once per process).
+    pub fn progress_field_names() -> &'static [&'static str] {
+        static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+        NAMES.get_or_init(|| {
+            Self::serialized_field_names()
+                .into_iter()
+                .map(|name| &*Box::leak(name.into_boxed_str()))
+                .collect()
+        })
+    }
+
+    fn serialized_field_names() -> Vec<String> {
+        let epoch = DateTime::<Utc>::UNIX_EPOCH;
+        let full = Rollout {
+            spec: Spec {
+                function_name: String::new(),
+                alias: String::new(),
+                target_version: String::new(),
+                current_version: None,
+                strategy: String::new(),
+                alarms: Vec::new(),
+                notification_topic_arn: None,
+                bake_time: None,
+            },
+            rollout_id: String::new(),
+            status: Status::InProgress,
+            step_index: 0,
+            weight: 0.0,
+            alias_revision_id: String::new(),
+            started_at: epoch,
+            next_step_at: Some(epoch),
+            wait_seconds: 0,
+            reason: Some(String::new()),
+        };
+        let spec_fields = Spec::field_names();
+        match serde_json::to_value(full) {
+            Ok(serde_json::Value::Object(map)) => map
+                .keys()
+                .filter(|k| !spec_fields.contains(&k.as_str()))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}

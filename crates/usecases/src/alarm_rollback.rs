@@ -1,0 +1,280 @@
+//! The alarm-rollback function: from a `CloudWatch Alarm State Change` event to the aliases
+//! the alarm guards, and each of those that is mid-rollout put back on its current version,
+//! then people told. Rollback first, always.
+
+use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::driver::{DriveError, Driver, StopRequest, Stopped};
+use crate::failure::{notification_failed, Failure};
+use crate::ports::AlarmSource;
+use crate::ports::AliasStore;
+use crate::settings::env;
+use rollout_core::settings::{self, Lookup};
+use rollout_core::EventKind;
+use rollout_core::InvalidField;
+use rollout_core::{AlarmState, AlarmVerdict};
+
+/// alarm-rollback's settings: `NOTIFICATION_TOPIC_ARN`, where its rollbacks are told.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlarmRollbackSettings {
+    pub topic_arn: Option<String>,
+}
+
+impl AlarmRollbackSettings {
+    pub fn from_env() -> Result<AlarmRollbackSettings, InvalidField> {
+        Self::from_lookup(&env)
+    }
+
+    pub fn from_lookup(get: &impl Lookup) -> Result<AlarmRollbackSettings, InvalidField> {
+        Ok(AlarmRollbackSettings {
+            topic_arn: settings::topic_arn(get)?,
+        })
+    }
+}
+
+/// The tag that lists, as `function:alias,function:alias`, what an alarm guards.
+pub const GUARDS_TAG: &str = "lambda-rollout:guards";
+
+/// The parts of an alarm state change that matter here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmChange {
+    pub alarm_name: String,
+    pub alarm_arn: Option<String>,
+    pub state: String,
+    pub reason: String,
+    /// (function, alias) from `Resource` dimensions; (function, None) from `FunctionName` alone.
+    pub dimensions: Vec<(String, Option<String>)>,
+}
+
+impl AlarmChange {
+    pub fn parse(event: Value) -> Result<AlarmChange, InvalidField> {
+        let event: CloudWatchEvent<Value> = serde_json::from_value(event)
+            .map_err(|e| InvalidField::new("event", format!("not an EventBridge event: {e}")))?;
+        if event.detail_type.as_deref() != Some("CloudWatch Alarm State Change") {
+            return Err(InvalidField::new(
+                "detail-type",
+                format!(
+                    "{:?} must be \"CloudWatch Alarm State Change\"",
+                    event.detail_type.unwrap_or_default()
+                ),
+            ));
+        }
+        let detail = event.detail.unwrap_or_default();
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let alarm_name = text(&detail["alarmName"]);
+        if alarm_name.is_empty() {
+            return Err(InvalidField::new("detail.alarmName", "is required"));
+        }
+        let metrics = detail["configuration"]["metrics"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let dimensions = metrics
+            .iter()
+            .filter_map(|m| m["metricStat"]["metric"]["dimensions"].as_object())
+            .filter_map(|d| {
+                let function = d.get("FunctionName").and_then(Value::as_str)?;
+                let alias = d
+                    .get("Resource")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.split_once(':'))
+                    .map(|(_, alias)| alias.to_string());
+                Some((function.to_string(), alias))
+            })
+            .collect();
+        Ok(AlarmChange {
+            alarm_name,
+            alarm_arn: event.resources.first().cloned(),
+            state: text(&detail["state"]["value"]),
+            reason: text(&detail["state"]["reason"]),
+            dimensions,
+        })
+    }
+}
+
+/// `fn:alias,fn:alias` from the guards tag.
+pub fn parse_guards_tag(value: &str) -> Vec<(String, Option<String>)> {
+    value
+        .split(',')
+        .filter_map(|pair| pair.trim().split_once(':'))
+        .filter(|(f, a)| !f.is_empty() && !a.is_empty())
+        .map(|(f, a)| (f.trim().to_string(), Some(a.trim().to_string())))
+        .collect()
+}
+
+/// What the alarm-rollback function did for one event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmRollbackReport {
+    pub alarm_name: String,
+    pub state: String,
+    pub rolled_back: Vec<Stopped>,
+    pub left_alone: Vec<String>,
+}
+
+/// The function's whole job for one event: parse it, roll back what the alarm guards, and
+/// answer with what was done.
+pub async fn roll_back_on_alarm(
+    driver: &Driver<'_>,
+    aliases: &dyn AliasStore,
+    alarms: &dyn AlarmSource,
+    event: Value,
+    now: DateTime<Utc>,
+) -> Result<Value, Failure> {
+    let change = AlarmChange::parse(event)?;
+    tracing::info!(alarm = %change.alarm_name, state = %change.state, "alarm state change");
+    let report = roll_back_guarded(driver, aliases, alarms, change, now).await?;
+    Ok(serde_json::to_value(report).expect("the report serializes"))
+}
+
+/// On `ALARM`, rolls back every guarded alias that is mid-rollout; any other state: nothing.
+/// Fails (so that Lambda retries) when an alias could not be made safe, or people could not
+/// be told; every other alias is still handled first.
+pub async fn roll_back_guarded(
+    driver: &Driver<'_>,
+    aliases: &dyn AliasStore,
+    alarms: &dyn AlarmSource,
+    change: AlarmChange,
+    now: DateTime<Utc>,
+) -> Result<AlarmRollbackReport, Failure> {
+    let mut report = AlarmRollbackReport {
+        alarm_name: change.alarm_name.clone(),
+        state: change.state.clone(),
+        rolled_back: Vec::new(),
+        left_alone: Vec::new(),
+    };
+    if change.state != "ALARM" {
+        return Ok(report);
+    }
+    let mut guarded = change.dimensions.clone();
+    if let Some(arn) = &change.alarm_arn {
+        match alarms.tags(arn).await {
+            Ok(tags) => guarded.extend(
+                tags.iter()
+                    .filter(|(k, _)| k == GUARDS_TAG)
+                    .flat_map(|(_, v)| parse_guards_tag(v)),
+            ),
+            Err(why) => {
+                tracing::warn!(%why, "could not read the alarm's tags; using its dimensions only")
+            }
+        }
+    }
+    let mut targets: Vec<(String, String)> = Vec::new();
+    for (function, alias) in guarded {
+        let names = match alias {
+            Some(alias) => vec![alias],
+            None => match aliases.list(&function).await {
+                Ok(names) => names,
+                // A dimension may name a function that is gone; nothing of it to guard.
+                Err(crate::ports::AliasError::NotFound { .. }) => Vec::new(),
+                Err(other) => return Err(DriveError::from(other).into()),
+            },
+        };
+        for alias in names {
+            if !targets.contains(&(function.clone(), alias.clone())) {
+                targets.push((function.clone(), alias));
+            }
+        }
+    }
+    let reason = format!(
+        "alarm {} went to ALARM: {}",
+        change.alarm_name, change.reason
+    );
+    let verdict = vec![AlarmVerdict::new(
+        change.alarm_name.clone(),
+        AlarmState::Alarm,
+    )];
+    let mut first_error: Option<Failure> = None;
+    for (function, alias) in targets {
+        let request = StopRequest {
+            function: &function,
+            alias: &alias,
+            kind: EventKind::RolledBack,
+            reason: &reason,
+            topic: None,
+            alarms: verdict.clone(),
+            only_to_version: None,
+        };
+        match driver.stop(request, now).await {
+            Ok(stopped) if stopped.restored_version.is_some() => {
+                if let Some(warning) = &stopped.warning {
+                    first_error.get_or_insert(notification_failed(warning.clone()));
+                }
+                report.rolled_back.push(stopped)
+            }
+            Ok(_) => report.left_alone.push(format!("{function}:{alias}")),
+            // A dimension may name a version (`orders:3`) or an alias that is gone.
+            Err(DriveError::Invalid(_)) => report.left_alone.push(format!("{function}:{alias}")),
+            // Keep going: one alias failing must not leave the others split.
+            Err(e) => {
+                tracing::error!(%function, %alias, error = %e, "rollback failed");
+                first_error.get_or_insert(e.into());
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::testing::sample;
+
+    #[test]
+    fn reads_only_its_own_settings() {
+        let get = |name: &str| match name {
+            "SMOKE_TEST_EXPECT" => Some("{not json".to_string()),
+            "BAKE_SECONDS" => Some("ten".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            AlarmRollbackSettings::from_lookup(&get).unwrap(),
+            AlarmRollbackSettings::default()
+        );
+    }
+
+    #[test]
+    fn finds_the_alias_in_the_resource_dimension() {
+        let change = AlarmChange::parse(sample("alarm-state-change-alarm.json")).unwrap();
+        assert_eq!(change.state, "ALARM");
+        assert_eq!(
+            change.dimensions,
+            [("orders-api".to_string(), Some("live".to_string()))]
+        );
+        assert!(change
+            .alarm_arn
+            .unwrap()
+            .ends_with(":alarm:orders-api-errors"));
+    }
+
+    #[test]
+    fn reads_an_ok_transition() {
+        let change = AlarmChange::parse(sample("alarm-state-change-ok.json")).unwrap();
+        assert_eq!(change.state, "OK");
+    }
+
+    #[test]
+    fn refuses_other_events() {
+        let mut event = sample("alarm-state-change-alarm.json");
+        event["detail-type"] = "EC2 Instance State-change Notification".into();
+        assert_eq!(AlarmChange::parse(event).unwrap_err().field, "detail-type");
+    }
+
+    #[test]
+    fn parses_the_guards_tag() {
+        assert_eq!(
+            parse_guards_tag("orders:live, billing:prod,broken"),
+            [
+                ("orders".to_string(), Some("live".to_string())),
+                ("billing".to_string(), Some("prod".to_string()))
+            ]
+        );
+    }
+}

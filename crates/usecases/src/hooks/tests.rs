@@ -1,0 +1,269 @@
+//! The hook's promise — CodeDeploy always gets exactly one answer — held against in-memory
+//! adapters that fail, hang and panic on demand.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+use super::fakes::*;
+use super::*;
+use crate::ports::Answered;
+use rollout_core::AlarmState;
+
+fn event() -> Value {
+    crate::testing::sample("codedeploy-hook.json")
+}
+
+fn in_seconds(s: u64) -> Instant {
+    Instant::now() + Duration::from_secs(s)
+}
+
+#[test]
+fn the_sample_event_parses_and_an_event_without_ids_is_refused() {
+    let parsed = parse_event(event()).unwrap();
+    assert_eq!(parsed.deployment_id, "d-ABCDEF123");
+    let err = parse_event(json!({"DeploymentId": "d-1"})).unwrap_err();
+    assert_eq!(err.field, "event");
+    let err =
+        parse_event(json!({"DeploymentId": "", "LifecycleEventHookExecutionId": "h"})).unwrap_err();
+    assert_eq!(err.field, "DeploymentId");
+}
+
+#[test]
+fn poll_seconds_defaults_to_five_and_must_be_whole() {
+    let get = |v: Option<&'static str>| {
+        move |n: &str| {
+            (n == "POLL_SECONDS")
+                .then_some(v)
+                .flatten()
+                .map(String::from)
+        }
+    };
+    assert_eq!(
+        HookSettings::from_lookup(&get(None)).unwrap().poll,
+        Duration::from_secs(5)
+    );
+    assert_eq!(
+        HookSettings::from_lookup(&get(Some("2"))).unwrap().poll,
+        Duration::from_secs(2)
+    );
+    assert_eq!(
+        HookSettings::from_lookup(&get(Some("0")))
+            .unwrap_err()
+            .field,
+        "POLL_SECONDS"
+    );
+    assert_eq!(
+        HookSettings::from_lookup(&get(Some("1.5")))
+            .unwrap_err()
+            .field,
+        "POLL_SECONDS"
+    );
+}
+
+#[test]
+fn the_budget_keeps_time_to_answer() {
+    let now = Instant::now();
+    let long = Budget::new(now, now + Duration::from_secs(900), Duration::from_secs(10));
+    assert_eq!(long.checks_by, now + Duration::from_secs(890));
+    assert_eq!(long.bake_by, now + Duration::from_secs(880));
+    // A short invocation keeps a quarter of its time for each.
+    let short = Budget::new(now, now + Duration::from_secs(4), Duration::from_secs(10));
+    assert_eq!(short.checks_by, now + Duration::from_secs(3));
+    assert_eq!(short.bake_by, now + Duration::from_secs(2));
+    let past = Budget::new(now, now, Duration::from_secs(10));
+    assert_eq!((past.checks_by, past.bake_by), (now, now));
+}
+
+#[tokio::test]
+async fn a_healthy_target_is_answered_succeeded_and_announced() {
+    let (hook, seen) = hook(HookKind::PreTraffic, Fakes::default());
+    let report = hook.answer_by(event(), in_seconds(30)).await.unwrap();
+    assert_eq!(report.status, "Succeeded", "{report:?}");
+    assert!(report.reason.contains("answered as expected"), "{report:?}");
+    assert_eq!(report.target.as_ref().unwrap().target_version, "7");
+    assert_eq!(
+        seen.answers_and_events(),
+        (vec![true], vec!["hook.succeeded"])
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_check_is_answered_failed_then_surfaces() {
+    let fakes = Fakes {
+        alarms: Some(alarms(vec![Alarms::Panic])),
+        ..Fakes::default()
+    };
+    let (hook, seen) = hook(HookKind::PreTraffic, fakes);
+    let err = hook.answer_by(event(), in_seconds(30)).await.unwrap_err();
+    assert_eq!(err.error_type(), "Panicked");
+    assert!(err.to_string().contains("alarm source exploded"), "{err}");
+    assert_eq!(
+        seen.answers_and_events(),
+        (vec![false], vec!["hook.failed"])
+    );
+}
+
+#[tokio::test]
+async fn a_check_that_hangs_is_cut_off_and_answered_failed_before_the_deadline() {
+    let fakes = Fakes {
+        alarms: Some(alarms(vec![Alarms::Hang])),
+        ..Fakes::default()
+    };
+    let (hook, seen) = hook(HookKind::PreTraffic, fakes);
+    let deadline = Instant::now() + Duration::from_millis(800);
+    let err = hook.answer_by(event(), deadline).await.unwrap_err();
+    assert!(Instant::now() < deadline, "answered too late");
+    assert_eq!(err.error_type(), "Timeout");
+    assert_eq!(seen.answers_and_events().0, [false]);
+}
+
+#[tokio::test]
+async fn failed_discovery_is_still_answered() {
+    let fakes = Fakes {
+        deployments: FakeDeployments {
+            appspec: Some(Err(DeploymentError::Aws {
+                operation: "GetDeployment",
+                message: "AccessDeniedException".into(),
+            })),
+            ..FakeDeployments::default()
+        },
+        ..Fakes::default()
+    };
+    let (hook, seen) = hook(HookKind::PreTraffic, fakes);
+    let err = hook.answer_by(event(), in_seconds(30)).await.unwrap_err();
+    assert_eq!(err.error_type(), "DiscoveryFailed");
+    assert_eq!(
+        seen.answers_and_events(),
+        (vec![false], vec!["hook.failed"])
+    );
+    let sent = seen.sent.lock().unwrap();
+    assert_eq!(sent[0].rollout_id, "d-ABCDEF123");
+    assert!(sent[0].reason.as_ref().unwrap().contains("AccessDenied"));
+}
+
+#[tokio::test]
+async fn a_bad_configuration_is_answered_failed() {
+    let (mut hook, seen) = hook(HookKind::PreTraffic, Fakes::default());
+    hook.settings = settings(&[("BAKE_SECONDS", "soon")]);
+    let err = hook.answer_by(event(), in_seconds(30)).await.unwrap_err();
+    assert_eq!(err.error_type(), "InvalidConfiguration");
+    assert_eq!(seen.answers_and_events(), (vec![false], vec![]));
+}
+
+#[tokio::test]
+async fn an_event_without_ids_is_refused_without_answering() {
+    let (hook, seen) = hook(HookKind::PreTraffic, Fakes::default());
+    let err = hook
+        .answer_by(json!({"hello": 1}), in_seconds(30))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "InvalidInput");
+    assert_eq!(seen.answers_and_events(), (vec![], vec![]));
+}
+
+#[tokio::test]
+async fn a_refused_answer_fails_the_invocation_so_lambda_retries() {
+    let fakes = Fakes {
+        deployments: FakeDeployments {
+            answer: Some(Err(DeploymentError::Aws {
+                operation: "PutLifecycleEventHookExecutionStatus",
+                message: "ThrottlingException".into(),
+            })),
+            ..FakeDeployments::default()
+        },
+        ..Fakes::default()
+    };
+    let (hook, seen) = hook(HookKind::PreTraffic, fakes);
+    let err = hook.answer_by(event(), in_seconds(30)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HookError::Unanswered {
+                status: "Succeeded",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.error_type(), "AwsError");
+    assert_eq!(seen.answers_and_events(), (vec![true], vec!["hook.failed"]));
+}
+
+#[tokio::test]
+async fn a_retry_after_an_answer_says_nothing_twice() {
+    let fakes = Fakes {
+        deployments: FakeDeployments {
+            answer: Some(Ok(Answered::Already)),
+            ..FakeDeployments::default()
+        },
+        ..Fakes::default()
+    };
+    let (hook, seen) = hook(HookKind::PreTraffic, fakes);
+    let report = hook.answer_by(event(), in_seconds(30)).await.unwrap();
+    assert!(!report.answered_now && !report.notified);
+    assert_eq!(seen.answers_and_events(), (vec![true], vec![]));
+}
+
+#[tokio::test]
+async fn a_failed_publish_is_an_error_after_the_answer() {
+    let fakes = Fakes {
+        refuse_publish: true,
+        ..Fakes::default()
+    };
+    let (hook, seen) = hook(HookKind::PreTraffic, fakes);
+    let err = hook.answer_by(event(), in_seconds(30)).await.unwrap_err();
+    assert_eq!(err.error_type(), "NotificationFailed");
+    assert_eq!(seen.answers_and_events().0, [true]);
+}
+
+#[tokio::test]
+async fn the_bake_fails_as_soon_as_an_alarm_fires() {
+    let script = vec![
+        Alarms::States(vec![AlarmState::Ok]),
+        Alarms::States(vec![AlarmState::Alarm]),
+    ];
+    let fakes = Fakes {
+        alarms: Some(alarms(script)),
+        ..Fakes::default()
+    };
+    let (hook, seen) = hook(HookKind::PostTraffic, fakes);
+    let started = Instant::now();
+    let report = hook.answer_by(event(), in_seconds(30)).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "waited out the bake"
+    );
+    assert_eq!(report.status, "Failed");
+    assert!(report.reason.contains("errors is in ALARM"), "{report:?}");
+    assert_eq!(
+        seen.answers_and_events(),
+        (vec![false], vec!["hook.failed"])
+    );
+}
+
+#[tokio::test]
+async fn the_bake_watches_for_its_length_then_succeeds() {
+    let (hook, seen) = hook(HookKind::PostTraffic, Fakes::default());
+    let started = Instant::now();
+    let report = hook.answer_by(event(), in_seconds(30)).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(report.status, "Succeeded", "{report:?}");
+    let reads = *seen.alarm_reads.lock().unwrap();
+    assert!(reads >= 10, "polled {reads} times in a 1s bake at 20ms");
+    assert_eq!(
+        seen.answers_and_events(),
+        (vec![true], vec!["hook.succeeded"])
+    );
+}
+
+#[tokio::test]
+async fn a_bake_longer_than_the_invocation_is_cut_and_says_so() {
+    let (hook, _seen) = hook(HookKind::PostTraffic, Fakes::default());
+    let deadline = Instant::now() + Duration::from_millis(600);
+    let report = hook.answer_by(event(), deadline).await.unwrap();
+    assert!(Instant::now() < deadline);
+    assert_eq!(report.status, "Succeeded");
+    assert!(report.reason.contains("cut"), "{report:?}");
+}

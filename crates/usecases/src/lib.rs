@@ -1,0 +1,24 @@
+//! What lambda-rollout does, over ports. The decisions are the pure core's
+//! (`rollout-core`); this crate observes, carries them out, and reports, through the small
+//! traits in [`ports`] that `rollout-aws` implements with the AWS SDK.
+//!
+//! - [`driver`]: start, step and stop a rollout (read, decide, write with the RevisionId,
+//!   then notify).
+//! - [`shifter`]: the traffic-shifter function's requests (a spec, a state, an abort, a
+//!   CodePipeline job) and its settings.
+//! - [`pipeline`]: the CodePipeline action, with its continuation token.
+//! - [`alarm_rollback`]: the alarm-rollback function, from an alarm to the aliases it guards.
+//! - [`hooks`]: the CodeDeploy traffic hooks.
+//! - [`failure`]: the one mapping from every error to Lambda's `errorType`.
+
+pub mod alarm_rollback;
+pub mod driver;
+pub mod failure;
+pub mod hooks;
+pub mod pipeline;
+pub mod ports;
+pub mod request;
+pub mod settings;
+pub mod shifter;
+#[cfg(test)]
+pub(crate) mod testing;

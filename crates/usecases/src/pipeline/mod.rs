@@ -1,0 +1,285 @@
+//! The shifter as a CodePipeline Invoke action: a job event in, one rollout step, and the
+//! job's result out (success with a continuation token while the rollout runs, success with
+//! output variables once promoted, failure with the reason otherwise).
+//!
+//! The event carries artifact credentials: it is never logged or echoed, and parse errors
+//! name only the path that failed, never a value.
+
+pub mod token;
+
+use aws_lambda_events::event::codepipeline_job::CodePipelineJobEvent;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::driver::{new_rollout_id, DriveError, Driver};
+use crate::ports::{FailureKind, JobResults, JobSuccess};
+use rollout_core::plan::format_percent;
+use rollout_core::Refusal;
+use rollout_core::{InvalidField, Rollout, Spec, Status};
+
+/// The event key that marks a CodePipeline job.
+pub const JOB_KEY: &str = "CodePipeline.job";
+
+/// The parts of a job this action uses; the credentials are dropped at parse time.
+#[derive(Clone, PartialEq)]
+pub struct PipelineJob {
+    pub id: String,
+    pub user_parameters: String,
+    pub continuation_token: Option<String>,
+}
+
+impl std::fmt::Debug for PipelineJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipelineJob")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PipelineJob {
+    /// `None` when the event is not a CodePipeline job.
+    pub fn detect(event: &Value) -> bool {
+        event.get(JOB_KEY).is_some()
+    }
+
+    pub fn parse(event: Value) -> Result<PipelineJob, InvalidField> {
+        let job: CodePipelineJobEvent = serde_path_to_error::deserialize(event).map_err(|e| {
+            // Only the path: a value in the message could be a credential.
+            InvalidField::new(
+                "CodePipeline.job",
+                format!("is not a valid job event (at {})", e.path()),
+            )
+        })?;
+        let job = job.code_pipeline_job;
+        let id = job
+            .id
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| InvalidField::new("CodePipeline.job.id", "is required"))?;
+        Ok(PipelineJob {
+            id,
+            user_parameters: job
+                .data
+                .action_configuration
+                .configuration
+                .user_parameters
+                .unwrap_or_default(),
+            continuation_token: job.data.continuation_token.filter(|t| !t.is_empty()),
+        })
+    }
+}
+
+/// What the action reported for one invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobOutcome {
+    Continue(Rollout),
+    Succeeded(Rollout),
+    Failed { kind: FailureKind, message: String },
+}
+
+/// Takes one step for `job` and reports it to CodePipeline. An error means the result could
+/// not be reported (so Lambda should retry); every rollout outcome is a reported result.
+pub async fn run_job(
+    driver: &Driver<'_>,
+    results: &dyn JobResults,
+    job: &PipelineJob,
+    now: DateTime<Utc>,
+) -> Result<JobOutcome, crate::ports::PipelineError> {
+    let outcome = match step(driver, job, now).await {
+        Ok(rollout) => match rollout.status {
+            Status::InProgress => JobOutcome::Continue(rollout),
+            Status::Succeeded => JobOutcome::Succeeded(rollout),
+            _ => JobOutcome::Failed {
+                kind: FailureKind::JobFailed,
+                message: failure_message(&rollout),
+            },
+        },
+        Err((kind, message)) => JobOutcome::Failed { kind, message },
+    };
+    match &outcome {
+        JobOutcome::Continue(rollout) => {
+            results
+                .success(
+                    &job.id,
+                    success(rollout, Some(token::encode(rollout, &job.user_parameters))),
+                )
+                .await?
+        }
+        JobOutcome::Succeeded(rollout) => results.success(&job.id, success(rollout, None)).await?,
+        JobOutcome::Failed { kind, message } => results.failure(&job.id, *kind, message).await?,
+    }
+    Ok(outcome)
+}
+
+/// Parses the spec and token, then starts or steps the rollout.
+async fn step(
+    driver: &Driver<'_>,
+    job: &PipelineJob,
+    now: DateTime<Utc>,
+) -> Result<Rollout, (FailureKind, String)> {
+    let config_error = |e: InvalidField| {
+        (
+            FailureKind::ConfigurationError,
+            format!("UserParameters: {e}"),
+        )
+    };
+    let spec = user_parameters_spec(&job.user_parameters).map_err(config_error)?;
+    let result = match &job.continuation_token {
+        None => driver.start(&spec, new_rollout_id(now), now).await,
+        Some(token) => {
+            let plan = spec.validate().map_err(config_error)?;
+            let rollout = token::decode(token, &spec, &plan, &job.user_parameters)
+                .map_err(|e| (FailureKind::JobFailed, e.to_string()))?;
+            driver.step(&rollout, now).await
+        }
+    };
+    // A lost notification is logged by the driver; the rollout carries on.
+    result.map(|stepped| stepped.rollout).map_err(|e| match e {
+        DriveError::Invalid(field) | DriveError::Refused(Refusal::Invalid(field)) => {
+            config_error(field)
+        }
+        other => (FailureKind::JobFailed, other.to_string()),
+    })
+}
+
+/// `UserParameters` must be a rollout spec (JSON), nothing else.
+fn user_parameters_spec(raw: &str) -> Result<Spec, InvalidField> {
+    if raw.trim().is_empty() {
+        return Err(InvalidField::new(
+            "UserParameters",
+            "is empty; it must be a rollout spec as JSON",
+        ));
+    }
+    let value: Value = serde_json::from_str(raw).map_err(|e| {
+        InvalidField::new(
+            "UserParameters",
+            format!("is not JSON ({e}); it must be a rollout spec"),
+        )
+    })?;
+    crate::request::parse_spec(value)
+}
+
+/// What the invocation returns (CodePipeline ignores it; it helps when testing by hand).
+pub fn outcome_json(outcome: &JobOutcome) -> Value {
+    match outcome {
+        JobOutcome::Continue(r) | JobOutcome::Succeeded(r) => {
+            serde_json::to_value(r).expect("state serializes")
+        }
+        JobOutcome::Failed { kind, message } => {
+            serde_json::json!({"failure": format!("{kind:?}"), "message": message})
+        }
+    }
+}
+
+fn failure_message(rollout: &Rollout) -> String {
+    format!(
+        "{} {}:{}: {}",
+        rollout.status.as_str(),
+        rollout.spec.function_short_name(),
+        rollout.spec.alias,
+        rollout.reason.as_deref().unwrap_or("no reason given")
+    )
+}
+
+fn success(rollout: &Rollout, continuation_token: Option<String>) -> JobSuccess {
+    let spec = &rollout.spec;
+    let plan_steps = spec.validate().map(|p| p.steps.len()).unwrap_or(1);
+    let summary = match rollout.status {
+        Status::Succeeded => format!(
+            "{}:{} promoted to {} ({})",
+            spec.function_short_name(),
+            spec.alias,
+            spec.target_version,
+            rollout.reason.as_deref().unwrap_or_default()
+        ),
+        _ => format!(
+            "{}:{} {} on {} (step {}/{})",
+            spec.function_short_name(),
+            spec.alias,
+            format_percent(rollout.weight),
+            spec.target_version,
+            rollout.step_index + 1,
+            plan_steps
+        ),
+    };
+    let percent = match rollout.status {
+        Status::Succeeded => 100,
+        _ => (((rollout.step_index + 1) * 100 / plan_steps) as i32).min(99),
+    };
+    let output_variables = match rollout.status {
+        Status::Succeeded => vec![
+            ("functionName".into(), spec.function_name.clone()),
+            ("alias".into(), spec.alias.clone()),
+            ("version".into(), spec.target_version.clone()),
+            ("rolloutId".into(), rollout.rollout_id.clone()),
+        ],
+        _ => Vec::new(),
+    };
+    JobSuccess {
+        continuation_token,
+        summary: summary.chars().take(2048).collect(),
+        percent_complete: percent,
+        external_execution_id: rollout.rollout_id.clone(),
+        output_variables,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn job_event(user_parameters: &str, token: Option<&str>) -> Value {
+        let mut event = crate::testing::sample("codepipeline-job.json");
+        let data = &mut event[JOB_KEY]["data"];
+        data["actionConfiguration"]["configuration"]["UserParameters"] = user_parameters.into();
+        if let Some(token) = token {
+            data["continuationToken"] = token.into();
+        }
+        event
+    }
+
+    #[test]
+    fn the_sample_job_parses_and_keeps_no_credentials() {
+        let event = job_event(r#"{"functionName":"orders"}"#, Some("r1.x.y"));
+        assert!(PipelineJob::detect(&event));
+        let job = PipelineJob::parse(event).unwrap();
+        assert_eq!(job.continuation_token.as_deref(), Some("r1.x.y"));
+        assert!(
+            !format!("{job:?}").contains("SECRET"),
+            "Debug shows no parameters or credentials"
+        );
+    }
+
+    #[test]
+    fn a_malformed_job_is_named_by_path_without_values() {
+        let mut event = job_event("{}", None);
+        event[JOB_KEY]["data"]["artifactCredentials"]["secretAccessKey"] = json!(["SECRET-VALUE"]);
+        let err = PipelineJob::parse(event).unwrap_err();
+        assert!(err.problem.contains("artifactCredentials"), "{err}");
+        assert!(!err.to_string().contains("SECRET"), "{err}");
+    }
+
+    #[test]
+    fn user_parameters_must_be_a_valid_spec() {
+        assert_eq!(
+            user_parameters_spec("").unwrap_err().field,
+            "UserParameters"
+        );
+        assert_eq!(
+            user_parameters_spec("not json").unwrap_err().field,
+            "UserParameters"
+        );
+        assert_eq!(
+            user_parameters_spec(r#"{"functionName":"f","alias":"live","strategy":"AllAtOnce"}"#)
+                .unwrap_err()
+                .field,
+            "targetVersion"
+        );
+        let bad_strategy =
+            r#"{"functionName":"f","alias":"live","targetVersion":"2","strategy":"Fast"}"#;
+        assert_eq!(
+            user_parameters_spec(bad_strategy).unwrap_err().field,
+            "strategy"
+        );
+    }
+}

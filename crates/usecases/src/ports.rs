@@ -1,0 +1,163 @@
+//! The ports: what the use cases need of the world, each a small trait with one SDK-backed
+//! implementation in `rollout-aws` and one in-memory fake in `testing`. Their errors say
+//! what a use case can act on (a conflict, a missing alias) and carry the rest as text.
+
+use async_trait::async_trait;
+use rollout_core::{
+    AlarmVerdict, AliasState, AliasUpdate, InvalidField, Notification, TargetVersion,
+};
+use serde_json::Value;
+
+// --- The traffic router: Lambda aliases -------------------------------------------------
+
+#[derive(Debug, thiserror::Error)]
+pub enum AliasError {
+    /// The alias (or function) does not exist.
+    #[error("alias {alias} of {function} not found")]
+    NotFound { function: String, alias: String },
+    /// The RevisionId no longer matches: someone else changed the alias.
+    #[error("the alias changed since it was read (RevisionId mismatch)")]
+    Conflict,
+    /// Refused before calling AWS: the routing would be invalid.
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
+    #[error("Lambda {operation} failed: {message}")]
+    Aws {
+        operation: &'static str,
+        message: String,
+    },
+}
+
+/// Reads and conditionally writes aliases.
+#[async_trait]
+pub trait AliasStore: Send + Sync {
+    async fn get(&self, function: &str, alias: &str) -> Result<AliasState, AliasError>;
+    /// Writes `update` only if the alias's RevisionId is still `revision_id`; returns the
+    /// alias as written (with its new RevisionId).
+    async fn update(
+        &self,
+        function: &str,
+        alias: &str,
+        update: &AliasUpdate,
+        revision_id: &str,
+    ) -> Result<AliasState, AliasError>;
+    async fn version(&self, function: &str, version: &str) -> Result<TargetVersion, AliasError>;
+    /// The names of the function's aliases.
+    async fn list(&self, function: &str) -> Result<Vec<String>, AliasError>;
+}
+
+// --- The analysis provider: CloudWatch alarms ---------------------------------------------
+
+#[async_trait]
+pub trait AlarmSource: Send + Sync {
+    /// One verdict per name, in the order given; never an error (failures fail closed).
+    async fn verdicts(&self, names: &[String]) -> Vec<AlarmVerdict>;
+    /// The alarm's tags, e.g. `lambda-rollout:guards`.
+    async fn tags(&self, alarm_arn: &str) -> Result<Vec<(String, String)>, String>;
+}
+
+// --- The notifier ------------------------------------------------------------------------
+
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn publish(&self, topic_arn: &str, notification: &Notification) -> Result<(), String>;
+}
+
+// --- CodePipeline job results --------------------------------------------------------------
+
+/// The failure types this action reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The action is set up wrongly (bad UserParameters): fix the pipeline, not the code.
+    ConfigurationError,
+    /// The rollout did not succeed (rolled back, refused, aborted, bad token).
+    JobFailed,
+}
+
+/// A success result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobSuccess {
+    pub continuation_token: Option<String>,
+    pub summary: String,
+    pub percent_complete: i32,
+    pub external_execution_id: String,
+    pub output_variables: Vec<(String, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("CodePipeline {operation} failed: {message}")]
+pub struct PipelineError {
+    pub operation: &'static str,
+    pub message: String,
+}
+
+#[async_trait]
+pub trait JobResults: Send + Sync {
+    async fn success(&self, job_id: &str, result: JobSuccess) -> Result<(), PipelineError>;
+    async fn failure(
+        &self,
+        job_id: &str,
+        kind: FailureKind,
+        message: &str,
+    ) -> Result<(), PipelineError>;
+}
+
+// --- CodeDeploy, as a traffic hook sees it ----------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DeploymentError {
+    /// The deployment carries no AppSpec text (e.g. an S3 revision, which Lambda never uses).
+    #[error("deployment {deployment_id} has no AppSpec content (revision type {revision_type})")]
+    NoAppSpec {
+        deployment_id: String,
+        revision_type: String,
+    },
+    #[error("CodeDeploy {operation} failed: {message}")]
+    Aws {
+        operation: &'static str,
+        message: String,
+    },
+}
+
+/// How CodeDeploy took the hook's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered {
+    /// This call gave the answer.
+    Now,
+    /// CodeDeploy already had one (an earlier attempt of this invocation, or a timeout).
+    Already,
+}
+
+#[async_trait]
+pub trait Deployments: Send + Sync {
+    /// The AppSpec (YAML or JSON text) of the deployment's revision.
+    async fn appspec(&self, deployment_id: &str) -> Result<String, DeploymentError>;
+    /// Answers the lifecycle hook `Succeeded` or `Failed`.
+    async fn report(
+        &self,
+        deployment_id: &str,
+        hook_execution_id: &str,
+        succeeded: bool,
+    ) -> Result<Answered, DeploymentError>;
+}
+
+// --- Invoking a version (the smoke test) -------------------------------------------------
+
+/// What one invocation came back with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    /// Lambda's `FunctionError` (`Unhandled`, …) when the function failed.
+    pub function_error: Option<String>,
+    pub payload: Vec<u8>,
+}
+
+#[async_trait]
+pub trait Invoker: Send + Sync {
+    /// Invokes `function` at `qualifier` (a version) with `payload`, synchronously.
+    async fn invoke(
+        &self,
+        function: &str,
+        qualifier: &str,
+        payload: &Value,
+    ) -> Result<Invocation, String>;
+}

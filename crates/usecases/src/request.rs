@@ -1,0 +1,154 @@
+//! What the traffic shifter is asked, parsed strictly: a spec starts a rollout, a state takes
+//! its next step, an abort action puts the alias back. Unknown or mistyped fields are named,
+//! so an invalid request never reaches AWS. The CodePipeline action reads its spec here too.
+
+use rollout_core::validate::{
+    check_alias, check_function_name, check_topic_arn, version_from_json,
+};
+use rollout_core::{InvalidField, Rollout, Spec, Status};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// The fields of an abort action (their names, for the unknown-field check).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct AbortFields {
+    action: String,
+    function_name: String,
+    alias: String,
+    reason: Option<String>,
+    notification_topic_arn: Option<String>,
+    target_version: Option<Value>,
+}
+
+/// What a direct invocation or a Step Functions task asks of the shifter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShifterRequest {
+    Start(Spec),
+    Step(Box<Rollout>),
+    Abort {
+        function_name: String,
+        alias: String,
+        reason: String,
+        topic: Option<String>,
+        /// When given, only a rollout to this version is stopped (see `StopRequest`).
+        target_version: Option<String>,
+    },
+}
+
+impl ShifterRequest {
+    pub fn parse(event: Value) -> Result<ShifterRequest, InvalidField> {
+        let Value::Object(fields) = event else {
+            return Err(InvalidField::new(
+                "event",
+                "must be a JSON object: a rollout spec, a rollout state, or {\"action\":\"abort\", …}",
+            ));
+        };
+        if let Some(action) = fields.get("action") {
+            if action != "abort" {
+                return Err(InvalidField::new(
+                    "action",
+                    format!("{action} is not known; the only action is \"abort\""),
+                ));
+            }
+            check_fields(&fields, &[rollout_core::fields::of::<AbortFields>()])?;
+            let text =
+                |name: &'static str| fields.get(name).and_then(Value::as_str).map(String::from);
+            let function_name = text("functionName")
+                .ok_or_else(|| InvalidField::new("functionName", "is required"))?;
+            let alias = text("alias").ok_or_else(|| InvalidField::new("alias", "is required"))?;
+            check_function_name(&function_name)?;
+            check_alias(&alias)?;
+            let target_version = fields
+                .get("targetVersion")
+                .map(version_from_json)
+                .transpose()
+                .map_err(|problem| InvalidField::new("targetVersion", problem))?;
+            let topic = text("notificationTopicArn");
+            if let Some(arn) = &topic {
+                check_topic_arn("notificationTopicArn", arn)?;
+            }
+            return Ok(ShifterRequest::Abort {
+                function_name,
+                alias,
+                reason: text("reason").unwrap_or_else(|| "aborted on request".into()),
+                topic,
+                target_version,
+            });
+        }
+        if fields.contains_key("rolloutId") {
+            check_fields(
+                &fields,
+                &[Spec::field_names(), Rollout::progress_field_names()],
+            )?;
+            let rollout: Rollout = typed(fields)?;
+            rollout.spec.validate()?;
+            if rollout.status == Status::InProgress && rollout.spec.current_version.is_none() {
+                return Err(InvalidField::new(
+                    "currentVersion",
+                    "a rollout state must carry the version it started from",
+                ));
+            }
+            return Ok(ShifterRequest::Step(Box::new(rollout)));
+        }
+        check_fields(&fields, &[Spec::field_names()])?;
+        let spec: Spec = typed(fields)?;
+        spec.validate()?;
+        Ok(ShifterRequest::Start(spec))
+    }
+}
+
+/// Refuses fields the contract does not know, naming them (a typo must not go unnoticed).
+fn check_fields(fields: &Map<String, Value>, allowed: &[&[&str]]) -> Result<(), InvalidField> {
+    match fields
+        .keys()
+        .find(|k| !allowed.iter().any(|set| set.contains(&k.as_str())))
+    {
+        None => Ok(()),
+        Some(unknown) => Err(InvalidField::new(
+            "event",
+            format!(
+                "unknown field {unknown:?}; allowed: {}",
+                allowed
+                    .iter()
+                    .flat_map(|s| s.iter())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+/// Deserializes with the failing field's path in the error.
+fn typed<T: DeserializeOwned>(fields: Map<String, Value>) -> Result<T, InvalidField> {
+    serde_path_to_error::deserialize(Value::Object(fields)).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let segment = path.split(['.', '[']).next().unwrap_or_default();
+        let field = Spec::field_names()
+            .iter()
+            .chain(Rollout::progress_field_names())
+            .find(|f| segment == **f || inner.contains(&format!("`{f}`")))
+            .copied()
+            .unwrap_or("event");
+        InvalidField::new(field, inner)
+    })
+}
+
+/// A rollout spec and nothing else (a state or an action is refused), as the CodePipeline
+/// action's `UserParameters` must be.
+pub fn parse_spec(value: Value) -> Result<Spec, InvalidField> {
+    match ShifterRequest::parse(value)? {
+        ShifterRequest::Start(spec) => Ok(spec),
+        _ => Err(InvalidField::new(
+            "UserParameters",
+            "must be a rollout spec, not a state or an action",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests;

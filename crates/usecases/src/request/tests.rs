@@ -1,0 +1,152 @@
+use super::*;
+use serde_json::json;
+
+use crate::testing::sample;
+
+fn invalid_field(event: Value) -> InvalidField {
+    ShifterRequest::parse(event).expect_err("invalid")
+}
+
+#[test]
+fn the_sample_spec_starts_a_rollout() {
+    let ShifterRequest::Start(spec) = ShifterRequest::parse(sample("spec.json")).unwrap() else {
+        panic!("not a start")
+    };
+    assert_eq!(spec.target_version, "2");
+    assert_eq!(spec.bake_time, Some(600));
+}
+
+#[test]
+fn the_sample_state_takes_a_step() {
+    let ShifterRequest::Step(rollout) = ShifterRequest::parse(sample("state.json")).unwrap() else {
+        panic!("not a step")
+    };
+    assert_eq!((rollout.step_index, rollout.weight), (0, 0.1));
+    let round_trip = serde_json::to_value(&*rollout).unwrap();
+    assert_eq!(
+        round_trip,
+        sample("state.json"),
+        "the state serializes exactly as documented"
+    );
+}
+
+#[test]
+fn the_sample_abort_is_an_abort() {
+    let request = ShifterRequest::parse(sample("abort.json")).unwrap();
+    assert!(matches!(request, ShifterRequest::Abort { ref alias, .. } if alias == "live"));
+}
+
+#[test]
+fn a_missing_field_is_named() {
+    let mut spec = sample("spec.json");
+    spec.as_object_mut().unwrap().remove("alias");
+    let err = invalid_field(spec);
+    assert_eq!(err.field, "alias", "{err}");
+}
+
+#[test]
+fn a_mistyped_field_is_named() {
+    let mut spec = sample("spec.json");
+    spec["alarms"] = json!("orders-api-errors");
+    assert_eq!(invalid_field(spec).field, "alarms");
+}
+
+#[test]
+fn an_unknown_field_is_refused_with_the_allowed_ones() {
+    let mut spec = sample("spec.json");
+    spec["alarm"] = json!(["typo"]);
+    let err = invalid_field(spec);
+    assert!(
+        err.problem.contains("\"alarm\"") && err.problem.contains("alarms"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_values_are_refused_before_aws() {
+    let cases = [
+        ("targetVersion", json!("$LATEST")),
+        ("strategy", json!("Canary100Percent5Minutes")),
+        ("functionName", json!("")),
+        ("alias", json!("1")),
+        ("notificationTopicArn", json!("my-topic")),
+        ("bakeTime", json!("5 fortnights")),
+    ];
+    for (field, value) in cases {
+        let mut spec = sample("spec.json");
+        spec[field] = value;
+        assert_eq!(invalid_field(spec).field, field);
+    }
+}
+
+#[test]
+fn versions_may_be_numbers() {
+    let mut spec = sample("spec.json");
+    spec["targetVersion"] = json!(2);
+    assert!(
+        matches!(ShifterRequest::parse(spec), Ok(ShifterRequest::Start(s)) if s.target_version == "2")
+    );
+}
+
+#[test]
+fn an_unknown_action_is_refused() {
+    assert_eq!(
+        invalid_field(json!({"action": "pause", "functionName": "f", "alias": "a"})).field,
+        "action"
+    );
+}
+
+#[test]
+fn not_an_object_is_refused() {
+    assert_eq!(invalid_field(json!([1, 2])).field, "event");
+}
+
+#[test]
+fn bake_time_is_bounded_as_a_number_too() {
+    for bad in [
+        json!(10_000_000_000_000u64),
+        json!(u64::MAX),
+        json!(-5),
+        json!(true),
+        json!("3d"),
+    ] {
+        let mut spec = sample("spec.json");
+        spec["bakeTime"] = bad.clone();
+        let err = invalid_field(spec);
+        assert_eq!(err.field, "bakeTime", "{bad}: {err}");
+        assert!(!err.problem.contains("untagged"), "{err}");
+    }
+}
+
+#[test]
+fn a_mistyped_progress_field_is_named_exactly() {
+    let mut state = sample("state.json");
+    state["aliasRevisionId"] = json!(5);
+    assert_eq!(invalid_field(state).field, "aliasRevisionId");
+    let mut spec = sample("spec.json");
+    spec["targetVersion"] = json!(true);
+    let err = invalid_field(spec);
+    assert_eq!(err.field, "targetVersion");
+    assert!(err.problem.contains("published version number"), "{err}");
+}
+
+#[test]
+fn an_ended_state_without_a_current_version_is_accepted_back() {
+    let mut state = sample("state.json");
+    state["status"] = json!("Succeeded");
+    state.as_object_mut().unwrap().remove("currentVersion");
+    assert!(matches!(
+        ShifterRequest::parse(state),
+        Ok(ShifterRequest::Step(_))
+    ));
+}
+
+#[test]
+fn an_abort_may_name_the_target_version_it_stops() {
+    let mut abort = sample("abort.json");
+    abort["targetVersion"] = json!(2);
+    let ShifterRequest::Abort { target_version, .. } = ShifterRequest::parse(abort).unwrap() else {
+        panic!("not an abort")
+    };
+    assert_eq!(target_version.as_deref(), Some("2"));
+}

@@ -1,0 +1,288 @@
+//! The one set of in-memory fakes behind the ports, for every unit test of the use cases:
+//! healthy by default, failing, hanging or panicking on demand, and keeping what they saw.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use rollout_core::{
+    AlarmState, AlarmVerdict, AliasState, AliasUpdate, Notification, Spec, TargetVersion,
+};
+use serde_json::Value;
+
+use crate::driver::Driver;
+use crate::ports::{
+    AlarmSource, AliasError, AliasStore, Answered, DeploymentError, Deployments, Invocation,
+    Invoker, Notifier,
+};
+
+pub const TOPIC: &str = "arn:aws:sns:us-east-1:000000000000:rollouts";
+pub const APPSPEC: &str = "Resources:\n  - fn:\n      Type: AWS::Lambda::Function\n      Properties: {Name: orders, Alias: live, CurrentVersion: 6, TargetVersion: 7}\n";
+
+/// A sample event from `events/`, the same files `cargo lambda invoke` and the integration
+/// tests use.
+pub fn sample(name: &str) -> Value {
+    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
+}
+
+/// A fixed clock, `seconds` after a round start.
+pub fn t(seconds: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_800_000_000 + seconds, 0).unwrap()
+}
+
+/// `orders:live` from its current version to 2, ten steps, watching `errors`.
+pub fn spec() -> Spec {
+    Spec {
+        function_name: "orders".into(),
+        alias: "live".into(),
+        target_version: "2".into(),
+        current_version: None,
+        strategy: "Linear10PercentEvery1Minute".into(),
+        alarms: vec!["errors".into()],
+        notification_topic_arn: None,
+        bake_time: None,
+    }
+}
+
+/// One alias, written only with its current RevisionId (`r0`, `r1`, …), like Lambda.
+pub struct FakeAliases {
+    pub alias: Mutex<AliasState>,
+    pub target: TargetVersion,
+    pub fail_writes: bool,
+}
+
+impl FakeAliases {
+    pub fn on(version: &str) -> FakeAliases {
+        FakeAliases {
+            alias: Mutex::new(AliasState {
+                version: version.into(),
+                routing: None,
+                revision_id: "r0".into(),
+                description: String::new(),
+            }),
+            target: TargetVersion::Present {
+                state: "Active".into(),
+                last_update_status: "Successful".into(),
+            },
+            fail_writes: false,
+        }
+    }
+
+    pub fn now(&self) -> AliasState {
+        self.alias.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl AliasStore for FakeAliases {
+    async fn get(&self, _: &str, _: &str) -> Result<AliasState, AliasError> {
+        Ok(self.now())
+    }
+
+    async fn update(
+        &self,
+        _: &str,
+        _: &str,
+        update: &AliasUpdate,
+        revision_id: &str,
+    ) -> Result<AliasState, AliasError> {
+        if self.fail_writes {
+            return Err(AliasError::Aws {
+                operation: "UpdateAlias",
+                message: "ServiceException".into(),
+            });
+        }
+        let mut alias = self.alias.lock().unwrap();
+        if alias.revision_id != revision_id {
+            return Err(AliasError::Conflict);
+        }
+        let next: u32 = alias
+            .revision_id
+            .trim_start_matches('r')
+            .parse()
+            .unwrap_or(0)
+            + 1;
+        *alias = AliasState {
+            version: update.version.clone(),
+            routing: update.routing.clone(),
+            revision_id: format!("r{next}"),
+            description: update.description.clone(),
+        };
+        Ok(alias.clone())
+    }
+
+    async fn version(&self, _: &str, _: &str) -> Result<TargetVersion, AliasError> {
+        Ok(self.target.clone())
+    }
+
+    async fn list(&self, _: &str) -> Result<Vec<String>, AliasError> {
+        Ok(vec!["live".into()])
+    }
+}
+
+/// One answer of the alarm source; `Panic` and `Hang` misbehave.
+#[derive(Clone)]
+pub enum Alarms {
+    /// The states of the named alarms, in order; the last repeats for any further names.
+    States(Vec<AlarmState>),
+    Panic,
+    Hang,
+}
+
+/// Answers from its script in turn, the last one forever; counts its reads.
+pub struct FakeAlarms {
+    pub script: Mutex<Vec<Alarms>>,
+    pub reads: Arc<Mutex<u32>>,
+}
+
+impl FakeAlarms {
+    pub fn scripted(script: Vec<Alarms>) -> FakeAlarms {
+        FakeAlarms {
+            script: Mutex::new(script),
+            reads: Arc::default(),
+        }
+    }
+
+    /// Every alarm in `state`, from now on.
+    pub fn all(state: AlarmState) -> FakeAlarms {
+        FakeAlarms::scripted(vec![Alarms::States(vec![state])])
+    }
+
+    pub fn set(&self, state: AlarmState) {
+        *self.script.lock().unwrap() = vec![Alarms::States(vec![state])];
+    }
+}
+
+#[async_trait]
+impl AlarmSource for FakeAlarms {
+    async fn verdicts(&self, names: &[String]) -> Vec<AlarmVerdict> {
+        *self.reads.lock().unwrap() += 1;
+        let next = {
+            let mut script = self.script.lock().unwrap();
+            if script.len() > 1 {
+                script.remove(0)
+            } else {
+                script[0].clone()
+            }
+        };
+        let states = match next {
+            Alarms::States(states) => states,
+            Alarms::Panic => panic!("alarm source exploded"),
+            Alarms::Hang => std::future::pending().await,
+        };
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let state = states.get(i).or(states.last()).cloned();
+                AlarmVerdict::new(n.clone(), state.unwrap_or(AlarmState::Ok))
+            })
+            .collect()
+    }
+
+    async fn tags(&self, _: &str) -> Result<Vec<(String, String)>, String> {
+        Ok(Vec::new())
+    }
+}
+
+/// Keeps every notification it accepted; refuses all when `refuse` is set.
+#[derive(Default)]
+pub struct FakeNotifier {
+    pub sent: Arc<Mutex<Vec<Notification>>>,
+    pub refuse: bool,
+}
+
+impl FakeNotifier {
+    pub fn events(&self) -> Vec<&'static str> {
+        self.sent.lock().unwrap().iter().map(|n| n.event).collect()
+    }
+}
+
+#[async_trait]
+impl Notifier for FakeNotifier {
+    async fn publish(&self, _: &str, notification: &Notification) -> Result<(), String> {
+        if self.refuse {
+            return Err("AuthorizationError: SNS refused".into());
+        }
+        self.sent.lock().unwrap().push(notification.clone());
+        Ok(())
+    }
+}
+
+/// A deployment whose AppSpec is [`APPSPEC`], answered `Now` unless told otherwise.
+#[derive(Default)]
+pub struct FakeDeployments {
+    pub appspec: Option<Result<String, DeploymentError>>,
+    pub answer: Option<Result<Answered, DeploymentError>>,
+    pub reports: Arc<Mutex<Vec<bool>>>,
+}
+
+#[async_trait]
+impl Deployments for FakeDeployments {
+    async fn appspec(&self, _: &str) -> Result<String, DeploymentError> {
+        self.appspec.clone().unwrap_or(Ok(APPSPEC.into()))
+    }
+
+    async fn report(&self, _: &str, _: &str, succeeded: bool) -> Result<Answered, DeploymentError> {
+        self.reports.lock().unwrap().push(succeeded);
+        self.answer.clone().unwrap_or(Ok(Answered::Now))
+    }
+}
+
+/// Answers every invocation of version 7 with `payload`.
+pub struct FakeInvoker(pub Vec<u8>);
+
+#[async_trait]
+impl Invoker for FakeInvoker {
+    async fn invoke(&self, _: &str, qualifier: &str, _: &Value) -> Result<Invocation, String> {
+        assert_eq!(qualifier, "7", "the smoke test targets the target version");
+        Ok(Invocation {
+            function_error: None,
+            payload: self.0.clone(),
+        })
+    }
+}
+
+/// The fakes a driver runs on: `orders:live` on version 1, alarms OK, SNS up.
+pub struct World {
+    pub aliases: FakeAliases,
+    pub alarms: FakeAlarms,
+    pub notifier: FakeNotifier,
+}
+
+impl World {
+    pub fn new() -> World {
+        World {
+            aliases: FakeAliases::on("1"),
+            alarms: FakeAlarms::all(AlarmState::Ok),
+            notifier: FakeNotifier::default(),
+        }
+    }
+
+    pub fn driver(&self) -> Driver<'_> {
+        Driver {
+            aliases: &self.aliases,
+            alarms: &self.alarms,
+            notifier: &self.notifier,
+            source: "test",
+            extra_alarms: &[],
+            default_topic: Some(TOPIC),
+        }
+    }
+}
+
+/// Test settings from `vars`, with a fast poll and a short margin.
+pub fn hook_settings(
+    vars: &[(&str, &str)],
+) -> Result<crate::hooks::HookSettings, rollout_core::InvalidField> {
+    let mut settings = crate::hooks::HookSettings::from_lookup(&|name: &str| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    })?;
+    settings.poll = Duration::from_millis(20);
+    settings.margin = Duration::from_millis(200);
+    Ok(settings)
+}

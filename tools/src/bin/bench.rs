@@ -1,0 +1,332 @@
+//! The budgets, measured (not asserted in tests): AWS calls per rollout step (≤ 3), each
+//! function's init time to its first Runtime API poll (< 25 ms) and peak RSS (< 20 MB), and
+//! alarm-rollback's latency from event to alias restored and published, over 100 events.
+//!
+//! `scripts/bench.sh` builds the release binaries and runs this against a private ministack.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use chrono::{Duration as Span, Utc};
+use rollout_aws::alarms::CloudWatchAlarms;
+use rollout_aws::aliases::LambdaAliases;
+use rollout_aws::sns::SnsNotifier;
+use rollout_testkit::fixture::World;
+use rollout_testkit::Ministack;
+use rollout_usecases::alarm_rollback::{roll_back_guarded, AlarmChange};
+use rollout_usecases::driver::{new_rollout_id, Driver};
+use serde_json::json;
+
+/// Counts every HTTP attempt the SDK makes.
+#[derive(Debug, Clone, Default)]
+struct CallCounter(Arc<AtomicUsize>);
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+struct Counted {
+    calls: CallCounter,
+    aliases: LambdaAliases,
+    alarms: CloudWatchAlarms,
+    notifier: SnsNotifier,
+}
+
+impl Counted {
+    fn new(stack: &Ministack) -> Counted {
+        let sdk = stack.sdk_config();
+        let calls = CallCounter::default();
+        let lambda = aws_sdk_lambda::config::Builder::from(&sdk)
+            .interceptor(calls.clone())
+            .build();
+        let cloudwatch = aws_sdk_cloudwatch::config::Builder::from(&sdk)
+            .interceptor(calls.clone())
+            .build();
+        let sns = aws_sdk_sns::config::Builder::from(&sdk)
+            .interceptor(calls.clone())
+            .build();
+        Counted {
+            aliases: LambdaAliases::new(aws_sdk_lambda::Client::from_conf(lambda)),
+            alarms: CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::from_conf(cloudwatch)),
+            notifier: SnsNotifier::new(aws_sdk_sns::Client::from_conf(sns)),
+            calls,
+        }
+    }
+
+    fn driver<'a>(&'a self, topic: &'a str) -> Driver<'a> {
+        Driver {
+            aliases: &self.aliases,
+            alarms: &self.alarms,
+            notifier: &self.notifier,
+            source: "bench",
+            extra_alarms: &[],
+            default_topic: Some(topic),
+        }
+    }
+
+    fn take(&self) -> usize {
+        self.calls.0.swap(0, Ordering::SeqCst)
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let stack = Ministack::start().await;
+    let world = World::new(&stack).await;
+    world.function_with_two_versions("orders").await;
+    world.alarm("orders-errors", "orders", None).await;
+    println!("== AWS calls per step (budget: 3) ==");
+    calls_per_step(&stack, &world).await;
+    println!("\n== alarm-rollback: event in -> alias restored and published, 100 events ==");
+    rollback_latency(&stack, &world).await;
+    println!("\n== cold start: init to first Runtime API poll (budget 25 ms), peak RSS (budget 20 MB) ==");
+    for name in std::env::args().skip(1) {
+        cold_start(&stack, &world, &name).await;
+    }
+}
+
+async fn calls_per_step(stack: &Ministack, world: &World) {
+    let counted = Counted::new(stack);
+    let driver = counted.driver(&world.topic_arn);
+    let spec = rollout_core::Spec {
+        function_name: "orders".into(),
+        alias: "live".into(),
+        target_version: "2".into(),
+        current_version: None,
+        strategy: "Linear25PercentEvery1Minute".into(),
+        alarms: vec!["orders-errors".into()],
+        notification_topic_arn: None,
+        bake_time: Some(60),
+    };
+    let start = Utc::now();
+    let mut rollout = driver
+        .start(&spec, new_rollout_id(start), start)
+        .await
+        .expect("start")
+        .rollout;
+    println!(
+        "  start (pre-flight + first shift + notify): {} calls",
+        counted.take()
+    );
+    let held = driver
+        .step(&rollout, start + Span::seconds(10))
+        .await
+        .expect("hold")
+        .rollout;
+    println!(
+        "  step not yet due (alarms + alias check):  {} calls",
+        counted.take()
+    );
+    assert_eq!(held.step_index, rollout.step_index);
+    while !rollout.status.is_terminal() {
+        let due = rollout.next_step_at.expect("due");
+        rollout = driver.step(&rollout, due).await.expect("step").rollout;
+        let calls = counted.take();
+        let verdict = if calls <= 3 { "ok" } else { "OVER BUDGET" };
+        println!(
+            "  step to {:>4} ({}): {calls} calls [{verdict}]",
+            rollout_core::plan::format_percent(rollout.weight),
+            rollout.status.as_str()
+        );
+    }
+    world.set_alias("orders", "1", None).await;
+}
+
+async fn rollback_latency(stack: &Ministack, world: &World) {
+    let counted = Counted::new(stack);
+    let driver = counted.driver(&world.topic_arn);
+    let arn = world.alarm_arn("orders-errors").await;
+    let event = rollout_testkit::events::alarm_went_off(
+        "orders-errors",
+        &arn,
+        json!({"FunctionName": "orders", "Resource": "orders:live"}),
+    );
+    let mut samples = Vec::new();
+    for _ in 0..100 {
+        world.set_alias("orders", "1", Some(("2", 0.1))).await;
+        let change = AlarmChange::parse(event.clone()).expect("event");
+        let began = Instant::now();
+        let report = roll_back_guarded(
+            &driver,
+            &counted.aliases,
+            &counted.alarms,
+            change,
+            Utc::now(),
+        )
+        .await
+        .expect("rollback");
+        samples.push(began.elapsed());
+        assert_eq!(report.rolled_back.len(), 1);
+    }
+    let calls = counted.take() as f64 / 100.0;
+    world.notifications().await;
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "  p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({calls:.0} AWS calls each: tags, alias read, alias write, publish)",
+        ms(samples[49]),
+        ms(samples[98]),
+        ms(samples[99])
+    );
+}
+
+/// Runs a release binary against a one-event fake Runtime API: the time from spawn to its
+/// first poll is its init; its VmHWM after answering one real event is its peak RSS.
+async fn cold_start(stack: &Ministack, world: &World, binary: &str) {
+    const RUNS: usize = 7;
+    let mut runs = Vec::new();
+    for _ in 0..RUNS {
+        world.set_alias("orders", "1", None).await;
+        runs.push(cold_start_once(stack, binary).await);
+    }
+    let mut inits: Vec<f64> = runs.iter().map(|r| r.0).collect();
+    inits.sort_by(f64::total_cmp);
+    let init_ms = inits[RUNS / 2];
+    let rss_mb = runs.iter().map(|r| r.1).fold(0.0, f64::max);
+    let ok = |good: bool| if good { "ok" } else { "OVER BUDGET" };
+    println!(
+        "  {binary:<18} init median {init_ms:>5.1} ms (min {:.1}, max {:.1}) [{}]  peak RSS {rss_mb:>5.1} MB [{}]",
+        inits[0],
+        inits[RUNS - 1],
+        ok(init_ms < 25.0),
+        ok(rss_mb < 20.0),
+    );
+    println!(
+        "  {:<18} answered: {}",
+        "",
+        runs[0]
+            .2
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .chars()
+            .take(70)
+            .collect::<String>()
+    );
+}
+
+/// One cold start: (init ms, peak RSS MB, the answer it posted).
+async fn cold_start_once(stack: &Ministack, binary: &str) -> (f64, f64, String) {
+    let event = match binary {
+        "alarm-rollback" => json!({"version": "0", "detail-type": "CloudWatch Alarm State Change",
+            "source": "aws.cloudwatch", "time": "2026-11-22T15:02:00Z", "resources": [], "detail": {
+            "alarmName": "orders-errors", "state": {"value": "ALARM", "reason": "bench"},
+            "configuration": {"metrics": [{"metricStat": {"metric": {"dimensions": {"FunctionName": "orders", "Resource": "orders:live"}}}}]}}}),
+        // No CodeDeploy here: the hook's discovery fails and it answers Failed, which is
+        // enough to time its start and weigh it after real work.
+        "pre-traffic-hook" | "post-traffic-hook" => {
+            json!({"DeploymentId": "d-BENCH", "LifecycleEventHookExecutionId": "bench"})
+        }
+        _ => {
+            json!({"functionName": "orders", "alias": "live", "targetVersion": "2", "strategy": "AllAtOnce"})
+        }
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().unwrap().port();
+    let path = rollout_testkit::host::target_dir()
+        .join("release")
+        .join(binary);
+    let began = Instant::now();
+    let mut child = Command::new(&path)
+        .envs(stack.env())
+        .envs([
+            ("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}")),
+            ("AWS_LAMBDA_FUNCTION_NAME", binary.to_string()),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into()),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", "bench".into()),
+            ("AWS_LAMBDA_LOG_GROUP_NAME", "bench".into()),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run scripts/bench.sh, which builds it)",
+                path.display()
+            )
+        });
+    let pid = child.id();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let (mut first, _) = listener.accept().expect("first poll");
+        let init = began.elapsed();
+        read_request(&mut first);
+        let body = event.to_string();
+        let deadline = (Utc::now() + Span::seconds(30)).timestamp_millis();
+        write!(
+            first,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: bench-1\r\n\
+             Lambda-Runtime-Deadline-Ms: {deadline}\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:000000000000:function:bench\r\n\
+             Lambda-Runtime-Trace-Id: Root=1-0-0\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        // The answer, then the next poll (left waiting) on the same or a new connection.
+        let mut conn = first;
+        let answer = loop {
+            let request = read_request(&mut conn);
+            if request.starts_with("POST") {
+                conn.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}").unwrap();
+                break request;
+            }
+            conn = listener.accept().expect("answer").0;
+        };
+        // Keep both open: the runtime's next poll waits on them while RSS is read.
+        (init, answer, conn, listener)
+    })
+    .await
+    .expect("fake runtime");
+    std::thread::sleep(Duration::from_millis(200));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm_kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let _ = child.kill();
+    let _ = child.wait();
+    let (init, answer, _conn, _listener) = outcome;
+    (init.as_secs_f64() * 1000.0, hwm_kb as f64 / 1024.0, answer)
+}
+
+/// Reads one HTTP/1.1 request (head and Content-Length body) and returns it as text.
+fn read_request(stream: &mut std::net::TcpStream) -> String {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut head = String::new();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        head.push_str(&line);
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap_or_default();
+    format!("{head}\n{}", String::from_utf8_lossy(&body))
+}
