@@ -17,7 +17,7 @@ const VERSION: &str = "r1";
 
 /// What the token carries: enough, with the spec, to rebuild the rollout state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Progress {
+struct TokenProgress {
     /// rolloutId
     i: String,
     /// currentVersion
@@ -44,7 +44,7 @@ fn checksum(payload: &str, user_parameters: &str) -> String {
 
 /// Encodes an in-flight rollout as `r1.<base64url progress>.<checksum>`.
 pub fn encode(rollout: &Rollout, user_parameters: &str) -> String {
-    let progress = Progress {
+    let progress = TokenProgress {
         i: rollout.rollout_id.clone(),
         c: rollout.spec.current_version.clone().unwrap_or_default(),
         s: rollout.step_index,
@@ -83,7 +83,7 @@ pub fn decode(
     let bytes = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| invalid("it is not base64"))?;
-    let progress: Progress =
+    let progress: TokenProgress =
         serde_json::from_slice(&bytes).map_err(|_| invalid("its content is not readable"))?;
     let step = plan
         .steps
