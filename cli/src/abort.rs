@@ -3,7 +3,7 @@
 use rollout_aws::{load_config, Adapters};
 use rollout_core::validate::{check_alias, check_function_name};
 use rollout_core::EventKind;
-use rollout_usecases::driver::StopRequest;
+use rollout_usecases::driver::{StopRequest, StopScope};
 
 use crate::args::AbortArgs;
 use crate::exit::{CommandError, PROMOTED};
@@ -23,7 +23,7 @@ pub async fn abort(args: &AbortArgs) -> Result<i32, CommandError> {
                 reason: &args.reason,
                 topic: args.topic.as_deref(),
                 alarms: Vec::new(),
-                only_to_version: None,
+                scope: StopScope::AnySplit,
             },
             now,
         )

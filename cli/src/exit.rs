@@ -9,6 +9,8 @@ pub const INVALID: i32 = 2;
 pub const ROLLED_BACK: i32 = 3;
 pub const ABORTED: i32 = 4;
 pub const INTERRUPTED: i32 = 130;
+/// 128 + SIGTERM, as shells report it.
+pub const TERMINATED: i32 = 143;
 
 /// A command that could not finish normally.
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,7 @@ use rollout_core::{InvalidField, Refusal, Spec};
 use rollout_usecases::driver::{new_rollout_id, DriveError, Stepped};
 
 use crate::args::{Output, RunArgs};
-use crate::exit::{for_status, CommandError, INTERRUPTED};
+use crate::exit::{for_status, CommandError, INTERRUPTED, TERMINATED};
 use crate::plan::bake_seconds;
 use crate::progress::Progress;
 
@@ -42,20 +42,53 @@ pub async fn run(args: RunArgs) -> Result<i32, CommandError> {
     let now = Utc::now();
     let mut rollout = carry_on(driver.start(&spec, new_rollout_id(now), now).await)?;
     progress.show(&rollout);
+    let mut stop = Stop::listen();
     while !rollout.status.is_terminal() {
         let due = rollout
             .next_step_at
             .map_or(0, |at| (at - Utc::now()).num_milliseconds().max(0) as u64);
         let wait = Duration::from_millis(due.min(poll * 1000));
-        tokio::select! {
-            _ = progress.tick_for(&rollout, wait) => {}
-            _ = tokio::signal::ctrl_c() => {
+        // A signal is taken at once, also in the middle of an AWS call; the alias keeps the
+        // marker of the last write, so the same command resumes where it was.
+        let step = tokio::select! {
+            _ = progress.tick_for(&rollout, wait) => None,
+            signal = stop.received() => Some(signal),
+        };
+        let step = match step {
+            Some(signal) => Err(signal),
+            None => tokio::select! {
+                result = driver.step(&rollout, Utc::now()) => Ok(result),
+                signal = stop.received() => Err(signal),
+            },
+        };
+        let result = match step {
+            Ok(result) => result,
+            Err(Signal::Interrupt) => {
                 progress.interrupted(&rollout);
                 return Ok(INTERRUPTED);
             }
-        }
-        rollout = match carry_on(driver.step(&rollout, Utc::now()).await) {
+            Err(Signal::Terminate) => {
+                // A cancelled CI job: no one is at the terminal to read the hint, so people
+                // are told the alias is left split with no driver.
+                let reason = format!(
+                    "rollout run was stopped (SIGTERM) with {} on version {}; no one is driving it. Run the same command again to resume, or `rollout abort --function {} --alias {}`",
+                    rollout_core::plan::format_percent(rollout.weight),
+                    rollout.spec.target_version,
+                    rollout.spec.function_name,
+                    rollout.spec.alias
+                );
+                let stopped = driver.report_failure(&rollout, reason, Utc::now()).await;
+                progress.interrupted(&stopped);
+                return Ok(TERMINATED);
+            }
+        };
+        rollout = match carry_on(result) {
             Ok(next) => next,
+            // AWS is throttling or failing for now: nothing moved; keep watching.
+            Err(DriveError::Alias(e)) if e.is_transient() => {
+                eprintln!("warning: {e}; still watching, trying again");
+                continue;
+            }
             Err(DriveError::Alias(e)) => {
                 let failed = driver
                     .report_failure(&rollout, e.to_string(), Utc::now())
@@ -109,5 +142,47 @@ fn as_flags_in(e: DriveError) -> DriveError {
         DriveError::Invalid(f) => DriveError::Invalid(as_flags(f)),
         DriveError::Refused(Refusal::Invalid(f)) => DriveError::Invalid(as_flags(f)),
         other => other,
+    }
+}
+
+/// A signal that stops `rollout run`.
+enum Signal {
+    /// Ctrl-C: a person at the terminal, who reads the hint.
+    Interrupt,
+    /// SIGTERM: a cancelled CI job or a stopped container.
+    Terminate,
+}
+
+/// Listens for Ctrl-C and SIGTERM for the whole run.
+struct Stop {
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Stop {
+    fn listen() -> Stop {
+        Stop {
+            #[cfg(unix)]
+            terminate: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .ok(),
+        }
+    }
+
+    async fn received(&mut self) -> Signal {
+        #[cfg(unix)]
+        let terminate = async {
+            match &mut self.terminate {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => Signal::Interrupt,
+            _ = terminate => Signal::Terminate,
+        }
     }
 }

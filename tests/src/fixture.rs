@@ -351,6 +351,14 @@ impl World {
         }
     }
 
+    /// The `event` names a subscriber keeps after dropping duplicates by `eventId`.
+    pub async fn kept_events(&self) -> Vec<String> {
+        kept(&self.notifications().await)
+            .iter()
+            .map(|n| n["event"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
     /// The `event` names of [`World::notifications`].
     pub async fn events(&self) -> Vec<String> {
         self.notifications()
@@ -359,6 +367,16 @@ impl World {
             .map(|n| n["event"].as_str().unwrap_or_default().to_string())
             .collect()
     }
+}
+
+/// Notifications de-duplicated by `eventId`, as a careful subscriber keeps them.
+pub fn kept(notifications: &[Value]) -> Vec<Value> {
+    let mut seen = std::collections::HashSet::new();
+    notifications
+        .iter()
+        .filter(|n| seen.insert(n["eventId"].as_str().unwrap_or_default().to_string()))
+        .cloned()
+        .collect()
 }
 
 /// A workspace binary (built by `cargo build`, which the test command runs first).

@@ -6,6 +6,7 @@
 
 pub mod deployment;
 pub mod events;
+pub mod faults;
 pub mod fixture;
 pub mod host;
 pub mod lambda_zip;

@@ -6,7 +6,7 @@ use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
 use aws_sdk_cloudwatch::Client;
 
 use rollout_core::{AlarmState, AlarmVerdict};
-use rollout_usecases::ports::AlarmSource;
+use rollout_usecases::ports::{AlarmSource, CallFailed};
 
 /// DescribeAlarms accepts at most 100 names per call.
 const NAMES_PER_CALL: usize = 100;
@@ -20,7 +20,7 @@ impl CloudWatchAlarms {
         CloudWatchAlarms { client }
     }
 
-    async fn states(&self, names: &[String]) -> Result<Vec<(String, StateValue)>, String> {
+    async fn states(&self, names: &[String]) -> Result<Vec<(String, StateValue)>, CallFailed> {
         let mut found = Vec::new();
         for chunk in names.chunks(NAMES_PER_CALL) {
             let mut pages = self
@@ -32,7 +32,7 @@ impl CloudWatchAlarms {
                 .into_paginator()
                 .send();
             while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| crate::describe_sdk_error(&e))?;
+                let page = page.map_err(|e| crate::call_failed("DescribeAlarms", &e))?;
                 let metric = page
                     .metric_alarms()
                     .iter()
@@ -54,39 +54,34 @@ impl CloudWatchAlarms {
 
 #[async_trait]
 impl AlarmSource for CloudWatchAlarms {
-    async fn verdicts(&self, names: &[String]) -> Vec<AlarmVerdict> {
+    async fn verdicts(&self, names: &[String]) -> Result<Vec<AlarmVerdict>, CallFailed> {
         if names.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
-        match self.states(names).await {
-            Ok(found) => names
-                .iter()
-                .map(|name| {
-                    let state = match found.iter().find(|(n, _)| n == name).map(|(_, s)| s) {
-                        None => AlarmState::Missing,
-                        Some(StateValue::Alarm) => AlarmState::Alarm,
-                        Some(StateValue::Ok) => AlarmState::Ok,
-                        Some(StateValue::InsufficientData) => AlarmState::InsufficientData,
-                        Some(other) => AlarmState::Unreadable(format!("unknown state {other}")),
-                    };
-                    AlarmVerdict::new(name.clone(), state)
-                })
-                .collect(),
-            Err(why) => names
-                .iter()
-                .map(|n| AlarmVerdict::new(n.clone(), AlarmState::Unreadable(why.clone())))
-                .collect(),
-        }
+        let found = self.states(names).await?;
+        Ok(names
+            .iter()
+            .map(|name| {
+                let state = match found.iter().find(|(n, _)| n == name).map(|(_, s)| s) {
+                    None => AlarmState::Missing,
+                    Some(StateValue::Alarm) => AlarmState::Alarm,
+                    Some(StateValue::Ok) => AlarmState::Ok,
+                    Some(StateValue::InsufficientData) => AlarmState::InsufficientData,
+                    Some(other) => AlarmState::Unreadable(format!("unknown state {other}")),
+                };
+                AlarmVerdict::new(name.clone(), state)
+            })
+            .collect())
     }
 
-    async fn tags(&self, alarm_arn: &str) -> Result<Vec<(String, String)>, String> {
+    async fn tags(&self, alarm_arn: &str) -> Result<Vec<(String, String)>, CallFailed> {
         let out = self
             .client
             .list_tags_for_resource()
             .resource_arn(alarm_arn)
             .send()
             .await
-            .map_err(|e| crate::describe_sdk_error(&e))?;
+            .map_err(|e| crate::call_failed("ListTagsForResource", &e))?;
         Ok(out
             .tags()
             .iter()
@@ -123,7 +118,8 @@ mod tests {
         let client = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, [&rule]);
         let verdicts = CloudWatchAlarms::new(client)
             .verdicts(&names(&["errors", "latency"]))
-            .await;
+            .await
+            .unwrap();
         assert_eq!(
             verdicts,
             [
@@ -134,21 +130,43 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failed_read_makes_every_alarm_unreadable() {
+    async fn a_refused_read_is_an_error_that_will_not_pass() {
         let rule = mock!(Client::describe_alarms)
             .then_error(|| DescribeAlarmsError::unhandled(std::io::Error::other("AccessDenied")));
         let client = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, [&rule]);
-        let verdicts = CloudWatchAlarms::new(client)
+        let failed = CloudWatchAlarms::new(client)
             .verdicts(&names(&["a", "b"]))
-            .await;
-        assert!(verdicts
-            .iter()
-            .all(|v| matches!(v.state, AlarmState::Unreadable(_)) && v.fails()));
+            .await
+            .unwrap_err();
+        assert_eq!(failed.operation, "DescribeAlarms");
+        assert!(!failed.transient, "{failed:?}");
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_service_is_an_error_that_may_pass() {
+        use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+        use aws_smithy_runtime_api::http::StatusCode;
+        let rule = mock!(Client::describe_alarms).then_http_response(|| {
+            HttpResponse::new(
+                StatusCode::try_from(503).unwrap(),
+                "service unavailable".into(),
+            )
+        });
+        let client = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, [&rule]);
+        let failed = CloudWatchAlarms::new(client)
+            .verdicts(&names(&["a"]))
+            .await
+            .unwrap_err();
+        assert!(failed.transient, "{failed:?}");
     }
 
     #[tokio::test]
     async fn no_alarms_means_no_call() {
         let client = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, []);
-        assert!(CloudWatchAlarms::new(client).verdicts(&[]).await.is_empty());
+        assert!(CloudWatchAlarms::new(client)
+            .verdicts(&[])
+            .await
+            .unwrap()
+            .is_empty());
     }
 }

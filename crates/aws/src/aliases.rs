@@ -10,16 +10,17 @@ use aws_sdk_lambda::Client;
 use rollout_core::{AliasState, AliasUpdate, TargetVersion};
 use rollout_usecases::ports::{AliasError, AliasStore};
 
-use crate::describe_sdk_error;
+use rollout_usecases::ports::CallFailed;
+
+use crate::call_failed;
 
 /// One mapping from Lambda's answers to [`AliasError`] for every alias call.
 fn alias_error(
     not_found: bool,
     stale_revision: bool,
-    operation: &'static str,
     function: &str,
     alias: &str,
-    message: String,
+    failed: CallFailed,
 ) -> AliasError {
     match (not_found, stale_revision) {
         (_, true) => AliasError::Conflict,
@@ -27,7 +28,11 @@ fn alias_error(
             function: function.into(),
             alias: alias.into(),
         },
-        _ => AliasError::Aws { operation, message },
+        _ => AliasError::Aws {
+            operation: failed.operation,
+            message: failed.message,
+            transient: failed.transient,
+        },
     }
 }
 
@@ -77,10 +82,9 @@ impl AliasStore for LambdaAliases {
                 alias_error(
                     not_found,
                     false,
-                    "GetAlias",
                     function,
                     alias,
-                    describe_sdk_error(&e),
+                    call_failed("GetAlias", &e),
                 )
             })?;
         Ok(alias_state(
@@ -123,10 +127,9 @@ impl AliasStore for LambdaAliases {
                 alias_error(
                     not_found,
                     stale,
-                    "UpdateAlias",
                     function,
                     alias,
-                    describe_sdk_error(&e),
+                    call_failed("UpdateAlias", &e),
                 )
             })?;
         Ok(alias_state(
@@ -153,10 +156,9 @@ impl AliasStore for LambdaAliases {
                 alias_error(
                     not_found,
                     false,
-                    "ListAliases",
                     function,
                     "*",
-                    describe_sdk_error(&e),
+                    call_failed("ListAliases", &e),
                 )
             })?;
             names.extend(
@@ -185,10 +187,12 @@ impl AliasStore for LambdaAliases {
                 return Ok(TargetVersion::Missing)
             }
             Err(e) => {
+                let failed = call_failed("GetFunctionConfiguration", &e);
                 return Err(AliasError::Aws {
-                    operation: "GetFunctionConfiguration",
-                    message: describe_sdk_error(&e),
-                })
+                    operation: failed.operation,
+                    message: failed.message,
+                    transient: failed.transient,
+                });
             }
         };
         // Older functions report no state; Lambda treats those as Active.

@@ -14,9 +14,12 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use rollout_core::InvalidField;
 use rollout_usecases::driver::Driver;
 use rollout_usecases::hooks::{Hook, HookKind, HookSettings};
+use rollout_usecases::patience::Patience;
+use rollout_usecases::ports::CallFailed;
 
 /// Loads the SDK configuration once per process: the SDK's own endpoint variables
 /// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`) apply; retries are the SDK's standard
@@ -58,6 +61,66 @@ where
     }
 }
 
+/// Error codes that mean "slow down" or "try again" on any AWS API.
+const TRANSIENT_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "ProvisionedThroughputExceededException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalFailure",
+    "InternalError",
+    "InternalServiceError",
+    "ServiceException",
+    "ResourceConflictException",
+];
+
+/// True when trying the call again may succeed: throttling, a 5xx, a call that could not be
+/// sent or timed out, an answer that could not be read (it may have been cut off).
+pub fn is_transient<E>(err: &aws_sdk_lambda::error::SdkError<E, HttpResponse>) -> bool
+where
+    E: aws_sdk_lambda::error::ProvideErrorMetadata,
+{
+    use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            status == 429
+                || status >= 500
+                || err
+                    .code()
+                    .is_some_and(|code| TRANSIENT_CODES.contains(&code))
+        }
+        _ => false,
+    }
+}
+
+/// What the use cases are told of a failed call: its operation, code and message, and
+/// whether it may pass.
+pub fn call_failed<E>(
+    operation: &'static str,
+    err: &aws_sdk_lambda::error::SdkError<E, HttpResponse>,
+) -> CallFailed
+where
+    E: aws_sdk_lambda::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    CallFailed {
+        operation,
+        message: describe_sdk_error(err),
+        transient: is_transient(err),
+    }
+}
+
 /// The SDK-backed adapters a driver needs, built once from one configuration.
 pub struct Adapters {
     pub aliases: aliases::LambdaAliases,
@@ -88,6 +151,7 @@ impl Adapters {
             source,
             extra_alarms,
             default_topic,
+            patience: Patience::default(),
         }
     }
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 use rollout_core::Notification;
-use rollout_usecases::ports::Notifier;
+use rollout_usecases::ports::{CallFailed, Notifier};
 
 pub struct SnsNotifier {
     client: Client,
@@ -19,7 +19,11 @@ impl SnsNotifier {
 
 #[async_trait]
 impl Notifier for SnsNotifier {
-    async fn publish(&self, topic_arn: &str, notification: &Notification) -> Result<(), String> {
+    async fn publish(
+        &self,
+        topic_arn: &str,
+        notification: &Notification,
+    ) -> Result<(), CallFailed> {
         let mut request = self
             .client
             .publish()
@@ -32,13 +36,17 @@ impl Notifier for SnsNotifier {
                 .data_type("String")
                 .string_value(value)
                 .build()
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| CallFailed {
+                    operation: "Publish",
+                    message: e.to_string(),
+                    transient: false,
+                })?;
             request = request.message_attributes(name, attribute);
         }
         request
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| crate::describe_sdk_error(&e))
+            .map_err(|e| crate::call_failed("Publish", &e))
     }
 }

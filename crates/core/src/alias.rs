@@ -104,7 +104,11 @@ pub fn version_to_restore(alias: &AliasState) -> Option<String> {
         return Some(alias.version.clone());
     }
     match alias.marker() {
-        Some(m) if m.status == Status::InProgress && alias.version == m.to_version => {
+        Some(m)
+            if m.status == Status::InProgress
+                && alias.version == m.to_version
+                && m.describes(alias) =>
+        {
             Some(m.from_version)
         }
         _ => None,

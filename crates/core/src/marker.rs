@@ -1,27 +1,35 @@
 //! The marker codec: what a rollout writes into its alias's description with every update,
-//! `lambda-rollout id=… from=… to=… step=… status=… [next=…] [by=…]`. It is how a replayed
-//! state or start recognises progress already made, and how `status`, `abort` and
-//! alarm-rollback know a rollout from the alias alone.
+//! `lambda-rollout id=… from=… to=… step=… w=… status=… [next=…] [by=…] [why=…]`. It is how a
+//! replayed state or start recognises progress already made (and the alert it owes), and how
+//! `status`, `abort` and alarm-rollback know a rollout from the alias alone. A marker is only
+//! trusted while the alias still looks as it says ([`Marker::describes`]).
 
 use chrono::{DateTime, Utc};
 
-use crate::state::{Rollout, Status};
+use crate::alias::{AliasState, DESCRIPTION_MAX_CHARS};
+use crate::plan::round_weight;
+use crate::state::{check_rollout_id, Rollout, Status};
 
-/// What a rollout writes into its alias's description with every update, so that a replayed
-/// state can recognise progress it already made: `lambda-rollout id=… step=… status=… next=…`.
+/// What a rollout writes into its alias's description with every update.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Marker {
     pub rollout_id: String,
     pub from_version: String,
     pub to_version: String,
     pub step_index: usize,
+    /// The traffic on `to_version` this write left (`None` in markers of older releases).
+    pub weight: Option<f64>,
     pub status: Status,
     pub next_step_at: Option<DateTime<Utc>>,
     /// Who ended it, when not the rollout itself: `alarm-rollback:orders-errors`, `rollout-cli`.
     pub by: Option<String>,
+    /// Why it ended, so that a replay can still tell people the real reason.
+    pub why: Option<String>,
 }
 
 const MARKER_PREFIX: &str = "lambda-rollout ";
+/// Room kept for `by=` and `why=`, in bytes once escaped.
+const BY_MAX_BYTES: usize = 60;
 
 impl Marker {
     pub fn of(rollout: &Rollout) -> Marker {
@@ -30,12 +38,24 @@ impl Marker {
             from_version: rollout.spec.current_version.clone().unwrap_or_default(),
             to_version: rollout.spec.target_version.clone(),
             step_index: rollout.step_index,
+            weight: Some(match rollout.status {
+                Status::InProgress => rollout.weight,
+                Status::Succeeded => 1.0,
+                _ => 0.0,
+            }),
             status: rollout.status,
             next_step_at: rollout.next_step_at,
             by: None,
+            why: rollout
+                .status
+                .is_terminal()
+                .then(|| rollout.reason.clone())
+                .flatten(),
         }
     }
 
+    /// The marker in an alias description; `None` for anything lambda-rollout did not write,
+    /// or wrote with fields that do not fit (an edited or foreign description is not trusted).
     pub fn parse(description: &str) -> Option<Marker> {
         let fields = description.strip_prefix(MARKER_PREFIX)?;
         let mut marker = Marker {
@@ -43,9 +63,11 @@ impl Marker {
             from_version: String::new(),
             to_version: String::new(),
             step_index: 0,
+            weight: None,
             status: Status::InProgress,
             next_step_at: None,
             by: None,
+            why: None,
         };
         for (key, value) in fields
             .split_whitespace()
@@ -56,41 +78,214 @@ impl Marker {
                 "from" => marker.from_version = value.to_string(),
                 "to" => marker.to_version = value.to_string(),
                 "step" => marker.step_index = value.parse().ok()?,
+                "w" => {
+                    let w = value.parse::<f64>().ok()? / 100.0;
+                    marker.weight = (0.0..=1.0).contains(&w).then(|| round_weight(w));
+                    marker.weight?;
+                }
                 "status" => marker.status = Status::parse(value)?,
                 "next" => marker.next_step_at = Some(value.parse().ok()?),
-                "by" => marker.by = Some(value.to_string()),
+                "by" => marker.by = Some(unescape(value)),
+                "why" => marker.why = Some(unescape(value)),
                 _ => {}
             }
         }
-        let complete = !marker.rollout_id.is_empty()
-            && !marker.from_version.is_empty()
-            && !marker.to_version.is_empty();
+        let versions = [&marker.from_version, &marker.to_version];
+        let complete = check_rollout_id(&marker.rollout_id).is_ok()
+            && versions
+                .iter()
+                .all(|v| crate::validate::is_published_version(v))
+            && marker.from_version != marker.to_version
+            && marker.weight.is_none_or(|w| (0.0..=1.0).contains(&w));
         complete.then_some(marker)
     }
 
+    /// The description; always within Lambda's limit (`why`, then `by`, are cut to fit).
     pub fn render(&self) -> String {
         let mut text = format!(
-            "{MARKER_PREFIX}id={} from={} to={} step={} status={}",
-            self.rollout_id,
-            self.from_version,
-            self.to_version,
-            self.step_index,
-            self.status.as_str()
+            "{MARKER_PREFIX}id={} from={} to={} step={}",
+            self.rollout_id, self.from_version, self.to_version, self.step_index
         );
+        if let Some(weight) = self.weight {
+            text.push_str(&format!(
+                " w={}",
+                (round_weight(weight) * 10_000.0).round() / 100.0
+            ));
+        }
+        text.push_str(&format!(" status={}", self.status.as_str()));
         if let Some(next) = self.next_step_at {
             text.push_str(&format!(
                 " next={}",
                 next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             ));
         }
-        if let Some(by) = &self.by {
-            let by: String = by
-                .chars()
-                .map(|c| if c.is_whitespace() { '_' } else { c })
-                .take(80)
-                .collect();
-            text.push_str(&format!(" by={by}"));
+        for (key, value) in [("by", &self.by), ("why", &self.why)] {
+            if let Some(value) = value {
+                let room = DESCRIPTION_MAX_CHARS.saturating_sub(text.len() + key.len() + 2);
+                let escaped = escape(
+                    value,
+                    room.min(if key == "by" { BY_MAX_BYTES } else { room }),
+                );
+                if !escaped.is_empty() {
+                    text.push_str(&format!(" {key}={escaped}"));
+                }
+            }
         }
         text
+    }
+
+    /// True when the alias looks exactly as the write that left this marker made it: the
+    /// same versions and routing. A marker that no longer matches is stale (someone moved
+    /// the alias by hand and left the description) and is never acted upon.
+    pub fn describes(&self, alias: &AliasState) -> bool {
+        match (self.status, self.weight) {
+            (Status::InProgress, Some(w)) if w >= 1.0 => alias.is_settled_on(&self.to_version),
+            (Status::InProgress, Some(w)) => {
+                alias.version == self.from_version
+                    && alias.routing == Some((self.to_version.clone(), round_weight(w)))
+            }
+            // An older marker without a weight: at least the versions must fit.
+            (Status::InProgress, None) => match &alias.routing {
+                Some((other, _)) => alias.version == self.from_version && *other == self.to_version,
+                None => alias.version == self.to_version,
+            },
+            (Status::Succeeded, _) => alias.is_settled_on(&self.to_version),
+            (Status::RolledBack | Status::Aborted | Status::Failed, _) => {
+                alias.is_settled_on(&self.from_version)
+            }
+        }
+    }
+}
+
+/// ASCII letters, digits and `-_.:/@+,` stay; every other byte becomes `%XX` (so spaces,
+/// `=` and non-ASCII survive the description's whitespace-separated fields), cut at `max`
+/// bytes without splitting an escape.
+fn escape(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        let piece = if b.is_ascii_alphanumeric() || b"-_.:/@+,".contains(&b) {
+            (b as char).to_string()
+        } else {
+            format!("%{b:02X}")
+        };
+        if out.len() + piece.len() > max {
+            break;
+        }
+        out.push_str(&piece);
+    }
+    out
+}
+
+fn unescape(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = (bytes[i] == b'%')
+            .then(|| text.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn marker() -> Marker {
+        Marker {
+            rollout_id: "r-20261123T130000000Z".into(),
+            from_version: "6".into(),
+            to_version: "7".into(),
+            step_index: 2,
+            weight: Some(0.3),
+            status: Status::InProgress,
+            next_step_at: None,
+            by: None,
+            why: None,
+        }
+    }
+
+    fn alias(version: &str, routing: Option<(&str, f64)>) -> AliasState {
+        AliasState {
+            version: version.into(),
+            routing: routing.map(|(v, w)| (v.into(), w)),
+            revision_id: "r".into(),
+            description: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_marker_round_trips_with_its_weight() {
+        let m = marker();
+        assert_eq!(Marker::parse(&m.render()), Some(m));
+    }
+
+    #[test]
+    fn a_long_non_ascii_reason_stays_within_the_limit_and_reads_back() {
+        let mut m = marker();
+        m.status = Status::RolledBack;
+        m.by = Some(format!("alarm-rollback:{}", "é".repeat(200)));
+        m.why = Some(format!("alarm {} is in ALARM", "ü".repeat(300)));
+        let text = m.render();
+        assert!(
+            text.chars().count() <= DESCRIPTION_MAX_CHARS,
+            "{}",
+            text.len()
+        );
+        let back = Marker::parse(&text).unwrap();
+        assert!(back.by.unwrap().starts_with("alarm-rollback:é"));
+        assert!(back.why.unwrap().starts_with("alarm üü"));
+    }
+
+    #[test]
+    fn a_marker_that_no_longer_matches_the_alias_is_stale() {
+        let m = marker();
+        assert!(m.describes(&alias("6", Some(("7", 0.3)))));
+        // Someone promoted by hand, or changed the weight, and left the description.
+        assert!(!m.describes(&alias("7", None)));
+        assert!(!m.describes(&alias("6", Some(("7", 0.5)))));
+        assert!(!m.describes(&alias("6", None)));
+    }
+
+    #[test]
+    fn a_foreign_or_crafted_description_is_no_marker() {
+        for text in [
+            "live traffic",
+            "lambda-rollout id=r-1 from=6 to=7 step=0 status=InProgress",
+            "lambda-rollout id=r-20261123T130000000Z from=$LATEST to=7 step=0 status=InProgress",
+            "lambda-rollout id=r-20261123T130000000Z from=7 to=7 step=0 status=InProgress",
+            "lambda-rollout id=r-20261123T130000000Z from=6 to=7 step=0 w=150 status=InProgress",
+        ] {
+            assert_eq!(Marker::parse(text), None, "{text}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_reason_renders_within_the_limit_and_parses(by in "\\PC{0,120}", why in "\\PC{0,300}", step in 0usize..200) {
+            let mut m = marker();
+            m.step_index = step;
+            m.status = Status::RolledBack;
+            m.by = Some(by);
+            m.why = Some(why);
+            let text = m.render();
+            prop_assert!(text.chars().count() <= DESCRIPTION_MAX_CHARS);
+            let back = Marker::parse(&text).expect("parses");
+            prop_assert_eq!(back.step_index, step);
+            prop_assert_eq!(back.status, Status::RolledBack);
+        }
     }
 }

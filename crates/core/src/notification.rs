@@ -44,11 +44,19 @@ impl EventKind {
     }
 }
 
+/// The idempotency key of a rollout's event: one per rollout, step and event, so that a
+/// replay that sends it again can be told from a new transition.
+pub fn rollout_event_id(rollout_id: &str, step_index: usize, kind: EventKind) -> String {
+    format!("{rollout_id}/{step_index}/{}", kind.as_str())
+}
+
 /// One notification, in the JSON shape subscribers receive as `default`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
     pub event: &'static str,
+    /// The same for every delivery of one event: subscribers drop a duplicate by it.
+    pub event_id: String,
     pub rollout_id: String,
     pub function_name: String,
     pub alias: String,
@@ -82,6 +90,7 @@ impl Notification {
     ) -> Notification {
         Notification {
             event: kind.as_str(),
+            event_id: format!("{rollout_id}/{source}/{}", kind.as_str()),
             rollout_id: rollout_id.into(),
             function_name: crate::validate::short_function_name(function_name).into(),
             alias: alias.into(),
@@ -185,6 +194,7 @@ impl Notification {
             ("functionName", self.function_name.clone()),
             ("alias", self.alias.clone()),
             ("severity", self.kind().severity().to_string()),
+            ("eventId", self.event_id.clone()),
         ]
     }
 }
@@ -228,6 +238,10 @@ mod tests {
         let default: serde_json::Value =
             serde_json::from_str(message["default"].as_str().unwrap()).unwrap();
         assert_eq!(default["event"], "rollout.rolled_back");
+        assert_eq!(
+            default["eventId"],
+            "r-1/traffic-shifter/rollout.rolled_back"
+        );
         assert_eq!(default["functionName"], "orders-api");
         assert_eq!(default["timestamp"], "2026-11-22T15:00:00Z");
         assert_eq!(
@@ -247,5 +261,6 @@ mod tests {
         let attrs = rolled_back().attributes();
         assert!(attrs.contains(&("severity", "critical".into())));
         assert!(attrs.contains(&("event", "rollout.rolled_back".into())));
+        assert!(attrs.contains(&("eventId", "r-1/traffic-shifter/rollout.rolled_back".into())));
     }
 }

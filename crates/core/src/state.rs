@@ -169,6 +169,70 @@ fn optional_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::E
     Ok(Some(seconds))
 }
 
+/// A rollout id as lambda-rollout makes them: `r-` and the start time to the millisecond,
+/// `r-20261123T130000123Z`. Anything else in a state or a marker is not ours.
+pub fn check_rollout_id(id: &str) -> Result<(), InvalidField> {
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let valid = id.len() == 21
+        && id.starts_with("r-")
+        && id.ends_with('Z')
+        && digits(&id[2..10])
+        && &id[10..11] == "T"
+        && digits(&id[11..20]);
+    if valid {
+        Ok(())
+    } else {
+        Err(InvalidField::new(
+            "rolloutId",
+            format!("{id:?} is not a lambda-rollout id (like \"r-20261123T130000123Z\")"),
+        ))
+    }
+}
+
+impl Rollout {
+    /// Checks that a state handed back (by Step Functions, a pipeline token, a person) fits
+    /// its own plan before anything acts on it, and returns the plan.
+    pub fn validate(&self) -> Result<Plan, InvalidField> {
+        let plan = self.spec.validate()?;
+        check_rollout_id(&self.rollout_id)?;
+        if self.step_index > plan.last_index() {
+            return Err(InvalidField::new(
+                "stepIndex",
+                format!(
+                    "{} is past the plan's last step ({})",
+                    self.step_index,
+                    plan.last_index()
+                ),
+            ));
+        }
+        if self.status == Status::InProgress {
+            if self.spec.current_version.is_none() {
+                return Err(InvalidField::new(
+                    "currentVersion",
+                    "a rollout state must carry the version it started from",
+                ));
+            }
+            if self.next_step_at.is_none() {
+                return Err(InvalidField::new(
+                    "nextStepAt",
+                    "a rollout in progress must say when its next step is due",
+                ));
+            }
+            let weight = plan.steps[self.step_index].weight;
+            if (self.weight - weight).abs() > 1e-9 {
+                return Err(InvalidField::new(
+                    "weight",
+                    format!(
+                        "{} does not fit step {} of the plan ({weight})",
+                        self.weight, self.step_index
+                    ),
+                ));
+            }
+        }
+        Ok(plan)
+    }
+}
+
 impl Spec {
     /// The spec's JSON field names, as serde names them (so they are never typed twice).
     pub fn field_names() -> &'static [&'static str] {

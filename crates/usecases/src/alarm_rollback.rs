@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::driver::{DriveError, Driver, StopRequest, Stopped};
+use crate::driver::{DriveError, Driver, StopRequest, StopScope, Stopped};
 use crate::failure::{notification_failed, Failure};
 use crate::ports::AlarmSource;
 use crate::ports::AliasStore;
@@ -17,10 +17,13 @@ use rollout_core::EventKind;
 use rollout_core::InvalidField;
 use rollout_core::{AlarmState, AlarmVerdict};
 
-/// alarm-rollback's settings: `NOTIFICATION_TOPIC_ARN`, where its rollbacks are told.
+/// alarm-rollback's settings: `NOTIFICATION_TOPIC_ARN`, where its rollbacks are told, and
+/// `ROLL_BACK_ANY_SPLIT` (`true` to also put back splits no lambda-rollout rollout made, such
+/// as CodeDeploy's; by default those are left alone).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AlarmRollbackSettings {
     pub topic_arn: Option<String>,
+    pub roll_back_any_split: bool,
 }
 
 impl AlarmRollbackSettings {
@@ -29,8 +32,19 @@ impl AlarmRollbackSettings {
     }
 
     pub fn from_lookup(get: &impl Lookup) -> Result<AlarmRollbackSettings, InvalidField> {
+        let roll_back_any_split = match get("ROLL_BACK_ANY_SPLIT").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(InvalidField::new(
+                    "ROLL_BACK_ANY_SPLIT",
+                    format!("{other:?} must be true or false"),
+                ))
+            }
+        };
         Ok(AlarmRollbackSettings {
             topic_arn: settings::topic_arn(get)?,
+            roll_back_any_split,
         })
     }
 }
@@ -121,23 +135,30 @@ pub async fn roll_back_on_alarm(
     driver: &Driver<'_>,
     aliases: &dyn AliasStore,
     alarms: &dyn AlarmSource,
+    settings: &AlarmRollbackSettings,
     event: Value,
     now: DateTime<Utc>,
 ) -> Result<Value, Failure> {
     let change = AlarmChange::parse(event)?;
     tracing::info!(alarm = %change.alarm_name, state = %change.state, "alarm state change");
-    let report = roll_back_guarded(driver, aliases, alarms, change, now).await?;
+    let scope = match settings.roll_back_any_split {
+        true => StopScope::AnySplit,
+        false => StopScope::OurRollouts,
+    };
+    let report = roll_back_guarded(driver, aliases, alarms, change, scope, now).await?;
     Ok(serde_json::to_value(report).expect("the report serializes"))
 }
 
-/// On `ALARM`, rolls back every guarded alias that is mid-rollout; any other state: nothing.
-/// Fails (so that Lambda retries) when an alias could not be made safe, or people could not
-/// be told; every other alias is still handled first.
+/// On `ALARM`, rolls back every guarded alias that is mid-rollout (within `scope`); any other
+/// state, or an alarm that is no longer in ALARM when read again (an old event): nothing.
+/// Fails (so that Lambda retries) when a lookup failed, an alias could not be made safe, or
+/// people could not be told; every other alias is still handled first.
 pub async fn roll_back_guarded(
     driver: &Driver<'_>,
     aliases: &dyn AliasStore,
     alarms: &dyn AlarmSource,
     change: AlarmChange,
+    scope: StopScope<'_>,
     now: DateTime<Utc>,
 ) -> Result<AlarmRollbackReport, Failure> {
     let mut report = AlarmRollbackReport {
@@ -149,6 +170,20 @@ pub async fn roll_back_guarded(
     if change.state != "ALARM" {
         return Ok(report);
     }
+    // Events can arrive late or twice: act only on an alarm still in ALARM (one that cannot
+    // be read counts as firing: fail closed).
+    let now_state = driver
+        .read_alarms(std::slice::from_ref(&change.alarm_name))
+        .await;
+    if let Some(verdict) = now_state.first().filter(|v| !v.fails()) {
+        tracing::info!(alarm = %change.alarm_name, "the alarm is no longer in ALARM; old event");
+        report.state = serde_json::to_value(&verdict.state)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        return Ok(report);
+    }
+    let mut first_error: Option<Failure> = None;
     let mut guarded = change.dimensions.clone();
     if let Some(arn) = &change.alarm_arn {
         match alarms.tags(arn).await {
@@ -157,8 +192,11 @@ pub async fn roll_back_guarded(
                     .filter(|(k, _)| k == GUARDS_TAG)
                     .flat_map(|(_, v)| parse_guards_tag(v)),
             ),
+            // The aliases found are still handled; the invocation then fails so that
+            // Lambda's retry can find the rest.
             Err(why) => {
-                tracing::warn!(%why, "could not read the alarm's tags; using its dimensions only")
+                tracing::error!(%why, "could not read the alarm's tags");
+                first_error.get_or_insert(Failure::new("AwsError", why.to_string()));
             }
         }
     }
@@ -170,7 +208,11 @@ pub async fn roll_back_guarded(
                 Ok(names) => names,
                 // A dimension may name a function that is gone; nothing of it to guard.
                 Err(crate::ports::AliasError::NotFound { .. }) => Vec::new(),
-                Err(other) => return Err(DriveError::from(other).into()),
+                Err(other) => {
+                    tracing::error!(%function, error = %other, "could not list the aliases");
+                    first_error.get_or_insert(DriveError::from(other).into());
+                    Vec::new()
+                }
             },
         };
         for alias in names {
@@ -187,7 +229,6 @@ pub async fn roll_back_guarded(
         change.alarm_name.clone(),
         AlarmState::Alarm,
     )];
-    let mut first_error: Option<Failure> = None;
     for (function, alias) in targets {
         let request = StopRequest {
             function: &function,
@@ -196,7 +237,7 @@ pub async fn roll_back_guarded(
             reason: &reason,
             topic: None,
             alarms: verdict.clone(),
-            only_to_version: None,
+            scope,
         };
         match driver.stop(request, now).await {
             Ok(stopped) if stopped.restored_version.is_some() => {

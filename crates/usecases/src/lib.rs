@@ -15,6 +15,7 @@ pub mod alarm_rollback;
 pub mod driver;
 pub mod failure;
 pub mod hooks;
+pub mod patience;
 pub mod pipeline;
 pub mod ports;
 pub mod request;

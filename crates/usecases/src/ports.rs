@@ -8,6 +8,16 @@ use rollout_core::{
 };
 use serde_json::Value;
 
+/// An AWS call that failed, and whether it may pass if tried again (throttling, a 5xx, a
+/// dropped connection, a timeout) or will not (access denied, a bad request).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} failed: {message}")]
+pub struct CallFailed {
+    pub operation: &'static str,
+    pub message: String,
+    pub transient: bool,
+}
+
 // --- The traffic router: Lambda aliases -------------------------------------------------
 
 #[derive(Debug, thiserror::Error)]
@@ -21,11 +31,26 @@ pub enum AliasError {
     /// Refused before calling AWS: the routing would be invalid.
     #[error(transparent)]
     Invalid(#[from] InvalidField),
+    /// Any other failure; `transient` when trying again may succeed.
     #[error("Lambda {operation} failed: {message}")]
     Aws {
         operation: &'static str,
         message: String,
+        transient: bool,
     },
+}
+
+impl AliasError {
+    /// Throttling, a 5xx, a dropped connection or a timeout: worth trying again.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            AliasError::Aws {
+                transient: true,
+                ..
+            }
+        )
+    }
 }
 
 /// Reads and conditionally writes aliases.
@@ -50,17 +75,20 @@ pub trait AliasStore: Send + Sync {
 
 #[async_trait]
 pub trait AlarmSource: Send + Sync {
-    /// One verdict per name, in the order given; never an error (failures fail closed).
-    async fn verdicts(&self, names: &[String]) -> Vec<AlarmVerdict>;
+    /// One verdict per name, in the order given (a name not found is `Missing`); an error
+    /// when they could not be read at all.
+    async fn verdicts(&self, names: &[String]) -> Result<Vec<AlarmVerdict>, CallFailed>;
     /// The alarm's tags, e.g. `lambda-rollout:guards`.
-    async fn tags(&self, alarm_arn: &str) -> Result<Vec<(String, String)>, String>;
+    async fn tags(&self, alarm_arn: &str) -> Result<Vec<(String, String)>, CallFailed>;
 }
 
 // --- The notifier ------------------------------------------------------------------------
 
 #[async_trait]
 pub trait Notifier: Send + Sync {
-    async fn publish(&self, topic_arn: &str, notification: &Notification) -> Result<(), String>;
+    /// Publishes one message; a failure says whether trying again may work.
+    async fn publish(&self, topic_arn: &str, notification: &Notification)
+        -> Result<(), CallFailed>;
 }
 
 // --- CodePipeline job results --------------------------------------------------------------

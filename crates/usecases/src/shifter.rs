@@ -7,7 +7,7 @@ use rollout_core::settings::{self, Lookup};
 use rollout_core::{EventKind, InvalidField};
 use serde_json::Value;
 
-use crate::driver::{new_rollout_id, DriveError, Driver, StopRequest};
+use crate::driver::{new_rollout_id, DriveError, Driver, StopRequest, StopScope};
 use crate::failure::{notification_failed, Failure};
 use crate::ports::JobResults;
 use crate::request::ShifterRequest;
@@ -64,7 +64,10 @@ pub async fn carry_out(
                 reason: &reason,
                 topic: topic.as_deref(),
                 alarms: Vec::new(),
-                only_to_version: target_version.as_deref(),
+                scope: match target_version.as_deref() {
+                    Some(version) => StopScope::OurRolloutTo(version),
+                    None => StopScope::AnySplit,
+                },
             };
             let stopped = driver.stop(request, now).await?;
             let warning = stopped.warning.clone();

@@ -13,10 +13,11 @@ use serde_json::Value;
 
 use crate::driver::Driver;
 use crate::ports::{
-    AlarmSource, AliasError, AliasStore, Answered, DeploymentError, Deployments, Invocation,
-    Invoker, Notifier,
+    AlarmSource, AliasError, AliasStore, Answered, CallFailed, DeploymentError, Deployments,
+    Invocation, Invoker, Notifier,
 };
 
+pub const RID: &str = "r-20270115T080000000Z";
 pub const TOPIC: &str = "arn:aws:sns:us-east-1:000000000000:rollouts";
 pub const APPSPEC: &str = "Resources:\n  - fn:\n      Type: AWS::Lambda::Function\n      Properties: {Name: orders, Alias: live, CurrentVersion: 6, TargetVersion: 7}\n";
 
@@ -46,11 +47,39 @@ pub fn spec() -> Spec {
     }
 }
 
+/// What the next call to a fake meets instead of a plain answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Throttling or a 5xx: nothing happened, trying again may work.
+    Throttle,
+    /// The write went through, but its answer was lost: the SDK's retry with the old
+    /// RevisionId then meets `PreconditionFailed`.
+    LoseAnswer,
+}
+
 /// One alias, written only with its current RevisionId (`r0`, `r1`, …), like Lambda.
 pub struct FakeAliases {
     pub alias: Mutex<AliasState>,
     pub target: TargetVersion,
     pub fail_writes: bool,
+    /// Faults met by the next writes, in order.
+    pub write_faults: Mutex<Vec<Fault>>,
+    /// Faults met by the next reads, in order.
+    pub read_faults: Mutex<Vec<Fault>>,
+    pub writes: Mutex<u32>,
+}
+
+fn throttled(operation: &'static str) -> AliasError {
+    AliasError::Aws {
+        operation,
+        message: "TooManyRequestsException: Rate exceeded".into(),
+        transient: true,
+    }
+}
+
+fn next_fault(faults: &Mutex<Vec<Fault>>) -> Option<Fault> {
+    let mut faults = faults.lock().unwrap();
+    (!faults.is_empty()).then(|| faults.remove(0))
 }
 
 impl FakeAliases {
@@ -67,6 +96,9 @@ impl FakeAliases {
                 last_update_status: "Successful".into(),
             },
             fail_writes: false,
+            write_faults: Mutex::default(),
+            read_faults: Mutex::default(),
+            writes: Mutex::default(),
         }
     }
 
@@ -78,7 +110,10 @@ impl FakeAliases {
 #[async_trait]
 impl AliasStore for FakeAliases {
     async fn get(&self, _: &str, _: &str) -> Result<AliasState, AliasError> {
-        Ok(self.now())
+        match next_fault(&self.read_faults) {
+            Some(_) => Err(throttled("GetAlias")),
+            None => Ok(self.now()),
+        }
     }
 
     async fn update(
@@ -91,9 +126,15 @@ impl AliasStore for FakeAliases {
         if self.fail_writes {
             return Err(AliasError::Aws {
                 operation: "UpdateAlias",
-                message: "ServiceException".into(),
+                message: "AccessDeniedException: not allowed".into(),
+                transient: false,
             });
         }
+        let fault = next_fault(&self.write_faults);
+        if fault == Some(Fault::Throttle) {
+            return Err(throttled("UpdateAlias"));
+        }
+        *self.writes.lock().unwrap() += 1;
         let mut alias = self.alias.lock().unwrap();
         if alias.revision_id != revision_id {
             return Err(AliasError::Conflict);
@@ -110,7 +151,10 @@ impl AliasStore for FakeAliases {
             revision_id: format!("r{next}"),
             description: update.description.clone(),
         };
-        Ok(alias.clone())
+        match fault {
+            Some(Fault::LoseAnswer) => Err(AliasError::Conflict),
+            _ => Ok(alias.clone()),
+        }
     }
 
     async fn version(&self, _: &str, _: &str) -> Result<TargetVersion, AliasError> {
@@ -127,6 +171,8 @@ impl AliasStore for FakeAliases {
 pub enum Alarms {
     /// The states of the named alarms, in order; the last repeats for any further names.
     States(Vec<AlarmState>),
+    /// DescribeAlarms throttled.
+    Throttled,
     Panic,
     Hang,
 }
@@ -157,7 +203,7 @@ impl FakeAlarms {
 
 #[async_trait]
 impl AlarmSource for FakeAlarms {
-    async fn verdicts(&self, names: &[String]) -> Vec<AlarmVerdict> {
+    async fn verdicts(&self, names: &[String]) -> Result<Vec<AlarmVerdict>, CallFailed> {
         *self.reads.lock().unwrap() += 1;
         let next = {
             let mut script = self.script.lock().unwrap();
@@ -169,20 +215,27 @@ impl AlarmSource for FakeAlarms {
         };
         let states = match next {
             Alarms::States(states) => states,
+            Alarms::Throttled => {
+                return Err(CallFailed {
+                    operation: "DescribeAlarms",
+                    message: "Throttling: Rate exceeded".into(),
+                    transient: true,
+                })
+            }
             Alarms::Panic => panic!("alarm source exploded"),
             Alarms::Hang => std::future::pending().await,
         };
-        names
+        Ok(names
             .iter()
             .enumerate()
             .map(|(i, n)| {
                 let state = states.get(i).or(states.last()).cloned();
                 AlarmVerdict::new(n.clone(), state.unwrap_or(AlarmState::Ok))
             })
-            .collect()
+            .collect())
     }
 
-    async fn tags(&self, _: &str) -> Result<Vec<(String, String)>, String> {
+    async fn tags(&self, _: &str) -> Result<Vec<(String, String)>, CallFailed> {
         Ok(Vec::new())
     }
 }
@@ -202,9 +255,13 @@ impl FakeNotifier {
 
 #[async_trait]
 impl Notifier for FakeNotifier {
-    async fn publish(&self, _: &str, notification: &Notification) -> Result<(), String> {
+    async fn publish(&self, _: &str, notification: &Notification) -> Result<(), CallFailed> {
         if self.refuse {
-            return Err("AuthorizationError: SNS refused".into());
+            return Err(CallFailed {
+                operation: "Publish",
+                message: "AuthorizationError: SNS refused".into(),
+                transient: false,
+            });
         }
         self.sent.lock().unwrap().push(notification.clone());
         Ok(())
@@ -269,6 +326,7 @@ impl World {
             source: "test",
             extra_alarms: &[],
             default_topic: Some(TOPIC),
+            patience: crate::patience::Patience::default(),
         }
     }
 }

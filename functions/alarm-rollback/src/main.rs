@@ -17,6 +17,7 @@ async fn main() -> Result<(), Error> {
             &driver,
             &adapters.aliases,
             &adapters.alarms,
+            &settings,
             event.payload,
             chrono::Utc::now(),
         )

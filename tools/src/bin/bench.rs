@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use aws_sdk_cloudwatch::types::StateValue;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -23,7 +24,7 @@ use rollout_aws::sns::SnsNotifier;
 use rollout_testkit::fixture::World;
 use rollout_testkit::Ministack;
 use rollout_usecases::alarm_rollback::{roll_back_guarded, AlarmChange};
-use rollout_usecases::driver::{new_rollout_id, Driver};
+use rollout_usecases::driver::{new_rollout_id, Driver, StopScope};
 use serde_json::json;
 
 /// Counts every HTTP attempt the SDK makes.
@@ -82,6 +83,7 @@ impl Counted {
             source: "bench",
             extra_alarms: &[],
             default_topic: Some(topic),
+            patience: Default::default(),
         }
     }
 
@@ -162,6 +164,8 @@ async fn rollback_latency(stack: &Ministack, world: &World) {
         &arn,
         json!({"FunctionName": "orders", "Resource": "orders:live"}),
     );
+    // alarm-rollback reads the alarm again before acting on its event.
+    world.set_alarm("orders-errors", StateValue::Alarm).await;
     let mut samples = Vec::new();
     for _ in 0..100 {
         world.set_alias("orders", "1", Some(("2", 0.1))).await;
@@ -172,6 +176,7 @@ async fn rollback_latency(stack: &Ministack, world: &World) {
             &counted.aliases,
             &counted.alarms,
             change,
+            StopScope::AnySplit,
             Utc::now(),
         )
         .await

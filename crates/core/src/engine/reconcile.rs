@@ -28,20 +28,15 @@ pub fn reconcile(rollout: &Rollout, plan: &Plan, alias: &AliasState) -> AliasChe
     ))
 }
 
-/// True when the alias looks exactly as the rollout that wrote `marker` left it.
+/// True when the alias looks exactly as the rollout that wrote `marker` left it; the plan
+/// supplies the weight that markers of older releases did not record.
 pub(crate) fn marker_matches_alias(marker: &Marker, plan: &Plan, alias: &AliasState) -> bool {
-    match marker.status {
-        Status::InProgress => match plan.steps.get(marker.step_index) {
-            Some(step) if step.weight >= 1.0 => alias.is_settled_on(&marker.to_version),
-            Some(step) => {
-                alias.version == marker.from_version
-                    && alias.routing == Some((marker.to_version.clone(), step.weight))
-            }
-            None => false,
-        },
-        Status::Succeeded => alias.is_settled_on(&marker.to_version),
-        Status::RolledBack | Status::Aborted | Status::Failed => {
-            alias.is_settled_on(&marker.from_version)
+    let mut marker = marker.clone();
+    if marker.weight.is_none() && marker.status == Status::InProgress {
+        match plan.steps.get(marker.step_index) {
+            Some(step) => marker.weight = Some(step.weight),
+            None => return false,
         }
     }
+    marker.describes(alias)
 }

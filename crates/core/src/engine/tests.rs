@@ -7,6 +7,8 @@ use crate::version::TargetVersion;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
 
+const RID: &str = "r-20270115T080000000Z";
+
 fn t(seconds: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_800_000_000 + seconds, 0).unwrap()
 }
@@ -52,7 +54,7 @@ fn active() -> TargetVersion {
 fn started(strategy: &str) -> (Rollout, Plan) {
     let spec = spec(strategy);
     let plan = spec.validate().unwrap();
-    let mut rollout = Rollout::started(&spec, &plan, "r-1".into(), "6".into(), t(0));
+    let mut rollout = Rollout::started(&spec, &plan, RID.into(), "6".into(), t(0));
     rollout.alias_revision_id = "r1".into();
     (rollout, plan)
 }
@@ -79,7 +81,7 @@ fn starts_with_the_first_step_of_the_plan() {
             weight: 0.1
         })
     );
-    let rollout = Rollout::started(&spec, &plan, "r-1".into(), "6".into(), t(0));
+    let rollout = Rollout::started(&spec, &plan, RID.into(), "6".into(), t(0));
     assert_eq!(rollout.weight, 0.1);
     assert_eq!(rollout.next_step_at, Some(t(300)));
     assert_eq!(rollout.wait_seconds, CHECK_INTERVAL_SECONDS);
@@ -173,7 +175,7 @@ fn a_replayed_start_resumes_instead_of_shifting_again() {
     let a = alias_of(&rollout, "r1");
     let start = begin(&rollout.spec, &plan, &a, &active(), &ok()).unwrap();
     assert!(
-        matches!(start, Start::Resume(ref m) if m.rollout_id == "r-1"),
+        matches!(start, Start::Resume(ref m) if m.rollout_id == RID),
         "{start:?}"
     );
 }
@@ -224,7 +226,7 @@ fn bakes_after_promotion_then_succeeds() {
     let mut spec = spec("Canary10Percent5Minutes");
     spec.bake_time = Some(600);
     let plan = spec.validate().unwrap();
-    let rollout = Rollout::started(&spec, &plan, "r-1".into(), "6".into(), t(0));
+    let rollout = Rollout::started(&spec, &plan, RID.into(), "6".into(), t(0));
     let promoted = rollout.after(&Decision::Promote { step_index: 1 }, &plan, t(300));
     assert_eq!(
         (promoted.status, promoted.weight),
@@ -257,7 +259,7 @@ fn rolls_back_when_an_alarm_breaches_during_bake_time() {
     let mut spec = spec("AllAtOnce");
     spec.bake_time = Some(600);
     let plan = spec.validate().unwrap();
-    let baking = Rollout::started(&spec, &plan, "r-1".into(), "6".into(), t(0));
+    let baking = Rollout::started(&spec, &plan, RID.into(), "6".into(), t(0));
     assert_eq!(baking.status, Status::InProgress);
     assert!(matches!(
         decide(&baking, &plan, &firing(), t(30)),

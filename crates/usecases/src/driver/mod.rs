@@ -8,13 +8,18 @@ use crate::ports::Notifier;
 use crate::ports::{AliasError, AliasStore};
 use rollout_core::engine::{self, AliasCheck, Decision, Refusal, Start};
 use rollout_core::plan::Plan;
+use rollout_core::EventKind;
 use rollout_core::{AlarmVerdict, AliasState, Marker};
-use rollout_core::{EventKind, Notification};
 use rollout_core::{InvalidField, Rollout, Spec, Status};
 
+mod calls;
+mod notify;
 mod stop;
 
-pub use stop::{StopRequest, Stopped};
+pub use stop::{StopRequest, StopScope, Stopped};
+
+use crate::patience::Patience;
+use calls::RollbackEnd;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DriveError {
@@ -66,6 +71,8 @@ pub struct Driver<'a> {
     pub extra_alarms: &'a [String],
     /// The topic used when a spec names none.
     pub default_topic: Option<&'a str>,
+    /// How long calls that failed in a way that may pass are tried again.
+    pub patience: Patience,
 }
 
 impl Driver<'_> {
@@ -77,12 +84,12 @@ impl Driver<'_> {
         now: DateTime<Utc>,
     ) -> Result<Stepped, DriveError> {
         let plan = spec.validate()?;
-        let alias = self.aliases.get(&spec.function_name, &spec.alias).await?;
+        let alias = self.read_alias(&spec.function_name, &spec.alias).await?;
         let target = self
             .aliases
             .version(&spec.function_name, &spec.target_version)
             .await?;
-        let verdicts = self.alarms.verdicts(&self.alarm_names(spec)).await;
+        let verdicts = self.read_alarms(&self.alarm_names(spec)).await;
         let decision =
             match engine::begin(spec, &plan, &alias, &target, &verdicts).map_err(|r| match r {
                 Refusal::Invalid(field) => DriveError::Invalid(field),
@@ -111,28 +118,47 @@ impl Driver<'_> {
                         now,
                     );
                     resumed.reason = None;
-                    return Ok(Stepped::quiet(
-                        resumed.replayed(&marker, &plan, &alias, now),
-                    ));
+                    let resumed = resumed.replayed(&marker, &plan, &alias, now);
+                    // Still on its first step: the start's own alert may never have gone
+                    // out (the same eventId, so a subscriber drops it if it did).
+                    let warning = match marker.step_index {
+                        0 => {
+                            self.notify(EventKind::Started, &resumed, verdicts, now)
+                                .await
+                        }
+                        _ => None,
+                    };
+                    return Ok(Stepped {
+                        rollout: resumed,
+                        warning,
+                    });
                 }
             };
-        let started = Rollout::started(spec, &plan, rollout_id, alias.version.clone(), now);
-        let written = self
-            .aliases
-            .update(
-                &spec.function_name,
-                &spec.alias,
-                &rollout_core::alias::desired_alias(&started),
-                &alias.revision_id,
-            )
-            .await
-            .map_err(|e| match e {
-                AliasError::Conflict => DriveError::Refused(Refusal::Conflict(
-                    "the alias changed while the rollout was starting".into(),
-                )),
-                other => other.into(),
-            })?;
-        let mut started = started;
+        let mut started = Rollout::started(spec, &plan, rollout_id, alias.version.clone(), now);
+        started.alias_revision_id = alias.revision_id.clone();
+        let written = match self.write(&started, &started).await {
+            Ok(written) => written,
+            // The write may have landed with its answer lost: if the alias now carries this
+            // very start, it is ours.
+            Err(AliasError::Conflict) => {
+                let now_alias = self.read_alias(&spec.function_name, &spec.alias).await?;
+                match now_alias.marker() {
+                    Some(m)
+                        if m.rollout_id == started.rollout_id
+                            && m.step_index == 0
+                            && m.describes(&now_alias) =>
+                    {
+                        now_alias
+                    }
+                    _ => {
+                        return Err(DriveError::Refused(Refusal::Conflict(
+                            "the alias changed while the rollout was starting".into(),
+                        )))
+                    }
+                }
+            }
+            Err(other) => return Err(other.into()),
+        };
         started.alias_revision_id = written.revision_id;
         let kind = if decision == (Decision::Promote { step_index: 0 })
             && started.status == Status::Succeeded
@@ -154,19 +180,12 @@ impl Driver<'_> {
             // An ended rollout is only ever reported back, whatever else it says.
             return Ok(Stepped::quiet(rollout.clone()));
         }
-        let plan = rollout.spec.validate()?;
-        if rollout.spec.current_version.is_none() {
-            return Err(InvalidField::new(
-                "currentVersion",
-                "a rollout state must carry the version it started from",
-            )
-            .into());
-        }
-        let verdicts = self.alarms.verdicts(&self.alarm_names(&rollout.spec)).await;
+        let plan = rollout.validate()?;
+        let verdicts = self.read_alarms(&self.alarm_names(&rollout.spec)).await;
         let decision = engine::decide(rollout, &plan, &verdicts, now);
         let (function, alias_name) = (&rollout.spec.function_name, &rollout.spec.alias);
         if let Decision::Wait { .. } = decision {
-            let alias = self.aliases.get(function, alias_name).await?;
+            let alias = self.read_alias(function, alias_name).await?;
             return match engine::reconcile(rollout, &plan, &alias) {
                 AliasCheck::Ours => Ok(Stepped::quiet(rollout.after(&decision, &plan, now))),
                 check => {
@@ -176,36 +195,94 @@ impl Driver<'_> {
             };
         }
         let mut next = rollout.after(&decision, &plan, now);
-        match self
-            .aliases
-            .update(
-                function,
-                alias_name,
-                &rollout_core::alias::desired_alias(&next),
-                &rollout.alias_revision_id,
-            )
-            .await
-        {
-            Ok(written) => next.alias_revision_id = written.revision_id,
-            Err(AliasError::Conflict) => {
-                let alias = self.aliases.get(function, alias_name).await?;
-                let check = engine::reconcile(rollout, &plan, &alias);
-                return self
-                    .foreign(rollout, &plan, check, &alias, verdicts, now)
-                    .await;
-            }
-            Err(other) => return Err(other.into()),
-        }
         let kind = match (&decision, next.status) {
             (Decision::RollBack { .. }, _) => EventKind::RolledBack,
             (_, Status::Succeeded) => EventKind::Succeeded,
             _ => EventKind::Shifted,
         };
+        if let Decision::RollBack { .. } = decision {
+            return self.roll_back(rollout, &plan, next, verdicts, now).await;
+        }
+        match self.write(rollout, &next).await {
+            Ok(written) => next.alias_revision_id = written.revision_id,
+            Err(AliasError::Conflict) => {
+                let alias = self.read_alias(function, alias_name).await?;
+                match engine::reconcile(rollout, &plan, &alias) {
+                    // Our own write, its answer lost (or this input replayed): carry on, and
+                    // send the alert it owes under the same eventId.
+                    AliasCheck::Replayed(m)
+                        if m.step_index == next.step_index
+                            && m.status == next.status
+                            && m.by.is_none() =>
+                    {
+                        next.alias_revision_id = alias.revision_id;
+                    }
+                    check => {
+                        return self
+                            .foreign(rollout, &plan, check, &alias, verdicts, now)
+                            .await
+                    }
+                }
+            }
+            Err(other) => return Err(other.into()),
+        }
         let warning = self.notify(kind, &next, verdicts, now).await;
         Ok(Stepped {
             rollout: next,
             warning,
         })
+    }
+
+    /// Rolls back (see [`Driver::write_rollback`]) and tells people: `rollout.rolled_back`
+    /// with the real reason, or, only when the bound passed, `rollout.failed` saying traffic
+    /// is still split and where.
+    async fn roll_back(
+        &self,
+        rollout: &Rollout,
+        plan: &Plan,
+        mut rolled_back: Rollout,
+        verdicts: Vec<AlarmVerdict>,
+        now: DateTime<Utc>,
+    ) -> Result<Stepped, DriveError> {
+        match self.write_rollback(rollout, plan, &rolled_back).await {
+            RollbackEnd::Written { revision } => {
+                rolled_back.alias_revision_id = revision;
+                let warning = self
+                    .notify(EventKind::RolledBack, &rolled_back, verdicts, now)
+                    .await;
+                Ok(Stepped {
+                    rollout: rolled_back,
+                    warning,
+                })
+            }
+            RollbackEnd::Foreign(found) => {
+                let (check, alias) = *found;
+                self.foreign(rollout, plan, check, &alias, verdicts, now)
+                    .await
+            }
+            RollbackEnd::GaveUp { error } => {
+                let spec = &rollout.spec;
+                let mut failed = rollout.clone();
+                failed.end(
+                    Status::Failed,
+                    format!(
+                        "could not roll back ({error}); traffic is still split: {} on version {}, the rest on version {}. Why it was rolling back: {}. Run `rollout abort --function {} --alias {}` once AWS answers",
+                        rollout_core::plan::format_percent(rollout.weight),
+                        spec.target_version,
+                        spec.current_version.as_deref().unwrap_or("?"),
+                        rolled_back.reason.as_deref().unwrap_or("?"),
+                        spec.function_name,
+                        spec.alias,
+                    ),
+                );
+                failed.weight = rollout.weight;
+                let warning = self.notify(EventKind::Failed, &failed, verdicts, now).await;
+                Ok(Stepped {
+                    rollout: failed,
+                    warning,
+                })
+            }
+        }
     }
 
     /// The alias is not as this rollout left it: report a replay, or stop without writing.
@@ -245,79 +322,6 @@ impl Driver<'_> {
                 Ok(Stepped::quiet(next))
             }
         }
-    }
-
-    /// Tells people a rollout could not go on (an AWS error its driver gave up on), leaving
-    /// the alias as it is; best effort, since the failure is already being reported.
-    pub async fn report_failure(
-        &self,
-        rollout: &Rollout,
-        reason: String,
-        now: DateTime<Utc>,
-    ) -> Rollout {
-        let mut failed = rollout.clone();
-        failed.end(Status::Failed, reason);
-        // Best effort: `notify` logs a lost notice, and the failure is being reported anyway.
-        let _ = self
-            .notify(EventKind::Failed, &failed, Vec::new(), now)
-            .await;
-        failed
-    }
-
-    fn alarm_names(&self, spec: &Spec) -> Vec<String> {
-        let mut names = spec.alarms.clone();
-        for extra in self.extra_alarms {
-            if !names.contains(extra) {
-                names.push(extra.clone());
-            }
-        }
-        names
-    }
-
-    /// Publishes one event for `rollout`; runs after the alias write, so a failure here never
-    /// blocks or undoes it: it comes back as the warning the caller reports once the alias is
-    /// safe.
-    async fn notify(
-        &self,
-        kind: EventKind,
-        rollout: &Rollout,
-        alarms: Vec<AlarmVerdict>,
-        now: DateTime<Utc>,
-    ) -> Option<String> {
-        tracing::info!(event = kind.as_str(), rollout = %rollout.rollout_id, weight = rollout.weight, status = rollout.status.as_str(), "rollout event");
-        let topic = rollout
-            .spec
-            .notification_topic_arn
-            .as_deref()
-            .or(self.default_topic)?;
-        let spec = &rollout.spec;
-        let note = Notification::new(
-            kind,
-            &rollout.rollout_id,
-            &spec.function_name,
-            &spec.alias,
-            (
-                spec.current_version.as_deref().unwrap_or_default(),
-                &spec.target_version,
-            ),
-            rollout.weight,
-            rollout.status.as_str(),
-            rollout.reason.clone(),
-            alarms,
-            now,
-            self.source,
-        );
-        self.publish(topic, &note).await
-    }
-
-    /// Sends one notification; a failure is logged and returned as a warning.
-    async fn publish(&self, topic: &str, note: &Notification) -> Option<String> {
-        let message = self.notifier.publish(topic, note).await.err()?;
-        tracing::error!(%message, event = note.event, "alias is safe; publishing the notification failed");
-        Some(format!(
-            "{}, but the notification could not be published: {message}",
-            note.status
-        ))
     }
 }
 

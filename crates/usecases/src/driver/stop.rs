@@ -1,15 +1,34 @@
 //! Stopping a rollout from outside its own steps (an operator's abort, the state machine's
-//! Abort, an alarm's rollback): put the alias back, then tell people.
+//! Abort, an alarm's rollback): put the alias back, patiently, then tell people. A stop
+//! never trusts a marker that no longer matches the alias, and a replay of a stop that
+//! already landed sends the alert it owes (same eventId) instead of nothing.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::calls::retrying;
 use super::{DriveError, Driver};
+use crate::ports::AliasError;
 use rollout_core::alias::{describe_alias, version_to_restore};
-use rollout_core::AliasUpdate;
-use rollout_core::Status;
-use rollout_core::{AlarmVerdict, Marker};
-use rollout_core::{EventKind, Notification};
+use rollout_core::notification::rollout_event_id;
+use rollout_core::plan::format_percent;
+use rollout_core::{
+    AlarmVerdict, AliasState, AliasUpdate, EventKind, Marker, Notification, Status,
+};
+
+/// How many times in a row a stop may find the alias changed under it before giving up.
+const MAX_CONFLICTS: u32 = 10;
+
+/// Which splits a stop may put back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopScope<'a> {
+    /// Any split alias (an operator's `rollout abort`).
+    AnySplit,
+    /// Only a lambda-rollout rollout in progress whose marker still matches the alias.
+    OurRollouts,
+    /// Only such a rollout to this version (the state machine's Abort).
+    OurRolloutTo(&'a str),
+}
 
 /// What stopping a rollout asks for.
 pub struct StopRequest<'a> {
@@ -21,8 +40,7 @@ pub struct StopRequest<'a> {
     pub topic: Option<&'a str>,
     /// The alarms behind the stop, for the notification.
     pub alarms: Vec<AlarmVerdict>,
-    /// Stop only a lambda-rollout rollout to this version; anything else is left alone.
-    pub only_to_version: Option<&'a str>,
+    pub scope: StopScope<'a>,
 }
 
 /// What stopping a rollout (an operator's abort, an alarm's rollback) did.
@@ -41,10 +59,22 @@ pub struct Stopped {
     pub warning: Option<String>,
 }
 
+/// What one look at the alias says a stop should do.
+enum Plan {
+    Nothing(String),
+    /// This very stop already landed (a replay): send the alert it owes.
+    AlreadyDone(Marker),
+    Restore {
+        version: String,
+        stopped_version: String,
+        marker: Option<Marker>,
+    },
+}
+
 impl Driver<'_> {
     /// Puts a split alias back on its primary version (or a baking one back on the version it
-    /// came from). A settled alias is left alone, and so is one carrying another rollout when
-    /// the request names the target version it stops.
+    /// came from), within `request.scope`. Throttling and 5xx are retried until the rollback
+    /// bound; a conflict re-reads the alias and decides again.
     pub async fn stop(
         &self,
         request: StopRequest<'_>,
@@ -57,13 +87,16 @@ impl Driver<'_> {
             reason,
             topic,
             alarms,
-            only_to_version,
+            scope,
         } = request;
-        let alias = self.aliases.get(function, alias_name).await?;
         let status = if kind == EventKind::Aborted {
             Status::Aborted
         } else {
             Status::RolledBack
+        };
+        let by = match alarms.first() {
+            Some(alarm) => format!("{}:{}", self.source, alarm.name),
+            None => self.source.to_string(),
         };
         let mut stopped = Stopped {
             function_name: function.into(),
@@ -71,77 +104,183 @@ impl Driver<'_> {
             restored_version: None,
             stopped_version: None,
             status: "NothingToStop".into(),
-            reason: format!(
-                "alias {alias_name} is settled on {}; nothing to stop",
-                describe_alias(&alias)
-            ),
+            reason: String::new(),
             warning: None,
         };
-        let marker = alias.marker();
-        if let Some(to) = only_to_version {
-            let ours = marker
-                .as_ref()
-                .is_some_and(|m| m.to_version == to && m.status == Status::InProgress);
-            if !ours {
-                stopped.reason = format!(
-                    "alias {alias_name} carries no rollout to version {to} in progress (it is on {}); left alone",
-                    describe_alias(&alias)
-                );
-                return Ok(stopped);
-            }
-        }
-        let Some(restore) = version_to_restore(&alias) else {
-            return Ok(stopped);
-        };
-        let stopped_version = alias
-            .routing
-            .as_ref()
-            .map(|(v, _)| v.clone())
-            .or_else(|| marker.as_ref().map(|m| m.to_version.clone()))
-            .unwrap_or_default();
-        let description = match &marker {
-            Some(m) => Marker {
-                status,
-                next_step_at: None,
-                by: Some(match alarms.first() {
-                    Some(alarm) => format!("{}:{}", self.source, alarm.name),
-                    None => self.source.to_string(),
-                }),
-                ..m.clone()
-            }
-            .render(),
-            None => alias.description.clone(),
-        };
-        let update = AliasUpdate {
-            version: restore.clone(),
-            routing: None,
-            description,
-        };
-        self.aliases
-            .update(function, alias_name, &update, &alias.revision_id)
+        let mut backoff = self.patience.backoff(self.patience.rollback);
+        let mut conflicts = 0;
+        let (restored, stopped_version, marker, replayed) = loop {
+            let alias = retrying(&mut backoff, async || {
+                self.aliases.get(function, alias_name).await
+            })
             .await?;
-        stopped.restored_version = Some(restore.clone());
+            let (version, stopped_version, marker) = match plan_stop(&alias, scope, status, &by) {
+                Plan::Nothing(why) => {
+                    stopped.reason = why;
+                    return Ok(stopped);
+                }
+                Plan::AlreadyDone(marker) => {
+                    let restored = marker.from_version.clone();
+                    let from = marker.to_version.clone();
+                    break (restored, from, Some(marker), true);
+                }
+                Plan::Restore {
+                    version,
+                    stopped_version,
+                    marker,
+                } => (version, stopped_version, marker),
+            };
+            let description = match &marker {
+                Some(m) => Marker {
+                    status,
+                    weight: Some(0.0),
+                    next_step_at: None,
+                    by: Some(by.clone()),
+                    why: Some(reason.to_string()),
+                    ..m.clone()
+                }
+                .render(),
+                None => alias.description.clone(),
+            };
+            let update = AliasUpdate {
+                version: version.clone(),
+                routing: None,
+                description,
+            };
+            match retrying(&mut backoff, async || {
+                self.aliases
+                    .update(function, alias_name, &update, &alias.revision_id)
+                    .await
+            })
+            .await
+            {
+                Ok(_) => break (version, stopped_version, marker, false),
+                Err(AliasError::Conflict) if conflicts < MAX_CONFLICTS => conflicts += 1,
+                Err(error) => {
+                    self.report_still_split(
+                        function, alias_name, &alias, &error, reason, topic, now,
+                    )
+                    .await;
+                    return Err(error.into());
+                }
+            }
+        };
+        stopped.restored_version = Some(restored.clone());
         stopped.stopped_version = Some(stopped_version.clone());
         stopped.status = status.as_str().into();
-        stopped.reason = reason.into();
-        let topic = topic.or(self.default_topic);
-        if let Some(topic) = topic {
-            let rollout_id = marker.map(|m| m.rollout_id).unwrap_or_default();
-            let note = Notification::new(
+        // A replay keeps the reason the stop that landed gave.
+        stopped.reason = match &marker {
+            Some(m) if replayed => m.why.clone().unwrap_or_else(|| reason.into()),
+            _ => reason.into(),
+        };
+        if let Some(topic) = topic.or(self.default_topic) {
+            let rollout_id = marker.as_ref().map(|m| m.rollout_id.clone());
+            let mut note = Notification::new(
                 kind,
-                &rollout_id,
+                rollout_id.as_deref().unwrap_or_default(),
                 function,
                 alias_name,
-                (&restore, &stopped_version),
+                (&restored, &stopped_version),
                 0.0,
                 status.as_str(),
-                Some(reason.into()),
+                Some(stopped.reason.clone()),
                 alarms,
                 now,
                 self.source,
             );
+            note.event_id = match &marker {
+                Some(m) => rollout_event_id(&m.rollout_id, m.step_index, kind),
+                None => format!("{function}:{alias_name}/{}", kind.as_str()),
+            };
             stopped.warning = self.publish(topic, &note).await;
         }
         Ok(stopped)
+    }
+
+    /// Only when a stop gave up: `rollout.failed`, saying plainly that traffic is still split
+    /// and on which versions.
+    #[allow(clippy::too_many_arguments)]
+    async fn report_still_split(
+        &self,
+        function: &str,
+        alias_name: &str,
+        alias: &AliasState,
+        error: &AliasError,
+        reason: &str,
+        topic: Option<&str>,
+        now: DateTime<Utc>,
+    ) {
+        let Some(topic) = topic.or(self.default_topic) else {
+            return;
+        };
+        let marker = alias.marker();
+        let (current, target, weight) = match (&alias.routing, &marker) {
+            (Some((to, w)), _) => (alias.version.clone(), to.clone(), *w),
+            (None, Some(m)) => (m.from_version.clone(), m.to_version.clone(), 1.0),
+            (None, None) => (alias.version.clone(), alias.version.clone(), 0.0),
+        };
+        let rollout_id = marker.map(|m| m.rollout_id).unwrap_or_default();
+        let mut note = Notification::new(
+            EventKind::Failed,
+            &rollout_id,
+            function,
+            alias_name,
+            (&current, &target),
+            weight,
+            Status::Failed.as_str(),
+            Some(format!(
+                "could not put the alias back ({error}); traffic is still split: {} on version {target}, the rest on version {current}. Why it was stopping: {reason}",
+                format_percent(weight)
+            )),
+            Vec::new(),
+            now,
+            self.source,
+        );
+        note.event_id = format!(
+            "{function}:{alias_name}@{}/rollout.failed",
+            alias.revision_id
+        );
+        let _ = self.publish(topic, &note).await;
+    }
+}
+
+/// Decides, from one look at the alias, what a stop within `scope` should do.
+fn plan_stop(alias: &AliasState, scope: StopScope<'_>, status: Status, by: &str) -> Plan {
+    let name = describe_alias(alias);
+    // Only a marker that still describes the alias is trusted.
+    let marker = alias.marker().filter(|m| m.describes(alias));
+    if let Some(m) = &marker {
+        if m.status == status && m.by.as_deref() == Some(by) {
+            return Plan::AlreadyDone(m.clone());
+        }
+    }
+    let ours = marker.as_ref().filter(|m| m.status == Status::InProgress);
+    match scope {
+        StopScope::AnySplit => {}
+        StopScope::OurRollouts if ours.is_none() => {
+            return Plan::Nothing(format!(
+                "the alias carries no lambda-rollout rollout in progress (it is on {name}); left alone"
+            ))
+        }
+        StopScope::OurRolloutTo(to) if ours.is_none_or(|m| m.to_version != to) => {
+            return Plan::Nothing(format!(
+                "the alias carries no rollout to version {to} in progress (it is on {name}); left alone"
+            ))
+        }
+        _ => {}
+    }
+    let Some(version) = version_to_restore(alias) else {
+        return Plan::Nothing(format!("the alias is settled on {name}; nothing to stop"));
+    };
+    let stopped_version = alias
+        .routing
+        .as_ref()
+        .map(|(v, _)| v.clone())
+        .or_else(|| ours.map(|m| m.to_version.clone()))
+        .unwrap_or_default();
+    Plan::Restore {
+        version,
+        stopped_version,
+        marker: ours.cloned(),
     }
 }

@@ -2,15 +2,16 @@
 //! emulator can be made to break on demand (a publish that fails, a write that errors).
 
 use super::*;
-use crate::testing::{spec, t, FakeNotifier, World};
+use crate::testing::{spec, t, Alarms, FakeNotifier, Fault, World, RID};
 use rollout_core::AlarmState;
+use rollout_core::AlarmVerdict;
 
 #[tokio::test]
 async fn a_failed_publish_never_blocks_or_undoes_a_rollback() {
     let world = World::new();
     let started = world
         .driver()
-        .start(&spec(), "r-1".into(), t(0))
+        .start(&spec(), RID.into(), t(0))
         .await
         .unwrap()
         .rollout;
@@ -43,7 +44,7 @@ async fn an_aws_error_on_a_write_is_returned_and_nothing_is_published() {
     world.aliases.fail_writes = true;
     let err = world
         .driver()
-        .start(&spec(), "r-1".into(), t(0))
+        .start(&spec(), RID.into(), t(0))
         .await
         .unwrap_err();
     assert!(
@@ -59,7 +60,7 @@ async fn a_failure_report_publishes_rollout_failed_and_leaves_the_alias() {
     let world = World::new();
     let started = world
         .driver()
-        .start(&spec(), "r-1".into(), t(0))
+        .start(&spec(), RID.into(), t(0))
         .await
         .unwrap()
         .rollout;
@@ -93,7 +94,7 @@ async fn a_stale_state_after_a_stop_ends_rolled_back_without_a_second_notice() {
     let world = World::new();
     let started = world
         .driver()
-        .start(&spec(), "r-1".into(), t(0))
+        .start(&spec(), RID.into(), t(0))
         .await
         .unwrap()
         .rollout;
@@ -129,7 +130,10 @@ fn request(kind: EventKind, only_to_version: Option<&str>) -> StopRequest<'_> {
         reason: "test",
         topic: None,
         alarms: Vec::new(),
-        only_to_version,
+        scope: match only_to_version {
+            Some(version) => StopScope::OurRolloutTo(version),
+            None => StopScope::AnySplit,
+        },
     }
 }
 
@@ -148,7 +152,7 @@ async fn a_guarded_stop_leaves_a_split_made_by_someone_else() {
     let world = World::new();
     world
         .driver()
-        .start(&spec(), "r-1".into(), t(0))
+        .start(&spec(), RID.into(), t(0))
         .await
         .unwrap();
     let stopped = world
@@ -164,7 +168,7 @@ async fn a_failed_notice_of_someone_elses_change_still_answers_aborted() {
     let world = World::new();
     let started = world
         .driver()
-        .start(&spec(), "r-1".into(), t(0))
+        .start(&spec(), RID.into(), t(0))
         .await
         .unwrap()
         .rollout;
@@ -188,4 +192,226 @@ async fn a_failed_notice_of_someone_elses_change_still_answers_aborted() {
         .rollout;
     assert_eq!(ended.status, Status::Aborted);
     assert_eq!(failing.aliases.now().routing, Some(("3".into(), 0.5)));
+}
+
+/// Starts `spec()` on a fresh world and fires its alarm: the next step must roll back.
+async fn started_then_firing(world: &World) -> Rollout {
+    let started = world
+        .driver()
+        .start(&spec(), RID.into(), t(0))
+        .await
+        .unwrap()
+        .rollout;
+    world.alarms.set(AlarmState::Alarm);
+    started
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rollback_keeps_going_through_throttling_until_the_alias_is_safe() {
+    let world = World::new();
+    let started = started_then_firing(&world).await;
+    // Far more than the SDK's own three attempts: minutes of throttling in an incident.
+    *world.aliases.write_faults.lock().unwrap() = vec![Fault::Throttle; 12];
+    let stepped = world.driver().step(&started, t(5)).await.unwrap();
+    assert_eq!(stepped.rollout.status, Status::RolledBack);
+    assert!(stepped
+        .rollout
+        .reason
+        .unwrap()
+        .contains("alarm errors is in ALARM"));
+    assert!(world.aliases.now().is_settled_on("1"));
+    assert_eq!(
+        world.notifier.events(),
+        ["rollout.started", "rollout.rolled_back"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rollback_that_cannot_land_within_its_bound_says_traffic_is_still_split() {
+    let world = World::new();
+    let started = started_then_firing(&world).await;
+    *world.aliases.write_faults.lock().unwrap() = vec![Fault::Throttle; 10_000];
+    let before = tokio::time::Instant::now();
+    let stepped = world.driver().step(&started, t(5)).await.unwrap();
+    let waited = tokio::time::Instant::now() - before;
+    assert!(
+        waited >= world.driver().patience.rollback,
+        "gave up after {waited:?}"
+    );
+    let failed = stepped.rollout;
+    assert_eq!(failed.status, Status::Failed);
+    let reason = failed.reason.unwrap();
+    assert!(
+        reason.contains("traffic is still split: 10% on version 2, the rest on version 1"),
+        "{reason}"
+    );
+    assert!(reason.contains("alarm errors is in ALARM"), "{reason}");
+    assert_eq!(
+        world.notifier.events(),
+        ["rollout.started", "rollout.failed"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rollback_whose_answer_was_lost_is_recognised_as_done() {
+    let world = World::new();
+    let started = started_then_firing(&world).await;
+    *world.aliases.write_faults.lock().unwrap() = vec![Fault::LoseAnswer];
+    let stepped = world.driver().step(&started, t(5)).await.unwrap();
+    assert_eq!(stepped.rollout.status, Status::RolledBack);
+    assert_eq!(
+        *world.aliases.writes.lock().unwrap(),
+        2,
+        "one start, one rollback"
+    );
+    assert_eq!(
+        world.notifier.events(),
+        ["rollout.started", "rollout.rolled_back"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shift_whose_answer_was_lost_is_our_own_write_not_someone_elses() {
+    let world = World::new();
+    let started = world
+        .driver()
+        .start(&spec(), RID.into(), t(0))
+        .await
+        .unwrap()
+        .rollout;
+    *world.aliases.write_faults.lock().unwrap() = vec![Fault::LoseAnswer];
+    let stepped = world.driver().step(&started, t(60)).await.unwrap();
+    assert_eq!(stepped.rollout.status, Status::InProgress);
+    assert_eq!(
+        (stepped.rollout.step_index, stepped.rollout.weight),
+        (1, 0.2)
+    );
+    assert_eq!(
+        stepped.rollout.alias_revision_id,
+        world.aliases.now().revision_id
+    );
+    assert_eq!(
+        world.notifier.events(),
+        ["rollout.started", "rollout.shifted"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_start_whose_answer_was_lost_is_its_own_start() {
+    let world = World::new();
+    *world.aliases.write_faults.lock().unwrap() = vec![Fault::LoseAnswer];
+    let started = world
+        .driver()
+        .start(&spec(), RID.into(), t(0))
+        .await
+        .unwrap()
+        .rollout;
+    assert_eq!((started.status, started.weight), (Status::InProgress, 0.1));
+    assert_eq!(started.alias_revision_id, world.aliases.now().revision_id);
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttled_alarm_reads_are_retried_not_taken_for_a_breach() {
+    let world = World::new();
+    let started = world
+        .driver()
+        .start(&spec(), RID.into(), t(0))
+        .await
+        .unwrap()
+        .rollout;
+    *world.alarms.script.lock().unwrap() = vec![
+        Alarms::Throttled,
+        Alarms::Throttled,
+        Alarms::Throttled,
+        Alarms::States(vec![AlarmState::Ok]),
+    ];
+    let stepped = world.driver().step(&started, t(60)).await.unwrap();
+    assert_eq!(
+        (stepped.rollout.status, stepped.rollout.step_index),
+        (Status::InProgress, 1)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn alarms_unreadable_past_the_read_bound_fail_closed() {
+    let world = World::new();
+    let started = world
+        .driver()
+        .start(&spec(), RID.into(), t(0))
+        .await
+        .unwrap()
+        .rollout;
+    *world.alarms.script.lock().unwrap() = vec![Alarms::Throttled];
+    let stepped = world.driver().step(&started, t(60)).await.unwrap();
+    assert_eq!(stepped.rollout.status, Status::RolledBack);
+    assert!(stepped
+        .rollout
+        .reason
+        .unwrap()
+        .contains("could not be read"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_replayed_stop_sends_the_alert_it_owes_with_the_original_reason() {
+    let world = World::new();
+    world
+        .driver()
+        .start(&spec(), RID.into(), t(0))
+        .await
+        .unwrap();
+    let refusing = World {
+        notifier: FakeNotifier {
+            refuse: true,
+            ..FakeNotifier::default()
+        },
+        ..world
+    };
+    let alarm = vec![AlarmVerdict::new("errors", AlarmState::Alarm)];
+    let mut first = request(EventKind::RolledBack, None);
+    first.alarms = alarm.clone();
+    first.reason = "alarm errors went to ALARM: spike";
+    let stopped = refusing.driver().stop(first, t(5)).await.unwrap();
+    assert!(stopped.warning.is_some(), "the first publish failed");
+    let world = World {
+        notifier: FakeNotifier::default(),
+        ..refusing
+    };
+    let mut again = request(EventKind::RolledBack, None);
+    again.alarms = alarm;
+    again.reason = "a later, different reason";
+    let replayed = world.driver().stop(again, t(6)).await.unwrap();
+    assert_eq!(replayed.status, "RolledBack");
+    assert_eq!(replayed.restored_version.as_deref(), Some("1"));
+    let sent = world.notifier.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].event, "rollout.rolled_back");
+    assert_eq!(
+        sent[0].reason.as_deref(),
+        Some("alarm errors went to ALARM: spike")
+    );
+    assert_eq!(sent[0].event_id, format!("{RID}/0/rollout.rolled_back"));
+}
+
+#[tokio::test]
+async fn a_stop_never_trusts_a_marker_the_alias_no_longer_matches() {
+    let world = World::new();
+    world
+        .driver()
+        .start(&spec(), RID.into(), t(0))
+        .await
+        .unwrap();
+    {
+        // Someone promoted by hand, leaving the description as it was.
+        let mut alias = world.aliases.alias.lock().unwrap();
+        alias.version = "2".into();
+        alias.routing = None;
+        alias.revision_id = "r9".into();
+    }
+    let stopped = world
+        .driver()
+        .stop(request(EventKind::Aborted, None), t(5))
+        .await
+        .unwrap();
+    assert_eq!(stopped.restored_version, None);
+    assert!(world.aliases.now().is_settled_on("2"), "their change stays");
 }

@@ -13,6 +13,15 @@ use tokio::time::Instant;
 use super::checks::{self, Verdict};
 use super::{appspec, AppSpecTarget, Budget, Hook, HookError, HookKind, HookReport, HookSettings};
 use crate::failure::Failure;
+use crate::patience::{read_alarms, Patience};
+
+/// A hook retries a throttled alarm read briefly: its checks are cut off by its deadline.
+const HOOK_PATIENCE: Patience = Patience {
+    reads: Duration::from_secs(10),
+    rollback: Duration::from_secs(0),
+    first_delay: Duration::from_millis(200),
+    max_delay: Duration::from_secs(2),
+};
 use crate::ports::Answered;
 use rollout_core::{EventKind, Notification};
 
@@ -160,7 +169,7 @@ impl Hook {
         let target_check = checks::target_version(function, version, &seen);
         let invocable = target_check.is_ok();
         verdict.record(target_check);
-        verdict.alarms = self.alarms.verdicts(&settings.alarm_names).await;
+        verdict.alarms = read_alarms(&*self.alarms, &settings.alarm_names, &HOOK_PATIENCE).await;
         verdict.record(checks::alarms(&verdict.alarms));
         if invocable && settings.smoke_test() {
             let payload = settings
@@ -198,7 +207,7 @@ impl Hook {
         let start = Instant::now();
         let end = (start + bake).min(bake_by);
         loop {
-            verdict.alarms = self.alarms.verdicts(names).await;
+            verdict.alarms = read_alarms(&*self.alarms, names, &HOOK_PATIENCE).await;
             if let Err(failure) = checks::alarms(&verdict.alarms) {
                 let after = start.elapsed().as_secs();
                 verdict.record(Err(format!(
@@ -273,11 +282,15 @@ impl Hook {
             chrono::Utc::now(),
             self.kind.source(),
         );
-        match self.notifier.publish(topic, &notification).await {
-            Ok(()) => Ok(true),
-            Err(message) => {
-                tracing::error!(deployment_id = id, %message, "notification failed");
-                Err(message)
+        let mut backoff = HOOK_PATIENCE.backoff(HOOK_PATIENCE.reads);
+        loop {
+            match self.notifier.publish(topic, &notification).await {
+                Ok(()) => return Ok(true),
+                Err(e) if e.transient && backoff.wait().await => {}
+                Err(e) => {
+                    tracing::error!(deployment_id = id, error = %e, "notification failed");
+                    return Err(e.message);
+                }
             }
         }
     }

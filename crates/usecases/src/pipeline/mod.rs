@@ -123,17 +123,26 @@ async fn step(
         )
     };
     let spec = user_parameters_spec(&job.user_parameters).map_err(config_error)?;
-    let result = match &job.continuation_token {
-        None => driver.start(&spec, new_rollout_id(now), now).await,
+    let (result, before) = match &job.continuation_token {
+        None => (driver.start(&spec, new_rollout_id(now), now).await, None),
         Some(token) => {
             let plan = spec.validate().map_err(config_error)?;
             let rollout = token::decode(token, &spec, &plan, &job.user_parameters)
                 .map_err(|e| (FailureKind::JobFailed, e.to_string()))?;
-            driver.step(&rollout, now).await
+            (driver.step(&rollout, now).await, Some(rollout))
         }
     };
     // A lost notification is logged by the driver; the rollout carries on.
-    result.map(|stepped| stepped.rollout).map_err(|e| match e {
+    result.map(|stepped| stepped.rollout).or_else(|e| match e {
+        // AWS is throttling or failing for now and nothing moved: the job goes on with the
+        // same token, so the next invocation picks up where this one was (never a job ended
+        // with the alias split and no one watching).
+        DriveError::Alias(e) if e.is_transient() && before.is_some() => {
+            tracing::warn!(error = %e, "AWS unavailable; the job continues with the same token");
+            Ok(before.expect("checked"))
+        }
+        e => Err(e),
+    }).map_err(|e| match e {
         DriveError::Invalid(field) | DriveError::Refused(Refusal::Invalid(field)) => {
             config_error(field)
         }

@@ -1,0 +1,97 @@
+//! Telling people, always after the alias is safe: one message per event, with an
+//! idempotency key (`eventId`) so that a replay that sends an event again can be dropped by
+//! subscribers. A failure to publish never blocks or undoes a write: it comes back as a
+//! warning for the caller to report.
+
+use chrono::{DateTime, Utc};
+use rollout_core::notification::rollout_event_id;
+use rollout_core::{AlarmVerdict, EventKind, Notification, Rollout, Spec, Status};
+
+use super::Driver;
+
+impl Driver<'_> {
+    /// Tells people a rollout could not go on (an AWS error its driver gave up on), leaving
+    /// the alias as it is; best effort, since the failure is already being reported.
+    pub async fn report_failure(
+        &self,
+        rollout: &Rollout,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> Rollout {
+        let mut failed = rollout.clone();
+        failed.end(Status::Failed, reason);
+        // Best effort: `notify` logs a lost notice, and the failure is being reported anyway.
+        let _ = self
+            .notify(EventKind::Failed, &failed, Vec::new(), now)
+            .await;
+        failed
+    }
+
+    pub(super) fn alarm_names(&self, spec: &Spec) -> Vec<String> {
+        let mut names = spec.alarms.clone();
+        for extra in self.extra_alarms {
+            if !names.contains(extra) {
+                names.push(extra.clone());
+            }
+        }
+        names
+    }
+
+    /// Publishes one event for `rollout` (keyed by its rollout, step and event); runs after
+    /// the alias write, so a failure here never blocks or undoes it: it comes back as the
+    /// warning the caller reports once the alias is safe.
+    pub(super) async fn notify(
+        &self,
+        kind: EventKind,
+        rollout: &Rollout,
+        alarms: Vec<AlarmVerdict>,
+        now: DateTime<Utc>,
+    ) -> Option<String> {
+        tracing::info!(event = kind.as_str(), rollout = %rollout.rollout_id, weight = rollout.weight, status = rollout.status.as_str(), "rollout event");
+        let topic = rollout
+            .spec
+            .notification_topic_arn
+            .as_deref()
+            .or(self.default_topic)?;
+        let spec = &rollout.spec;
+        let mut note = Notification::new(
+            kind,
+            &rollout.rollout_id,
+            &spec.function_name,
+            &spec.alias,
+            (
+                spec.current_version.as_deref().unwrap_or_default(),
+                &spec.target_version,
+            ),
+            rollout.weight,
+            rollout.status.as_str(),
+            rollout.reason.clone(),
+            alarms,
+            now,
+            self.source,
+        );
+        note.event_id = rollout_event_id(&rollout.rollout_id, rollout.step_index, kind);
+        self.publish(topic, &note).await
+    }
+
+    /// Sends one notification, trying again (within the read bound) while SNS throttles or
+    /// fails for now; a failure is logged and returned as a warning. A retry after a lost
+    /// answer may deliver twice: the same eventId lets subscribers drop the second.
+    pub(super) async fn publish(&self, topic: &str, note: &Notification) -> Option<String> {
+        let mut backoff = self.patience.backoff(self.patience.reads);
+        let message = loop {
+            match self.notifier.publish(topic, note).await {
+                Ok(()) => return None,
+                Err(e) if e.transient && backoff.wait().await => {
+                    tracing::warn!(error = %e, "publishing failed; trying again");
+                }
+                Err(e) => break e.message,
+            }
+        };
+        tracing::error!(%message, event = note.event, "alias is safe; publishing the notification failed");
+        Some(format!(
+            "{}, but the notification could not be published: {message}",
+            note.status
+        ))
+    }
+}

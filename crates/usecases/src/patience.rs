@@ -1,0 +1,124 @@
+//! How long the use cases keep trying an AWS call that failed in a way that may pass
+//! (throttling, a 5xx, a dropped connection, a timeout), on top of the SDK's own few quick
+//! attempts: backoff with a ceiling, until a bound. Reads during a hold give up after a short
+//! bound (and then fail closed); a rollback keeps going for minutes.
+
+use std::time::Duration;
+
+use rollout_core::{AlarmState, AlarmVerdict};
+use tokio::time::Instant;
+
+use crate::ports::AlarmSource;
+
+/// The bounds and pace of retrying; see the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Patience {
+    /// How long a read (an alarm, the alias) is retried before it counts as failed.
+    pub reads: Duration,
+    /// How long a rollback's write is retried before traffic is reported as still split.
+    pub rollback: Duration,
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for Patience {
+    fn default() -> Self {
+        Patience {
+            reads: Duration::from_secs(30),
+            rollback: Duration::from_secs(10 * 60),
+            first_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(15),
+        }
+    }
+}
+
+impl Patience {
+    /// A backoff that ends `bound` from now.
+    pub fn backoff(&self, bound: Duration) -> Backoff {
+        Backoff {
+            delay: self.first_delay,
+            max_delay: self.max_delay,
+            until: Instant::now() + bound,
+            attempts: 1,
+        }
+    }
+}
+
+/// The named alarms, read patiently (within `patience.reads`); what could not be read fails
+/// closed, as `Unreadable`.
+pub async fn read_alarms(
+    source: &dyn AlarmSource,
+    names: &[String],
+    patience: &Patience,
+) -> Vec<AlarmVerdict> {
+    let mut backoff = patience.backoff(patience.reads);
+    loop {
+        match source.verdicts(names).await {
+            Ok(verdicts) => return verdicts,
+            Err(e) if e.transient && backoff.wait().await => {
+                tracing::warn!(error = %e, "alarms could not be read; trying again");
+            }
+            Err(e) => {
+                return names
+                    .iter()
+                    .map(|n| AlarmVerdict::new(n.clone(), AlarmState::Unreadable(e.to_string())))
+                    .collect()
+            }
+        }
+    }
+}
+
+/// One run of retries: each [`Backoff::wait`] sleeps twice as long as the last (up to the
+/// ceiling, never past the bound) and says whether another attempt is allowed.
+#[derive(Debug)]
+pub struct Backoff {
+    delay: Duration,
+    max_delay: Duration,
+    until: Instant,
+    attempts: u32,
+}
+
+impl Backoff {
+    /// Sleeps before the next attempt; `false` (at once) when the bound has passed.
+    pub async fn wait(&mut self) -> bool {
+        let now = Instant::now();
+        if now >= self.until {
+            return false;
+        }
+        // A little spread, without a random source: attempts of several drivers drift apart.
+        let spread = self.delay / 10 * (self.attempts % 3);
+        tokio::time::sleep_until((now + self.delay + spread).min(self.until)).await;
+        self.delay = (self.delay * 2).min(self.max_delay);
+        self.attempts += 1;
+        true
+    }
+
+    /// How many attempts were made so far (for messages).
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn backs_off_until_the_bound_then_stops() {
+        let patience = Patience::default();
+        let start = Instant::now();
+        let mut backoff = patience.backoff(Duration::from_secs(60));
+        let mut waits = 0;
+        while backoff.wait().await {
+            waits += 1;
+        }
+        let took = Instant::now() - start;
+        assert!(
+            took >= Duration::from_secs(60) && took < Duration::from_secs(61),
+            "{took:?}"
+        );
+        // 0.5, 1, 2, 4, 8, 15, 15, … seconds: a handful of attempts, not a busy loop.
+        assert!((6..=12).contains(&waits), "{waits}");
+        assert_eq!(backoff.attempts(), waits + 1);
+    }
+}

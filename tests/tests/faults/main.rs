@@ -1,0 +1,305 @@
+//! The fault suite: every rollout path run through [`FaultProxy`] between our code and
+//! ministack, with throttling, 5xx, dropped connections and answers lost after the call went
+//! through, and the invariants checked after each run: no alias left split with no driver and
+//! no alert; one alert a subscriber keeps per transition (duplicates share an `eventId`); no
+//! write over someone else's change; the real reason kept.
+
+mod random;
+
+use std::time::Duration;
+
+use aws_sdk_cloudwatch::types::StateValue;
+use chrono::{DateTime, TimeZone, Utc};
+use rollout_aws::Adapters;
+use rollout_core::{Rollout, Spec, Status};
+use rollout_testkit::faults::{Fault, FaultProxy};
+use rollout_testkit::fixture::{binary, kept, World};
+use rollout_testkit::{sdk_config, Ministack};
+use rollout_usecases::driver::Driver;
+use rollout_usecases::patience::Patience;
+
+/// A ministack, its world (direct clients, never faulted), and a proxy in front of it.
+pub struct Faulty {
+    pub stack: Ministack,
+    pub world: World,
+    pub proxy: FaultProxy,
+    /// SDK-backed adapters whose every call goes through the proxy.
+    pub adapters: Adapters,
+}
+
+/// Quick enough for a test, the same shape as in production: reads give up after seconds,
+/// a rollback keeps going far longer than any burst of faults here.
+pub const PATIENCE: Patience = Patience {
+    reads: Duration::from_secs(8),
+    rollback: Duration::from_secs(90),
+    first_delay: Duration::from_millis(50),
+    max_delay: Duration::from_secs(1),
+};
+
+impl Faulty {
+    pub async fn new() -> Faulty {
+        let stack = Ministack::start().await;
+        let world = World::new(&stack).await;
+        let proxy = FaultProxy::start(&stack.endpoint());
+        let adapters = Adapters::new(&sdk_config(&proxy.url()));
+        Faulty {
+            stack,
+            world,
+            proxy,
+            adapters,
+        }
+    }
+
+    pub fn driver(&self) -> Driver<'_> {
+        let mut driver = self.adapters.driver("fault-suite", &[], None);
+        driver.patience = PATIENCE;
+        driver
+    }
+
+    pub fn spec(&self, function: &str, strategy: &str, alarm: &str) -> Spec {
+        Spec {
+            function_name: function.into(),
+            alias: "live".into(),
+            target_version: "2".into(),
+            current_version: None,
+            strategy: strategy.into(),
+            alarms: vec![alarm.into()],
+            notification_topic_arn: Some(self.world.topic_arn.clone()),
+            bake_time: None,
+        }
+    }
+
+    /// A function with versions 1 and 2 behind `live` on 1, and its alarm, OK.
+    pub async fn function(&self, name: &str) -> String {
+        self.world.function_with_two_versions(name).await;
+        let alarm = format!("{name}-errors");
+        self.world.alarm(&alarm, name, None).await;
+        self.world.set_alarm(&alarm, StateValue::Ok).await;
+        alarm
+    }
+}
+
+pub fn t(seconds: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_900_000_000 + seconds, 0).unwrap()
+}
+
+async fn started(f: &Faulty, function: &str, alarm: &str) -> Rollout {
+    f.driver()
+        .start(
+            &f.spec(function, "Canary10Percent5Minutes", alarm),
+            "r-20300317T170000000Z".into(),
+            t(0),
+        )
+        .await
+        .expect("start")
+        .rollout
+}
+
+#[tokio::test]
+async fn a_rollback_lands_through_a_burst_of_throttled_writes() {
+    let f = Faulty::new().await;
+    let alarm = f.function("orders").await;
+    let rollout = started(&f, "orders", &alarm).await;
+    f.world.set_alarm(&alarm, StateValue::Alarm).await;
+    // Three throttles per SDK call, so the SDK alone gives up twice over.
+    f.proxy.fail("UpdateAlias", Fault::Throttle, 8);
+    let stepped = f.driver().step(&rollout, t(10)).await.expect("step");
+    assert_eq!(
+        stepped.rollout.status,
+        Status::RolledBack,
+        "{:?}",
+        stepped.rollout.reason
+    );
+    assert!(stepped.rollout.reason.as_deref().unwrap().contains(&alarm));
+    let alias = f.world.alias("orders").await;
+    assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+    let throttled = f
+        .proxy
+        .log()
+        .iter()
+        .filter(|c| c.operation == "UpdateAlias" && c.fault.is_some())
+        .count();
+    assert_eq!(throttled, 8, "every injected fault was met");
+    let kept = kept(&f.world.notifications().await);
+    let events: Vec<&str> = kept.iter().map(|n| n["event"].as_str().unwrap()).collect();
+    assert_eq!(events, ["rollout.started", "rollout.rolled_back"]);
+}
+
+#[tokio::test]
+async fn a_shift_whose_answer_is_lost_carries_on_as_our_own_write() {
+    let f = Faulty::new().await;
+    let alarm = f.function("orders").await;
+    let rollout = f
+        .driver()
+        .start(
+            &f.spec("orders", "20%:1m,50%:1m", &alarm),
+            "r-20300317T170000000Z".into(),
+            t(0),
+        )
+        .await
+        .expect("start")
+        .rollout;
+    f.proxy.fail("UpdateAlias", Fault::LoseAnswer, 1);
+    let stepped = f
+        .driver()
+        .step(&rollout, t(60))
+        .await
+        .expect("not taken for someone else's change");
+    assert_eq!(
+        (stepped.rollout.status, stepped.rollout.weight),
+        (Status::InProgress, 0.5)
+    );
+    let alias = f.world.alias("orders").await;
+    assert_eq!(alias.routing, Some(("2".into(), 0.5)));
+    assert_eq!(stepped.rollout.alias_revision_id, alias.revision_id);
+    let events: Vec<String> = kept(&f.world.notifications().await)
+        .iter()
+        .map(|n| n["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(events, ["rollout.started", "rollout.shifted"]);
+}
+
+#[tokio::test]
+async fn throttled_alarm_reads_do_not_roll_back_a_healthy_canary() {
+    let f = Faulty::new().await;
+    let alarm = f.function("orders").await;
+    let rollout = f
+        .driver()
+        .start(
+            &f.spec("orders", "20%:1m,50%:1m", &alarm),
+            "r-20300317T170000000Z".into(),
+            t(0),
+        )
+        .await
+        .expect("start")
+        .rollout;
+    f.proxy.fail("DescribeAlarms", Fault::Throttle, 5);
+    f.proxy.fail("GetAlias", Fault::ServerError(503), 4);
+    let held = f.driver().step(&rollout, t(30)).await.expect("hold");
+    assert_eq!(
+        (held.rollout.status, held.rollout.step_index),
+        (Status::InProgress, 0)
+    );
+    let stepped = f.driver().step(&held.rollout, t(60)).await.expect("step");
+    assert_eq!(
+        (stepped.rollout.status, stepped.rollout.step_index),
+        (Status::InProgress, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_publish_whose_answer_is_lost_reaches_subscribers_once_they_drop_the_duplicate() {
+    let f = Faulty::new().await;
+    let alarm = f.function("orders").await;
+    f.proxy.fail("Publish", Fault::LoseAnswer, 1);
+    started(&f, "orders", &alarm).await;
+    let delivered = f.world.notifications().await;
+    assert!(!delivered.is_empty());
+    let kept = kept(&delivered);
+    assert_eq!(kept.len(), 1, "{delivered:?}");
+    assert_eq!(kept[0]["event"], "rollout.started");
+    assert_eq!(
+        kept[0]["_attributes"]["eventId"]["Value"], kept[0]["eventId"],
+        "the key is a message attribute too"
+    );
+}
+
+#[test]
+fn the_cli_rolls_back_through_throttling_and_exits_3() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let f = runtime.block_on(Faulty::new());
+    let alarm = runtime.block_on(f.function("orders"));
+    let mut cli = std::process::Command::new(binary("rollout"));
+    cli.args([
+        "run",
+        "--function",
+        "orders",
+        "--alias",
+        "live",
+        "--to",
+        "2",
+        "--strategy",
+        "50%:10m",
+        "--alarm",
+        &alarm,
+        "--poll",
+        "1s",
+    ])
+    .envs(f.stack.env())
+    .env("AWS_ENDPOINT_URL", f.proxy.url())
+    .env_remove("AWS_PROFILE")
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let child = cli.spawn().expect("rollout run");
+    // Once it holds at 50%, the alarm fires and every alias write meets throttling for a while.
+    runtime.block_on(async {
+        for _ in 0..100 {
+            if f.world.alias("orders").await.routing.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        f.proxy.fail("UpdateAlias", Fault::Throttle, 7);
+        f.world.set_alarm(&alarm, StateValue::Alarm).await;
+    });
+    let out = child.wait_with_output().expect("rollout run ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let alias = runtime.block_on(f.world.alias("orders"));
+    assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+}
+
+#[tokio::test]
+async fn alarm_rollback_after_a_lost_publish_sends_the_owed_alert_with_the_real_reason() {
+    use rollout_usecases::alarm_rollback::{roll_back_guarded, AlarmChange};
+    use rollout_usecases::driver::StopScope;
+    let f = Faulty::new().await;
+    let alarm = f.function("orders").await;
+    started(&f, "orders", &alarm).await;
+    f.world.set_alarm(&alarm, StateValue::Alarm).await;
+    let event = rollout_testkit::events::alarm_went_off(
+        &alarm,
+        &f.world.alarm_arn(&alarm).await,
+        serde_json::json!({"FunctionName": "orders", "Resource": "orders:live"}),
+    );
+    let topic = f.world.topic_arn.clone();
+    let mut driver = f.adapters.driver("alarm-rollback", &[], Some(&topic));
+    driver.patience = PATIENCE;
+    // SNS is down for longer than the driver's read bound: the first invocation fails.
+    f.proxy.fail("Publish", Fault::ServerError(500), 1000);
+    let first = roll_back_guarded(
+        &driver,
+        &f.adapters.aliases,
+        &f.adapters.alarms,
+        AlarmChange::parse(event.clone()).unwrap(),
+        StopScope::OurRollouts,
+        t(5),
+    )
+    .await;
+    assert_eq!(first.unwrap_err().error_type, "NotificationFailed");
+    assert!(
+        f.world.alias("orders").await.routing.is_none(),
+        "rolled back before telling"
+    );
+    // Lambda retries the event once SNS is back: the alert owed goes out, with its reason.
+    f.proxy.clear();
+    let again = roll_back_guarded(
+        &driver,
+        &f.adapters.aliases,
+        &f.adapters.alarms,
+        AlarmChange::parse(event).unwrap(),
+        StopScope::OurRollouts,
+        t(90),
+    )
+    .await
+    .expect("the replay succeeds");
+    assert_eq!(again.rolled_back.len(), 1);
+    let kept = kept(&f.world.notifications().await);
+    let events: Vec<&str> = kept.iter().map(|n| n["event"].as_str().unwrap()).collect();
+    assert_eq!(events, ["rollout.started", "rollout.rolled_back"]);
+    let reason = kept[1]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("alarm {alarm} went to ALARM")),
+        "{reason}"
+    );
+}

@@ -1,0 +1,159 @@
+//! A seeded random run: dozens of rollouts, a third of them breached, with about 30 % of all
+//! AWS calls faulted. Each rollout is driven the way the state machine drives the shifter:
+//! the same input again on a retryable error, the next state otherwise. The figures are
+//! printed and the invariants asserted: nothing stranded, no alert lost.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_cloudwatch::types::StateValue;
+use rollout_core::{Rollout, Status};
+use rollout_testkit::faults::{Fault, Matcher};
+use rollout_usecases::driver::{new_rollout_id, DriveError, Stepped};
+
+use rollout_testkit::fixture::kept;
+
+use crate::{t, Faulty};
+
+const ROLLOUTS: usize = 24;
+const SEED: u64 = 0x5eed_2026;
+/// How many times a driver tries the same input again, as a Step Functions `Retry` would.
+const RETRIES: usize = 8;
+
+#[derive(Default, Debug)]
+struct Figures {
+    promoted: usize,
+    rolled_back: usize,
+    refused: usize,
+    failed: usize,
+    stranded: usize,
+    alerts_lost: usize,
+    duplicates_dropped: usize,
+}
+
+/// One call of the driver, tried again on what a state machine retries (AWS unavailable, a
+/// notification that failed after the alias was safe).
+async fn again_and_again<F>(mut call: F) -> Result<Stepped, DriveError>
+where
+    F: AsyncFnMut() -> Result<Stepped, DriveError>,
+{
+    let mut last = None;
+    for _ in 0..RETRIES {
+        match call().await {
+            Ok(stepped) if stepped.warning.is_none() => return Ok(stepped),
+            Ok(stepped) => last = Some(Ok(stepped)),
+            Err(DriveError::Alias(e)) if e.is_transient() => last = Some(Err(DriveError::Alias(e))),
+            Err(other) => return Err(other),
+        }
+    }
+    last.expect("tried at least once")
+}
+
+#[tokio::test]
+async fn seeded_random_faults_never_strand_traffic_or_lose_alerts() {
+    let f = Faulty::new().await;
+    let mut alarms = Vec::new();
+    for i in 0..ROLLOUTS {
+        alarms.push(f.function(&format!("fn{i}")).await);
+    }
+    let faults = [
+        Fault::Throttle,
+        Fault::ServerError(503),
+        Fault::Drop,
+        Fault::LoseAnswer,
+    ];
+    f.proxy.random(SEED, 0.3, &faults, Matcher::any(), Some(4));
+    let mut figures = Figures::default();
+    let mut ended: BTreeMap<String, Rollout> = BTreeMap::new();
+    for (i, alarm) in alarms.iter().enumerate() {
+        let function = format!("fn{i}");
+        let spec = f.spec(&function, "20%:1m,50%:1m", alarm);
+        let breach = i % 3 == 0;
+        let id = new_rollout_id(t(i as i64 * 1000));
+        let mut rollout =
+            match again_and_again(async || f.driver().start(&spec, id.clone(), t(0)).await).await {
+                Ok(stepped) => stepped.rollout,
+                Err(e) => {
+                    eprintln!("fn{i}: refused: {e}");
+                    figures.refused += 1;
+                    continue;
+                }
+            };
+        let mut now = 0;
+        while !rollout.status.is_terminal() {
+            now += 60;
+            if breach && rollout.step_index == 1 {
+                f.world.set_alarm(alarm, StateValue::Alarm).await;
+            }
+            let input = rollout.clone();
+            rollout = match again_and_again(async || f.driver().step(&input, t(now)).await).await {
+                Ok(stepped) => stepped.rollout,
+                // Still unavailable after a state machine's retries: its Catch aborts.
+                Err(e) => {
+                    eprintln!("fn{i}: step failed for good: {e}");
+                    let mut failed = input.clone();
+                    failed.end(Status::Failed, e.to_string());
+                    failed
+                }
+            };
+        }
+        match rollout.status {
+            Status::Succeeded => figures.promoted += 1,
+            Status::RolledBack => figures.rolled_back += 1,
+            _ => figures.failed += 1,
+        }
+        ended.insert(function, rollout);
+    }
+    let faulted = f.proxy.log().iter().filter(|c| c.fault.is_some()).count();
+    let calls = f.proxy.log().len();
+    f.proxy.clear();
+
+    let delivered = f.world.notifications().await;
+    let kept = kept(&delivered);
+    figures.duplicates_dropped = delivered.len() - kept.len();
+    for (function, rollout) in &ended {
+        let alias = f.world.alias(function).await;
+        if alias.routing.is_some() {
+            eprintln!("{function}: left split: {alias:?} ({:?})", rollout.status);
+            figures.stranded += 1;
+        }
+        let owed = match rollout.status {
+            Status::Succeeded => "rollout.succeeded",
+            Status::RolledBack => "rollout.rolled_back",
+            _ => "rollout.failed",
+        };
+        let told = kept.iter().any(|n| {
+            n["functionName"] == function.as_str()
+                && n["event"] == owed
+                && n["rolloutId"] == rollout.rollout_id.as_str()
+        });
+        if !told {
+            eprintln!("{function}: no {owed} kept by the subscriber");
+            figures.alerts_lost += 1;
+        }
+        if rollout.status == Status::RolledBack {
+            let reason = kept
+                .iter()
+                .find(|n| n["functionName"] == function.as_str() && n["event"] == owed)
+                .and_then(|n| n["reason"].as_str())
+                .unwrap_or_default();
+            assert!(
+                reason.contains(&format!("{function}-errors")),
+                "{function}: the real reason, not {reason:?}"
+            );
+        }
+    }
+    println!(
+        "fault suite, seed {SEED:#x}: {ROLLOUTS} rollouts, {calls} AWS calls, {faulted} faulted ({:.0}%): {figures:?}",
+        100.0 * faulted as f64 / calls.max(1) as f64
+    );
+    assert_eq!(figures.stranded, 0, "{figures:?}");
+    assert_eq!(figures.alerts_lost, 0, "{figures:?}");
+    assert_eq!(
+        figures.promoted + figures.rolled_back + figures.refused + figures.failed,
+        ROLLOUTS
+    );
+    assert!(
+        figures.rolled_back >= ROLLOUTS / 3 - figures.refused,
+        "{figures:?}"
+    );
+}
