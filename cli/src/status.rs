@@ -60,10 +60,42 @@ pub async fn status(args: &AliasArgs) -> Result<i32, CommandError> {
                         m.step_index + 1,
                         next.unwrap_or_default()
                     );
+                    if !m.describes(&alias) {
+                        out!("the alias no longer matches this record (moved by hand?); it is not acted upon");
+                    }
+                    for (what, text) in [("by", &m.by), ("why", &m.why)] {
+                        if let Some(text) = text {
+                            out!("{what}: {}", printable(text));
+                        }
+                    }
                 }
                 None => out!("no rollout recorded on this alias"),
             }
         }
     }
     Ok(PROMOTED)
+}
+
+/// Text from an alias description, safe for a terminal: control characters (an escape
+/// sequence someone wrote there) are shown escaped, never sent raw.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c.is_control() {
+            true => c.escape_default().collect::<Vec<_>>(),
+            false => vec![c],
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        let shown = super::printable("alarm \u{1b}[31mred\u{7} é");
+        assert!(!shown.chars().any(char::is_control), "{shown}");
+        assert!(
+            shown.contains("\\u{1b}[31mred") && shown.ends_with(" é"),
+            "{shown}"
+        );
+    }
 }

@@ -19,6 +19,16 @@ impl SnsNotifier {
 
 #[async_trait]
 impl Notifier for SnsNotifier {
+    async fn check_topic(&self, topic_arn: &str) -> Result<(), CallFailed> {
+        self.client
+            .get_topic_attributes()
+            .topic_arn(topic_arn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| crate::call_failed("GetTopicAttributes", &e))
+    }
+
     async fn publish(
         &self,
         topic_arn: &str,

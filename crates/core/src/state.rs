@@ -287,3 +287,67 @@ impl Rollout {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn state(step_index: usize, weight: f64, next: bool, id: &str) -> Rollout {
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        Rollout {
+            spec: Spec {
+                function_name: "orders".into(),
+                alias: "live".into(),
+                target_version: "2".into(),
+                current_version: Some("1".into()),
+                strategy: "Linear10PercentEvery1Minute".into(),
+                alarms: Vec::new(),
+                notification_topic_arn: None,
+                bake_time: None,
+            },
+            rollout_id: id.into(),
+            status: Status::InProgress,
+            step_index,
+            weight,
+            alias_revision_id: "r".into(),
+            started_at: at,
+            next_step_at: next.then_some(at),
+            wait_seconds: 0,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn a_crafted_state_is_refused_by_the_field_at_fault() {
+        let id = "r-20261123T130000123Z";
+        assert!(state(3, 0.4, true, id).validate().is_ok());
+        assert_eq!(state(40, 1.0, true, id).validate().unwrap_err().field, "stepIndex");
+        assert_eq!(state(3, 0.4, false, id).validate().unwrap_err().field, "nextStepAt");
+        assert_eq!(state(3, 0.9, true, id).validate().unwrap_err().field, "weight");
+        let crafted = "r-1 status=Succeeded";
+        assert_eq!(state(3, 0.4, true, crafted).validate().unwrap_err().field, "rolloutId");
+    }
+
+    proptest! {
+        #[test]
+        fn a_state_is_accepted_only_when_it_fits_its_plan(
+            step in 0usize..14,
+            plan_weight in any::<bool>(),
+            other_weight in 0.0f64..=1.0,
+            next in any::<bool>(),
+            id in prop_oneof!["r-[0-9]{8}T[0-9]{9}Z", "\\PC{0,24}"],
+        ) {
+            let plan = Plan::parse("Linear10PercentEvery1Minute", 0).unwrap();
+            let weight = match (plan_weight, plan.steps.get(step)) {
+                (true, Some(s)) => s.weight,
+                _ => other_weight,
+            };
+            let fits = step <= plan.last_index()
+                && next
+                && (weight - plan.steps[step.min(plan.last_index())].weight).abs() < 1e-9
+                && check_rollout_id(&id).is_ok();
+            prop_assert_eq!(state(step, weight, next, &id).validate().is_ok(), fits);
+        }
+    }
+}

@@ -89,6 +89,9 @@ pub trait Notifier: Send + Sync {
     /// Publishes one message; a failure says whether trying again may work.
     async fn publish(&self, topic_arn: &str, notification: &Notification)
         -> Result<(), CallFailed>;
+    /// Checks that the topic exists and can be reached from here (same region, allowed),
+    /// before a rollout counts on it.
+    async fn check_topic(&self, topic_arn: &str) -> Result<(), CallFailed>;
 }
 
 // --- CodePipeline job results --------------------------------------------------------------

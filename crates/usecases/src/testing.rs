@@ -245,6 +245,8 @@ impl AlarmSource for FakeAlarms {
 pub struct FakeNotifier {
     pub sent: Arc<Mutex<Vec<Notification>>>,
     pub refuse: bool,
+    /// The topic does not exist (GetTopicAttributes says NotFound).
+    pub no_topic: bool,
 }
 
 impl FakeNotifier {
@@ -265,6 +267,17 @@ impl Notifier for FakeNotifier {
         }
         self.sent.lock().unwrap().push(notification.clone());
         Ok(())
+    }
+
+    async fn check_topic(&self, _: &str) -> Result<(), CallFailed> {
+        match self.no_topic {
+            true => Err(CallFailed {
+                operation: "GetTopicAttributes",
+                message: "NotFound: Topic does not exist".into(),
+                transient: false,
+            }),
+            false => Ok(()),
+        }
     }
 }
 

@@ -257,8 +257,9 @@ fn plan_refuses_bad_strategies_with_exit_2_quoting_them() {
 }
 
 #[tokio::test]
-async fn run_keeps_driving_when_notifications_cannot_be_published() {
+async fn run_refuses_a_topic_that_does_not_exist_and_touches_nothing() {
     let s = Setup::new("orders").await;
+    let before = s.world.alias("orders").await;
     let missing_topic = "arn:aws:sns:us-east-1:000000000000:no-such-topic";
     let out = rollout_cli(
         &s.stack,
@@ -274,10 +275,71 @@ async fn run_keeps_driving_when_notifications_cannot_be_published() {
             "50%:1s",
             "--topic",
             missing_topic,
-            "--poll",
-            "1s",
         ],
     );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--topic") && stderr.contains("no-such-topic"),
+        "{stderr}"
+    );
+    assert_eq!(s.world.alias("orders").await, before);
+}
+
+#[tokio::test]
+async fn run_keeps_driving_when_notifications_cannot_be_published() {
+    let s = Setup::new("orders").await;
+    let topic = s
+        .world
+        .sns
+        .create_topic()
+        .name("goes-away")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_string();
+    let child = std::process::Command::new(rollout_testkit::fixture::binary("rollout"))
+        .args([
+            "run",
+            "--function",
+            "orders",
+            "--alias",
+            "live",
+            "--to",
+            "2",
+            "--strategy",
+            "50%:3s",
+            "--topic",
+            &topic,
+            "--poll",
+            "1s",
+        ])
+        .envs(s.stack.env())
+        .env_remove("AWS_PROFILE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rollout run");
+    // The topic is deleted once the rollout holds at 50%: every later publish fails.
+    for _ in 0..100 {
+        if s.world.alias("orders").await.routing.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    s.world
+        .sns
+        .delete_topic()
+        .topic_arn(&topic)
+        .send()
+        .await
+        .unwrap();
+    let out = tokio::task::spawn_blocking(|| child.wait_with_output())
+        .await
+        .unwrap()
+        .expect("rollout run ends");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("notification not published"), "{stderr}");

@@ -90,6 +90,7 @@ impl Driver<'_> {
             .version(&spec.function_name, &spec.target_version)
             .await?;
         let verdicts = self.read_alarms(&self.alarm_names(spec)).await;
+        self.check_topic(spec).await?;
         let decision =
             match engine::begin(spec, &plan, &alias, &target, &verdicts).map_err(|r| match r {
                 Refusal::Invalid(field) => DriveError::Invalid(field),

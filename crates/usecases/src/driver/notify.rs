@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use rollout_core::notification::rollout_event_id;
-use rollout_core::{AlarmVerdict, EventKind, Notification, Rollout, Spec, Status};
+use rollout_core::{AlarmVerdict, EventKind, InvalidField, Notification, Rollout, Spec, Status};
 
 use super::Driver;
 
@@ -25,6 +25,26 @@ impl Driver<'_> {
             .notify(EventKind::Failed, &failed, Vec::new(), now)
             .await;
         failed
+    }
+
+    /// Refuses a start whose topic cannot be published to (it does not exist, is in another
+    /// region, or is not allowed): every alert would be lost. A check that fails for now
+    /// does not hold the rollout up.
+    pub(super) async fn check_topic(&self, spec: &Spec) -> Result<(), InvalidField> {
+        let Some(topic) = spec
+            .notification_topic_arn
+            .as_deref()
+            .or(self.default_topic)
+        else {
+            return Ok(());
+        };
+        match self.notifier.check_topic(topic).await {
+            Err(e) if !e.transient => Err(InvalidField::new(
+                "notificationTopicArn",
+                format!("{topic} cannot be published to: {}", e.message),
+            )),
+            _ => Ok(()),
+        }
     }
 
     pub(super) fn alarm_names(&self, spec: &Spec) -> Vec<String> {

@@ -415,3 +415,19 @@ async fn a_stop_never_trusts_a_marker_the_alias_no_longer_matches() {
     assert_eq!(stopped.restored_version, None);
     assert!(world.aliases.now().is_settled_on("2"), "their change stays");
 }
+
+#[tokio::test]
+async fn a_topic_that_cannot_be_published_to_refuses_the_start_and_touches_nothing() {
+    let mut world = World::new();
+    world.notifier.no_topic = true;
+    let err = world
+        .driver()
+        .start(&spec(), RID.into(), t(0))
+        .await
+        .unwrap_err();
+    let DriveError::Invalid(field) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(field.field, "notificationTopicArn");
+    assert_eq!(*world.aliases.writes.lock().unwrap(), 0);
+}
