@@ -3,7 +3,7 @@
 //! with an SQS subscriber whose deliveries tests can read back.
 
 use std::path::PathBuf;
-use std::process::Output;
+use std::process::{Child, Output, Stdio};
 
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, StateValue, Statistic, Tag};
 use aws_sdk_lambda::primitives::Blob;
@@ -351,6 +351,18 @@ impl World {
         }
     }
 
+    /// Waits (up to 10 s) until `function`'s alias is split, as a person watching
+    /// `rollout status` would before acting.
+    pub async fn until_split(&self, function: &str) {
+        for _ in 0..100 {
+            if self.alias(function).await.routing.is_some() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{function}'s alias was never split");
+    }
+
     /// The `event` names a subscriber keeps after dropping duplicates by `eventId`.
     pub async fn kept_events(&self) -> Vec<String> {
         kept(&self.notifications().await)
@@ -390,15 +402,31 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
-/// Runs the `rollout` command against `stack`.
-pub fn rollout_cli(stack: &Ministack, args: &[&str]) -> Output {
-    std::process::Command::new(binary("rollout"))
+/// The `rollout` command against `stack`, ready to run.
+fn rollout_command(stack: &Ministack, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(binary("rollout"));
+    command
         .args(args)
         .envs(stack.env())
         .env_remove("AWS_PROFILE")
-        .current_dir(repo_root())
-        .output()
-        .expect("run rollout")
+        .current_dir(repo_root());
+    command
+}
+
+/// Runs the `rollout` command against `stack`.
+pub fn rollout_cli(stack: &Ministack, args: &[&str]) -> Output {
+    rollout_command(stack, args).output().expect("run rollout")
+}
+
+/// Starts the `rollout` command against `endpoint` (ministack's, or a proxy in front of
+/// it) in the background, its output captured; the test waits for it.
+pub fn spawn_rollout_cli(stack: &Ministack, endpoint: &str, args: &[&str]) -> Child {
+    rollout_command(stack, args)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start rollout")
 }
 
 /// Everything `function` wrote to its log group (`/aws/lambda/<name>`) plus ministack's own

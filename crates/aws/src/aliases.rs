@@ -10,29 +10,48 @@ use aws_sdk_lambda::Client;
 use rollout_core::{AliasState, AliasUpdate, TargetVersion};
 use rollout_usecases::ports::{AliasError, AliasStore};
 
-use rollout_usecases::ports::CallFailed;
+use aws_sdk_lambda::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use crate::call_failed;
 
-/// One mapping from Lambda's answers to [`AliasError`] for every alias call.
-fn alias_error(
+/// What Lambda's modeled errors say, for [`alias_error`].
+#[derive(Clone, Copy, Default)]
+struct Modeled {
     not_found: bool,
     stale_revision: bool,
+}
+
+/// One mapping from Lambda's answers to [`AliasError`] for every alias call.
+fn alias_error<E>(
+    operation: &'static str,
     function: &str,
     alias: &str,
-    failed: CallFailed,
-) -> AliasError {
-    match (not_found, stale_revision) {
-        (_, true) => AliasError::Conflict,
-        (true, _) => AliasError::NotFound {
+    err: &aws_sdk_lambda::error::SdkError<E, HttpResponse>,
+    modeled: Modeled,
+) -> AliasError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match modeled {
+        Modeled {
+            stale_revision: true,
+            ..
+        } => AliasError::Conflict,
+        Modeled {
+            not_found: true, ..
+        } => AliasError::NotFound {
             function: function.into(),
             alias: alias.into(),
         },
-        _ => AliasError::Aws {
-            operation: failed.operation,
-            message: failed.message,
-            transient: failed.transient,
-        },
+        _ => {
+            let failed = call_failed(operation, err);
+            AliasError::Aws {
+                operation: failed.operation,
+                message: failed.message,
+                transient: failed.transient,
+            }
+        }
     }
 }
 
@@ -80,11 +99,14 @@ impl AliasStore for LambdaAliases {
                     .as_service_error()
                     .is_some_and(|s| s.is_resource_not_found_exception());
                 alias_error(
-                    not_found,
-                    false,
+                    "GetAlias",
                     function,
                     alias,
-                    call_failed("GetAlias", &e),
+                    &e,
+                    Modeled {
+                        not_found,
+                        ..Default::default()
+                    },
                 )
             })?;
         Ok(alias_state(
@@ -122,15 +144,11 @@ impl AliasStore for LambdaAliases {
             .await
             .map_err(|e| {
                 let service = e.as_service_error();
-                let not_found = service.is_some_and(|s| s.is_resource_not_found_exception());
-                let stale = service.is_some_and(|s| s.is_precondition_failed_exception());
-                alias_error(
-                    not_found,
-                    stale,
-                    function,
-                    alias,
-                    call_failed("UpdateAlias", &e),
-                )
+                let modeled = Modeled {
+                    not_found: service.is_some_and(|s| s.is_resource_not_found_exception()),
+                    stale_revision: service.is_some_and(|s| s.is_precondition_failed_exception()),
+                };
+                alias_error("UpdateAlias", function, alias, &e, modeled)
             })?;
         Ok(alias_state(
             out.function_version(),
@@ -154,11 +172,14 @@ impl AliasStore for LambdaAliases {
                     .as_service_error()
                     .is_some_and(|s| s.is_resource_not_found_exception());
                 alias_error(
-                    not_found,
-                    false,
+                    "ListAliases",
                     function,
                     "*",
-                    call_failed("ListAliases", &e),
+                    &e,
+                    Modeled {
+                        not_found,
+                        ..Default::default()
+                    },
                 )
             })?;
             names.extend(

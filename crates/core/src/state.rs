@@ -322,11 +322,23 @@ mod tests {
     fn a_crafted_state_is_refused_by_the_field_at_fault() {
         let id = "r-20261123T130000123Z";
         assert!(state(3, 0.4, true, id).validate().is_ok());
-        assert_eq!(state(40, 1.0, true, id).validate().unwrap_err().field, "stepIndex");
-        assert_eq!(state(3, 0.4, false, id).validate().unwrap_err().field, "nextStepAt");
-        assert_eq!(state(3, 0.9, true, id).validate().unwrap_err().field, "weight");
+        assert_eq!(
+            state(40, 1.0, true, id).validate().unwrap_err().field,
+            "stepIndex"
+        );
+        assert_eq!(
+            state(3, 0.4, false, id).validate().unwrap_err().field,
+            "nextStepAt"
+        );
+        assert_eq!(
+            state(3, 0.9, true, id).validate().unwrap_err().field,
+            "weight"
+        );
         let crafted = "r-1 status=Succeeded";
-        assert_eq!(state(3, 0.4, true, crafted).validate().unwrap_err().field, "rolloutId");
+        assert_eq!(
+            state(3, 0.4, true, crafted).validate().unwrap_err().field,
+            "rolloutId"
+        );
     }
 
     proptest! {

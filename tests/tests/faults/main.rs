@@ -13,7 +13,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rollout_aws::Adapters;
 use rollout_core::{Rollout, Spec, Status};
 use rollout_testkit::faults::{Fault, FaultProxy};
-use rollout_testkit::fixture::{binary, kept, World};
+use rollout_testkit::fixture::{kept, spawn_rollout_cli, World};
 use rollout_testkit::{sdk_config, Ministack};
 use rollout_usecases::driver::Driver;
 use rollout_usecases::patience::Patience;
@@ -84,9 +84,13 @@ pub fn t(seconds: i64) -> DateTime<Utc> {
 }
 
 async fn started(f: &Faulty, function: &str, alarm: &str) -> Rollout {
+    started_with(f, function, "Canary10Percent5Minutes", alarm).await
+}
+
+async fn started_with(f: &Faulty, function: &str, strategy: &str, alarm: &str) -> Rollout {
     f.driver()
         .start(
-            &f.spec(function, "Canary10Percent5Minutes", alarm),
+            &f.spec(function, strategy, alarm),
             "r-20300317T170000000Z".into(),
             t(0),
         )
@@ -129,16 +133,7 @@ async fn a_rollback_lands_through_a_burst_of_throttled_writes() {
 async fn a_shift_whose_answer_is_lost_carries_on_as_our_own_write() {
     let f = Faulty::new().await;
     let alarm = f.function("orders").await;
-    let rollout = f
-        .driver()
-        .start(
-            &f.spec("orders", "20%:1m,50%:1m", &alarm),
-            "r-20300317T170000000Z".into(),
-            t(0),
-        )
-        .await
-        .expect("start")
-        .rollout;
+    let rollout = started_with(&f, "orders", "20%:1m,50%:1m", &alarm).await;
     f.proxy.fail("UpdateAlias", Fault::LoseAnswer, 1);
     let stepped = f
         .driver()
@@ -163,16 +158,7 @@ async fn a_shift_whose_answer_is_lost_carries_on_as_our_own_write() {
 async fn throttled_alarm_reads_do_not_roll_back_a_healthy_canary() {
     let f = Faulty::new().await;
     let alarm = f.function("orders").await;
-    let rollout = f
-        .driver()
-        .start(
-            &f.spec("orders", "20%:1m,50%:1m", &alarm),
-            "r-20300317T170000000Z".into(),
-            t(0),
-        )
-        .await
-        .expect("start")
-        .rollout;
+    let rollout = started_with(&f, "orders", "20%:1m,50%:1m", &alarm).await;
     f.proxy.fail("DescribeAlarms", Fault::Throttle, 5);
     f.proxy.fail("GetAlias", Fault::ServerError(503), 4);
     let held = f.driver().step(&rollout, t(30)).await.expect("hold");
@@ -209,36 +195,28 @@ fn the_cli_rolls_back_through_throttling_and_exits_3() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let f = runtime.block_on(Faulty::new());
     let alarm = runtime.block_on(f.function("orders"));
-    let mut cli = std::process::Command::new(binary("rollout"));
-    cli.args([
-        "run",
-        "--function",
-        "orders",
-        "--alias",
-        "live",
-        "--to",
-        "2",
-        "--strategy",
-        "50%:10m",
-        "--alarm",
-        &alarm,
-        "--poll",
-        "1s",
-    ])
-    .envs(f.stack.env())
-    .env("AWS_ENDPOINT_URL", f.proxy.url())
-    .env_remove("AWS_PROFILE")
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped());
-    let child = cli.spawn().expect("rollout run");
+    let child = spawn_rollout_cli(
+        &f.stack,
+        &f.proxy.url(),
+        &[
+            "run",
+            "--function",
+            "orders",
+            "--alias",
+            "live",
+            "--to",
+            "2",
+            "--strategy",
+            "50%:10m",
+            "--alarm",
+            &alarm,
+            "--poll",
+            "1s",
+        ],
+    );
     // Once it holds at 50%, the alarm fires and every alias write meets throttling for a while.
     runtime.block_on(async {
-        for _ in 0..100 {
-            if f.world.alias("orders").await.routing.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        f.world.until_split("orders").await;
         f.proxy.fail("UpdateAlias", Fault::Throttle, 7);
         f.world.set_alarm(&alarm, StateValue::Alarm).await;
     });

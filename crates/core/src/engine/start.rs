@@ -22,9 +22,17 @@ pub fn begin(
         .readiness(&spec.function_name, to)
         .map_err(|problem| InvalidField::new("targetVersion", problem))?;
     if let Some(marker) = alias.marker() {
-        let ours = marker.to_version == *to && marker.status == Status::InProgress;
-        if ours && marker_matches_alias(&marker, plan, alias) {
+        let in_progress = marker.status == Status::InProgress;
+        if in_progress && marker.to_version == *to && marker_matches_alias(&marker, plan, alias) {
             return Ok(Start::Resume(marker));
+        }
+        // Another rollout still baking on its version: that version is not proven yet and
+        // must not become this rollout's version to roll back to.
+        if in_progress && marker.describes(alias) {
+            return Err(Refusal::Conflict(format!(
+                "alias {} carries rollout {} to version {} still in progress; let it end or abort it first",
+                spec.alias, marker.rollout_id, marker.to_version
+            )));
         }
     }
     if alias.is_settled_on(to) {

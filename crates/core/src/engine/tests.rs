@@ -419,3 +419,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn refuses_to_start_while_another_rollout_still_bakes_its_version() {
+    let mut first = spec("AllAtOnce");
+    first.bake_time = Some(600);
+    let plan = first.validate().unwrap();
+    let baking = Rollout::started(&first, &plan, RID.into(), "6".into(), t(0));
+    assert_eq!((baking.status, baking.weight), (Status::InProgress, 1.0));
+    let alias = alias_of(&baking, "r1");
+    let mut next = spec("Canary10Percent5Minutes");
+    next.target_version = "8".into();
+    let refused = begin(
+        &next,
+        &Plan::parse(&next.strategy, 0).unwrap(),
+        &alias,
+        &active(),
+        &ok(),
+    );
+    assert!(
+        matches!(&refused, Err(Refusal::Conflict(why)) if why.contains("still in progress")),
+        "{refused:?}"
+    );
+}
