@@ -27,6 +27,8 @@ impl CommandError {
             CommandError::Drive(DriveError::Refused(Refusal::Invalid(_))) => INVALID,
             CommandError::Drive(DriveError::Refused(Refusal::Unhealthy(_))) => ROLLED_BACK,
             CommandError::Drive(DriveError::Refused(Refusal::Conflict(_))) => ABORTED,
+            // Still not Active after --wait-ready: the message names its state.
+            CommandError::Drive(DriveError::Refused(Refusal::NotReady(_))) => INVALID,
             CommandError::Drive(_) => RUNTIME,
         }
     }

@@ -45,6 +45,11 @@ impl Progress {
         }
     }
 
+    /// One line of its own (e.g. `waiting for version 3 to be Active: …`).
+    pub fn note(&self, text: &str) {
+        self.line(text.to_string());
+    }
+
     /// Tells a new step or an end, once.
     pub fn show(&mut self, rollout: &Rollout) {
         let key = (rollout.step_index, rollout.status);
