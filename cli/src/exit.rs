@@ -55,3 +55,16 @@ pub fn for_status(status: Status) -> i32 {
         Status::Failed | Status::InProgress => RUNTIME,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_still_pending_after_the_wait_is_invalid_input() {
+        let still = CommandError::Drive(DriveError::Refused(Refusal::NotReady(
+            "version 3 of orders is Pending (Creating), still after waiting 10m".into(),
+        )));
+        assert_eq!(still.code(), INVALID);
+    }
+}
