@@ -16,8 +16,8 @@ use serde_json::Value;
 
 use crate::driver::Driver;
 use crate::ports::{
-    AlarmSource, AliasError, AliasStore, Answered, DeploymentError, Deployments, Invocation,
-    Invoker, Notifier, Triggers,
+    AlarmSource, AliasError, AliasStore, Answered, DeploymentError, Deployments, FailureKind,
+    Invocation, Invoker, JobResults, JobSuccess, Notifier, PipelineError, Triggers,
 };
 
 pub const TOPIC: &str = "arn:aws:sns:us-east-1:000000000000:rollouts";
@@ -80,7 +80,8 @@ pub struct FakeAliases {
     pub alias: Mutex<AliasState>,
     /// What every version read answers once `script` is used up.
     pub target: PublishedVersion,
-    /// Answers for particular versions (e.g. the current one, with another role).
+    /// Answers for particular versions: the alias's own, `Active` (a test may give it another
+    /// role).
     pub by_version: HashMap<String, PublishedVersion>,
     /// Answers to version reads and waits, in turn, before `target`.
     pub script: Mutex<VecDeque<PublishedVersion>>,
@@ -103,7 +104,11 @@ impl FakeAliases {
                 description: String::new(),
             }),
             target: PublishedVersion::Present(VersionConfig::active(ROLE)),
-            by_version: HashMap::new(),
+            // The alias's own version answers for itself, whatever the script says.
+            by_version: HashMap::from([(
+                version.to_string(),
+                PublishedVersion::Present(VersionConfig::active(ROLE)),
+            )]),
             script: Mutex::default(),
             provisioned: Mutex::new(vec![None]),
             waits: Mutex::default(),
@@ -296,6 +301,42 @@ impl AlarmSource for FakeAlarms {
 
     async fn tags(&self, _: &str) -> Result<Vec<(String, String)>, String> {
         Ok(Vec::new())
+    }
+}
+
+/// CodePipeline's job results, kept: `Ok(success)` or `Err((kind, message))`.
+#[derive(Default)]
+pub struct FakeJobResults {
+    pub results: Mutex<Vec<Result<JobSuccess, (FailureKind, String)>>>,
+}
+
+impl FakeJobResults {
+    /// The one result reported since the last call.
+    pub fn take(&self) -> Result<JobSuccess, (FailureKind, String)> {
+        let mut results = self.results.lock().unwrap();
+        assert_eq!(results.len(), 1, "one result per invocation");
+        results.remove(0)
+    }
+}
+
+#[async_trait]
+impl JobResults for FakeJobResults {
+    async fn success(&self, _: &str, result: JobSuccess) -> Result<(), PipelineError> {
+        self.results.lock().unwrap().push(Ok(result));
+        Ok(())
+    }
+
+    async fn failure(
+        &self,
+        _: &str,
+        kind: FailureKind,
+        message: &str,
+    ) -> Result<(), PipelineError> {
+        self.results
+            .lock()
+            .unwrap()
+            .push(Err((kind, message.to_string())));
+        Ok(())
     }
 }
 

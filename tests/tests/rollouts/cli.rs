@@ -359,31 +359,3 @@ async fn run_refuses_a_version_whose_role_differs_naming_both_and_touches_nothin
     assert_eq!(s.world.alias("orders").await, before);
     assert!(s.world.events().await.is_empty());
 }
-
-#[tokio::test]
-async fn run_exits_2_naming_the_state_when_the_version_is_not_active_in_time() {
-    let s = Setup::new("orders").await;
-    let v3 = s.world.publish_version("orders", "three").await;
-    let before = s.world.alias("orders").await;
-    let out = rollout_cli(
-        &s.stack,
-        &[
-            "run",
-            "--function",
-            "orders",
-            "--alias",
-            "live",
-            "--to",
-            &v3,
-            "--wait-ready",
-            "0s",
-        ],
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains(&format!("version {v3} of orders is Pending")),
-        "{stderr}"
-    );
-    assert_eq!(s.world.alias("orders").await, before);
-}

@@ -371,4 +371,83 @@ mod tests {
             "strategy"
         );
     }
+
+    mod waiting {
+        use super::*;
+        use crate::testing::{pending, t, FakeJobResults, World};
+        use std::time::Duration;
+
+        const PARAMS: &str = r#"{"functionName":"orders","alias":"live","targetVersion":"2","strategy":"Linear50PercentEvery1Minute"}"#;
+
+        fn job(token: Option<&str>) -> PipelineJob {
+            PipelineJob::parse(job_event(PARAMS, token)).unwrap()
+        }
+
+        async fn invoke(
+            world: &World,
+            results: &FakeJobResults,
+            token: Option<&str>,
+            now: DateTime<Utc>,
+        ) -> JobOutcome {
+            let no_time = ReadyWait::up_to(Duration::ZERO);
+            run_job(&world.driver(), results, &job(token), now, &no_time)
+                .await
+                .unwrap()
+        }
+
+        #[tokio::test]
+        async fn a_pending_version_continues_later_saying_so_and_then_starts() {
+            let (world, results) = (World::new(), FakeJobResults::default());
+            world.aliases.script_versions([pending(), pending()]);
+            let outcome = invoke(&world, &results, None, t(0)).await;
+            assert!(matches!(outcome, JobOutcome::Waiting { .. }), "{outcome:?}");
+            let waiting = results.take().unwrap();
+            assert!(
+                waiting.summary.starts_with(
+                    "orders:live waiting for version 2 to be Active; no traffic shifted yet (version 2 of orders is Pending (Creating"
+                ),
+                "{}",
+                waiting.summary
+            );
+            assert_eq!(
+                (
+                    waiting.percent_complete,
+                    waiting.external_execution_id.as_str()
+                ),
+                (0, "")
+            );
+            let token = waiting.continuation_token.unwrap();
+            assert!(token.starts_with("w1."), "{token}");
+            assert_eq!(world.aliases.called("UpdateAlias"), 0, "nothing started");
+            // Still Pending a minute later: the same wait goes on, since t(0).
+            invoke(&world, &results, Some(&token), t(60)).await;
+            let again = results.take().unwrap().continuation_token.unwrap();
+            assert_eq!(again, token);
+            // Active: the rollout starts, and the token now carries it.
+            let outcome = invoke(&world, &results, Some(&token), t(120)).await;
+            assert!(matches!(outcome, JobOutcome::Continue(_)), "{outcome:?}");
+            assert!(results
+                .take()
+                .unwrap()
+                .continuation_token
+                .unwrap()
+                .starts_with("r1."));
+        }
+
+        #[tokio::test]
+        async fn a_version_pending_for_ten_minutes_fails_the_job_naming_its_state() {
+            let (world, results) = (World::new(), FakeJobResults::default());
+            world.aliases.script_versions([pending(), pending()]);
+            invoke(&world, &results, None, t(0)).await;
+            let token = results.take().unwrap().continuation_token.unwrap();
+            invoke(&world, &results, Some(&token), t(600)).await;
+            let (kind, message) = results.take().unwrap_err();
+            assert_eq!(kind, FailureKind::JobFailed);
+            assert!(
+                message.contains("is Pending (Creating")
+                    && message.contains("gave up 10m after the first attempt"),
+                "{message}"
+            );
+        }
+    }
 }
