@@ -1,6 +1,10 @@
 //! The command line, as clap derives it.
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use rollout_core::plan::parse_hold;
+use rollout_core::{InvalidField, Spec};
 
 #[derive(Parser)]
 #[command(
@@ -19,6 +23,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Move an alias to a version in steps, watching alarms; waits until it ends
     Run(RunArgs),
+    /// Every pre-flight check of `run`, and the alias's wiring, without changing anything
+    Check(CheckArgs),
     /// Show an alias and the rollout it carries, if any
     Status(AliasArgs),
     /// Put a split alias back on its current version now
@@ -42,8 +48,9 @@ pub struct PlanArgs {
     pub output: Output,
 }
 
+/// What `run` moves and `check` checks.
 #[derive(Args)]
-pub struct RunArgs {
+pub struct TargetArgs {
     /// Function name or ARN
     #[arg(long = "function")]
     pub function: String,
@@ -62,6 +69,57 @@ pub struct RunArgs {
     /// A CloudWatch alarm to watch (repeatable); a missing one refuses the rollout
     #[arg(long = "alarm")]
     pub alarms: Vec<String>,
+    /// How long to wait for a Pending target version to be Active, e.g. 10m (0s: do not wait)
+    #[arg(long = "wait-ready", default_value = "10m")]
+    pub wait_ready: String,
+}
+
+impl TargetArgs {
+    /// The spec these flags stand for, with the run's own topic and bake time.
+    pub fn spec(&self, topic: Option<String>, bake_time: Option<u64>) -> Spec {
+        Spec {
+            function_name: self.function.clone(),
+            alias: self.alias.clone(),
+            target_version: self.to.clone(),
+            current_version: self.from.clone(),
+            strategy: self.strategy.clone(),
+            alarms: self.alarms.clone(),
+            notification_topic_arn: topic,
+            bake_time,
+        }
+    }
+
+    /// `--wait-ready` as a duration.
+    pub fn wait_ready(&self) -> Result<Duration, InvalidField> {
+        match self.wait_ready.as_str() {
+            "0" | "0s" => Ok(Duration::ZERO),
+            text => parse_hold(text)
+                .map(Duration::from_secs)
+                .map_err(|why| InvalidField::new("--wait-ready", format!("{text:?} {why}"))),
+        }
+    }
+}
+
+/// Names the command-line flag instead of the spec field it fills.
+pub fn as_flags(mut e: InvalidField) -> InvalidField {
+    e.field = match e.field {
+        "functionName" => "--function",
+        "alias" => "--alias",
+        "targetVersion" => "--to",
+        "currentVersion" => "--from",
+        "strategy" => "--strategy",
+        "alarms" => "--alarm",
+        "notificationTopicArn" => "--topic",
+        "bakeTime" => "--bake",
+        other => other,
+    };
+    e
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// SNS topic ARN for notifications
     #[arg(long)]
     pub topic: Option<String>,
@@ -72,6 +130,15 @@ pub struct RunArgs {
     #[arg(long, default_value = "2s")]
     pub poll: String,
     /// text: progress lines; json: progress on stderr, the final rollout state on stdout
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// text: one line per finding; json: the findings as one object
     #[arg(long, value_enum, default_value = "text")]
     pub output: Output,
 }

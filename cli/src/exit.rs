@@ -29,6 +29,8 @@ impl CommandError {
             CommandError::Drive(DriveError::Refused(Refusal::Invalid(_))) => INVALID,
             CommandError::Drive(DriveError::Refused(Refusal::Unhealthy(_))) => ROLLED_BACK,
             CommandError::Drive(DriveError::Refused(Refusal::Conflict(_))) => ABORTED,
+            // Still not Active after --wait-ready: the message names its state.
+            CommandError::Drive(DriveError::Refused(Refusal::NotReady(_))) => INVALID,
             CommandError::Drive(_) => RUNTIME,
         }
     }
@@ -53,5 +55,18 @@ pub fn for_status(status: Status) -> i32 {
         Status::RolledBack => ROLLED_BACK,
         Status::Aborted => ABORTED,
         Status::Failed | Status::InProgress => RUNTIME,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_still_pending_after_the_wait_is_invalid_input() {
+        let still = CommandError::Drive(DriveError::Refused(Refusal::NotReady(
+            "version 3 of orders is Pending (Creating), still after waiting 10m".into(),
+        )));
+        assert_eq!(still.code(), INVALID);
     }
 }

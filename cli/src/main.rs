@@ -1,4 +1,5 @@
-//! `rollout`: plan, run, watch and abort Lambda alias rollouts from a terminal or a script.
+//! `rollout`: plan, check, run, watch and abort Lambda alias rollouts from a terminal or a
+//! script.
 
 /// `println!` that ignores a closed stdout (`rollout status | head`) instead of panicking.
 macro_rules! out {
@@ -10,6 +11,7 @@ macro_rules! out {
 
 mod abort;
 mod args;
+mod check;
 mod exit;
 mod plan;
 mod progress;
@@ -45,6 +47,7 @@ async fn dispatch(command: Command) -> Result<i32, CommandError> {
     match command {
         Command::Plan(args) => plan::plan(&args),
         Command::Run(args) => run::run(args).await,
+        Command::Check(args) => check::check(&args).await,
         Command::Status(args) => status::status(&args).await,
         Command::Abort(args) => abort::abort(&args).await,
     }

@@ -7,14 +7,14 @@ use std::time::Duration;
 use chrono::{Local, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use rollout_core::plan::{format_percent, format_seconds};
-use rollout_core::{Plan, Rollout, Status};
+use rollout_core::{Plan, Provisioning, Rollout, Status};
 
 pub struct Progress {
     plan: Plan,
     bar: Option<ProgressBar>,
     to_stderr: bool,
-    /// (step, status) last shown, so each event is told once.
-    shown: Option<(usize, Status)>,
+    /// (step, status, provisioned concurrency) last shown, so each event is told once.
+    shown: Option<(usize, Status, Option<Provisioning>)>,
 }
 
 impl Progress {
@@ -45,13 +45,25 @@ impl Progress {
         }
     }
 
+    /// One line of its own (e.g. `waiting for version 3 to be Active: …`).
+    pub fn note(&self, text: &str) {
+        self.line(text.to_string());
+    }
+
     /// Tells a new step or an end, once.
     pub fn show(&mut self, rollout: &Rollout) {
-        let key = (rollout.step_index, rollout.status);
+        let key = (
+            rollout.step_index,
+            rollout.status,
+            rollout.provisioned_concurrency,
+        );
         if self.shown == Some(key) {
             return;
         }
         let first = self.shown.is_none();
+        let same_step = self
+            .shown
+            .is_some_and(|(step, ..)| step == rollout.step_index);
         self.shown = Some(key);
         let spec = &rollout.spec;
         let (from, to) = (
@@ -67,18 +79,23 @@ impl Progress {
                 });
                 let verb = if first {
                     format!("started {} {from} -> {to}:", rollout.rollout_id)
+                } else if same_step {
+                    "provisioned concurrency READY:".into()
                 } else {
                     "shifted:".into()
                 };
-                let what = if rollout.weight >= 1.0 {
-                    "baking"
-                } else {
-                    "holding"
+                let what = match rollout.provisioned_concurrency {
+                    // Its hold starts once the new weights are allocated.
+                    Some(Provisioning::Allocating) => format!(
+                        "waiting up to {} for its provisioned concurrency to be READY",
+                        format_seconds(hold)
+                    ),
+                    _ if rollout.weight >= 1.0 => format!("baking {}", format_seconds(hold)),
+                    _ => format!("holding {}", format_seconds(hold)),
                 };
                 format!(
-                    "{verb} {} on {to} ({step}), {what} {}",
-                    format_percent(rollout.weight),
-                    format_seconds(hold)
+                    "{verb} {} on {to} ({step}), {what}",
+                    format_percent(rollout.weight)
                 )
             }
             status => format!(

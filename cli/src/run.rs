@@ -6,10 +6,11 @@ use std::time::Duration;
 use chrono::Utc;
 use rollout_aws::{load_config, Adapters};
 use rollout_core::plan::parse_hold;
-use rollout_core::{InvalidField, Refusal, Spec};
+use rollout_core::{InvalidField, Refusal};
 use rollout_usecases::driver::{new_rollout_id, DriveError, Stepped};
+use rollout_usecases::readiness::ReadyWait;
 
-use crate::args::{Output, RunArgs};
+use crate::args::{as_flags, Output, RunArgs};
 use crate::exit::{for_status, CommandError, INTERRUPTED, TERMINATED};
 use crate::plan::bake_seconds;
 use crate::progress::Progress;
@@ -24,23 +25,26 @@ pub async fn run(args: RunArgs) -> Result<i32, CommandError> {
                 format!("{:?} must be a duration of at least 1s", args.poll),
             )
         })?;
-    let spec = Spec {
-        function_name: args.function.clone(),
-        alias: args.alias.clone(),
-        target_version: args.to.clone(),
-        current_version: args.from.clone(),
-        strategy: args.strategy.clone(),
-        alarms: args.alarms.clone(),
-        notification_topic_arn: args.topic.clone(),
-        bake_time: Some(bake_seconds(args.bake.as_deref())?).filter(|b| *b > 0),
-    };
+    let spec = args.target.spec(
+        args.topic.clone(),
+        Some(bake_seconds(args.bake.as_deref())?).filter(|b| *b > 0),
+    );
     let plan = spec.validate().map_err(as_flags)?;
+    let wait_limit = args.target.wait_ready()?;
     let adapters = Adapters::new(&load_config().await);
     let driver = adapters.driver("rollout-cli", &[], None);
     let mut progress = Progress::new(plan, args.output == Output::Json);
 
     let now = Utc::now();
-    let mut rollout = carry_on(driver.start(&spec, new_rollout_id(now), now).await)?;
+    let started = {
+        let tell = |line: &str| progress.note(line);
+        let ready = ReadyWait {
+            limit: wait_limit,
+            on_wait: &tell,
+        };
+        driver.start(&spec, new_rollout_id(now), now, &ready).await
+    };
+    let mut rollout = carry_on(started)?;
     progress.show(&rollout);
     let mut stop = Stop::listen();
     while !rollout.status.is_terminal() {
@@ -121,23 +125,8 @@ fn carry_on(result: Result<Stepped, DriveError>) -> Result<rollout_core::Rollout
     Ok(stepped.rollout)
 }
 
-/// Names the command-line flag instead of the spec field it fills.
-fn as_flags(mut e: InvalidField) -> InvalidField {
-    e.field = match e.field {
-        "functionName" => "--function",
-        "alias" => "--alias",
-        "targetVersion" => "--to",
-        "currentVersion" => "--from",
-        "strategy" => "--strategy",
-        "alarms" => "--alarm",
-        "notificationTopicArn" => "--topic",
-        "bakeTime" => "--bake",
-        other => other,
-    };
-    e
-}
-
-fn as_flags_in(e: DriveError) -> DriveError {
+/// The same error, naming flags instead of spec fields.
+pub fn as_flags_in(e: DriveError) -> DriveError {
     match e {
         DriveError::Invalid(f) => DriveError::Invalid(as_flags(f)),
         DriveError::Refused(Refusal::Invalid(f)) => DriveError::Invalid(as_flags(f)),

@@ -82,7 +82,8 @@ impl World {
     }
 
     /// Creates `name` with versions 1 and 2 (answering `{"version":"one"|"two"}`), and alias
-    /// `live` on version 1.
+    /// `live` on version 1. Nothing waits for the versions to be `Active`: like a pipeline, a
+    /// test starts its rollout right away and the product waits.
     pub async fn function_with_two_versions(&self, name: &str) {
         let code = FunctionCode::builder()
             .zip_file(Blob::new(bootstrap_zip(&echo_bootstrap("one"))))
@@ -116,9 +117,6 @@ impl World {
             .send()
             .await
             .expect("publish 2");
-        for version in ["1", "2"] {
-            self.wait_until_active(name, version).await;
-        }
         self.lambda
             .create_alias()
             .function_name(name)
@@ -129,7 +127,8 @@ impl World {
             .expect("create_alias");
     }
 
-    /// Publishes one more version of `name` (answering with `tag`) and returns its number.
+    /// Publishes one more version of `name` (answering with `tag`) and returns its number at
+    /// once: the new version is still `Pending` for a moment, as on AWS.
     pub async fn publish_version(&self, name: &str, tag: &str) -> String {
         self.lambda
             .update_function_code()
@@ -145,12 +144,33 @@ impl World {
             .send()
             .await
             .expect("publish_version");
-        let version = out.version().expect("version").to_string();
-        self.wait_until_active(name, &version).await;
-        version
+        out.version().expect("version").to_string()
     }
 
-    /// Ministack, like Lambda, reports new versions `Pending` for a moment.
+    /// Publishes one more version of `name` that runs as `role` (a user changes the role,
+    /// waits for the update to finish, and publishes) and returns its number at once.
+    pub async fn publish_version_with_role(&self, name: &str, role: &str) -> String {
+        self.lambda
+            .update_function_configuration()
+            .function_name(name)
+            .role(role)
+            .send()
+            .await
+            .expect("update_function_configuration");
+        self.wait_until_active(name, "$LATEST").await;
+        let out = self
+            .lambda
+            .publish_version()
+            .function_name(name)
+            .send()
+            .await
+            .expect("publish_version");
+        out.version().expect("version").to_string()
+    }
+
+    /// Waits for `name` at `version` to be `Active` with its last update done, where a user
+    /// would wait too: before invoking a function just created, before publishing over an
+    /// update in progress. Never before a rollout: the product waits for that itself.
     pub async fn wait_until_active(&self, name: &str, version: &str) {
         for _ in 0..100 {
             let config = self
@@ -161,7 +181,9 @@ impl World {
                 .send()
                 .await
                 .expect("get_function_configuration");
-            if config.state() == Some(&aws_sdk_lambda::types::State::Active) {
+            let updated = config.last_update_status()
+                != Some(&aws_sdk_lambda::types::LastUpdateStatus::InProgress);
+            if config.state() == Some(&aws_sdk_lambda::types::State::Active) && updated {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -199,6 +221,50 @@ impl World {
             .await
             .expect("create_function");
         self.wait_until_active(name, "$LATEST").await;
+    }
+
+    /// An SQS queue `name` that triggers `function` (at `qualifier`, or the unqualified
+    /// function); returns the event source mapping's UUID.
+    pub async fn queue_trigger(
+        &self,
+        name: &str,
+        function: &str,
+        qualifier: Option<&str>,
+    ) -> String {
+        let queue_url = self
+            .sqs
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .expect("create_queue")
+            .queue_url()
+            .expect("queue url")
+            .to_string();
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("get_queue_attributes");
+        let queue_arn =
+            attributes.attributes().expect("attributes")[&QueueAttributeName::QueueArn].clone();
+        let target = match qualifier {
+            Some(q) => format!("{function}:{q}"),
+            None => function.to_string(),
+        };
+        self.lambda
+            .create_event_source_mapping()
+            .function_name(target)
+            .event_source_arn(queue_arn)
+            .send()
+            .await
+            .expect("create_event_source_mapping")
+            .uuid()
+            .expect("uuid")
+            .to_string()
     }
 
     /// Invokes `name` with `payload`; returns (FunctionError if any, the answer as JSON).

@@ -1,13 +1,23 @@
 //! The traffic router: a Lambda alias, read with its RevisionId and only ever updated with
-//! the RevisionId the caller last saw; plus what Lambda says of a version.
+//! the RevisionId the caller last saw; plus what Lambda says of a version (waited for with
+//! the SDK's own waiter) and of the alias's provisioned concurrency.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_lambda::client::Waiters;
+use aws_sdk_lambda::error::SdkError;
+use aws_sdk_lambda::operation::get_function_configuration::{
+    GetFunctionConfigurationError, GetFunctionConfigurationOutput,
+};
 use aws_sdk_lambda::types::{AliasRoutingConfiguration, LastUpdateStatus, State};
 use aws_sdk_lambda::Client;
+use aws_smithy_runtime_api::client::waiters::error::WaiterError;
 
-use rollout_core::{AliasState, AliasUpdate, TargetVersion};
+use rollout_core::{
+    AliasState, AliasUpdate, ProvisionedConcurrency, PublishedVersion, VersionConfig,
+};
 use rollout_usecases::ports::{AliasError, AliasStore};
 
 use aws_sdk_lambda::error::ProvideErrorMetadata;
@@ -191,7 +201,7 @@ impl AliasStore for LambdaAliases {
         Ok(names)
     }
 
-    async fn version(&self, function: &str, version: &str) -> Result<TargetVersion, AliasError> {
+    async fn version(&self, function: &str, version: &str) -> Result<PublishedVersion, AliasError> {
         let result = self
             .client
             .get_function_configuration()
@@ -199,33 +209,134 @@ impl AliasStore for LambdaAliases {
             .qualifier(version)
             .send()
             .await;
+        match result {
+            Ok(out) => Ok(published_version(&out)),
+            Err(e) => version_error(&e),
+        }
+    }
+
+    async fn wait_until_active(
+        &self,
+        function: &str,
+        version: &str,
+        max_wait: Duration,
+    ) -> Result<PublishedVersion, AliasError> {
+        let waited = self
+            .client
+            .wait_until_published_version_active()
+            .function_name(function)
+            .qualifier(version)
+            .wait(max_wait)
+            .await;
+        match waited {
+            Ok(done) => match done.as_result() {
+                Ok(out) => Ok(published_version(out)),
+                Err(e) => version_error(e),
+            },
+            // `Failed`: the last answer says why.
+            Err(WaiterError::FailureState(failed)) => match failed.final_poll().as_result() {
+                Ok(out) => Ok(published_version(out)),
+                Err(e) if e.is_resource_not_found_exception() => Ok(PublishedVersion::Missing),
+                Err(e) => Err(AliasError::Aws {
+                    operation: "GetFunctionConfiguration",
+                    message: e.to_string(),
+                    transient: false,
+                }),
+            },
+            // One last look, to name the state it is still in.
+            Err(WaiterError::ExceededMaxWait(_)) => self.version(function, version).await,
+            Err(WaiterError::OperationFailed(failed)) => version_error(failed.error()),
+            Err(other) => Err(AliasError::Aws {
+                operation: "GetFunctionConfiguration",
+                message: other.to_string(),
+                transient: false,
+            }),
+        }
+    }
+
+    async fn provisioned_concurrency(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<ProvisionedConcurrency>, AliasError> {
+        let result = self
+            .client
+            .get_provisioned_concurrency_config()
+            .function_name(function)
+            .qualifier(alias)
+            .send()
+            .await;
         let out = match result {
             Ok(out) => out,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                return Ok(TargetVersion::Missing)
-            }
             Err(e) => {
-                let failed = call_failed("GetFunctionConfiguration", &e);
-                return Err(AliasError::Aws {
-                    operation: failed.operation,
-                    message: failed.message,
-                    transient: failed.transient,
-                });
+                let service = e.as_service_error();
+                if service
+                    .is_some_and(|s| s.is_provisioned_concurrency_config_not_found_exception())
+                {
+                    return Ok(None);
+                }
+                let not_found = service.is_some_and(|s| s.is_resource_not_found_exception());
+                return Err(alias_error(
+                    "GetProvisionedConcurrencyConfig",
+                    function,
+                    alias,
+                    &e,
+                    Modeled {
+                        not_found,
+                        ..Default::default()
+                    },
+                ));
             }
         };
-        // Older functions report no state; Lambda treats those as Active.
-        Ok(TargetVersion::Present {
-            state: out.state().unwrap_or(&State::Active).as_str().to_string(),
-            last_update_status: out
-                .last_update_status()
-                .unwrap_or(&LastUpdateStatus::Successful)
-                .as_str()
-                .to_string(),
-        })
+        let count = |n: Option<i32>| n.unwrap_or(0).max(0) as u32;
+        Ok(Some(ProvisionedConcurrency {
+            status: out.status().map_or("", |s| s.as_str()).to_string(),
+            status_reason: out.status_reason().unwrap_or_default().to_string(),
+            requested: count(out.requested_provisioned_concurrent_executions()),
+            allocated: count(out.allocated_provisioned_concurrent_executions()),
+        }))
     }
+}
+
+/// A version's configuration as the domain sees it. Older functions report no state;
+/// Lambda treats those as `Active`.
+fn published_version(out: &GetFunctionConfigurationOutput) -> PublishedVersion {
+    PublishedVersion::Present(VersionConfig {
+        state: out.state().unwrap_or(&State::Active).as_str().to_string(),
+        state_reason_code: out
+            .state_reason_code()
+            .map_or("", |c| c.as_str())
+            .to_string(),
+        state_reason: out.state_reason().unwrap_or_default().to_string(),
+        last_update_status: out
+            .last_update_status()
+            .unwrap_or(&LastUpdateStatus::Successful)
+            .as_str()
+            .to_string(),
+        role: out.role().unwrap_or_default().to_string(),
+        dead_letter_target: out
+            .dead_letter_config()
+            .and_then(|d| d.target_arn())
+            .filter(|arn| !arn.is_empty())
+            .map(String::from),
+    })
+}
+
+/// A missing version is an answer ([`PublishedVersion::Missing`]); anything else an error.
+fn version_error(
+    e: &SdkError<GetFunctionConfigurationError, HttpResponse>,
+) -> Result<PublishedVersion, AliasError> {
+    if e.as_service_error()
+        .is_some_and(|s| s.is_resource_not_found_exception())
+    {
+        return Ok(PublishedVersion::Missing);
+    }
+    let failed = call_failed("GetFunctionConfiguration", e);
+    Err(AliasError::Aws {
+        operation: failed.operation,
+        message: failed.message,
+        transient: failed.transient,
+    })
 }
 
 #[cfg(test)]
@@ -272,5 +383,91 @@ mod tests {
             .await;
         assert!(matches!(result, Err(AliasError::Invalid(_))), "{result:?}");
         assert_eq!(rule.num_calls(), 0);
+    }
+
+    /// GetProvisionedConcurrencyConfig's answers, as Lambda's API reference records them
+    /// (the emulator allocates at once and never fails, so these are the evidence).
+    #[tokio::test]
+    async fn provisioned_concurrency_answers_map_with_their_reason() {
+        use aws_sdk_lambda::operation::get_provisioned_concurrency_config::{
+            GetProvisionedConcurrencyConfigError, GetProvisionedConcurrencyConfigOutput,
+        };
+        use aws_sdk_lambda::types::error::ProvisionedConcurrencyConfigNotFoundException;
+        use aws_sdk_lambda::types::ProvisionedConcurrencyStatusEnum;
+        let in_progress = mock!(Client::get_provisioned_concurrency_config).then_output(|| {
+            GetProvisionedConcurrencyConfigOutput::builder()
+                .status(ProvisionedConcurrencyStatusEnum::InProgress)
+                .requested_provisioned_concurrent_executions(10)
+                .allocated_provisioned_concurrent_executions(4)
+                .build()
+        });
+        let failed = mock!(Client::get_provisioned_concurrency_config).then_output(|| {
+            GetProvisionedConcurrencyConfigOutput::builder()
+                .status(ProvisionedConcurrencyStatusEnum::Failed)
+                .status_reason("FUNCTION_ERROR_INIT_FAILURE")
+                .requested_provisioned_concurrent_executions(10)
+                .build()
+        });
+        let none = mock!(Client::get_provisioned_concurrency_config).then_error(|| {
+            GetProvisionedConcurrencyConfigError::ProvisionedConcurrencyConfigNotFoundException(
+                ProvisionedConcurrencyConfigNotFoundException::builder()
+                    .message("No Provisioned Concurrency Config found")
+                    .build(),
+            )
+        });
+        let client = mock_client!(
+            aws_sdk_lambda,
+            RuleMode::Sequential,
+            [&in_progress, &failed, &none]
+        );
+        let aliases = LambdaAliases::new(client);
+        let seen = aliases
+            .provisioned_concurrency("f", "live")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(seen.describe(), "10 requested, 4 allocated (IN_PROGRESS)");
+        let seen = aliases
+            .provisioned_concurrency("f", "live")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            seen.allocation(),
+            rollout_core::provisioned::Allocation::Failed("FUNCTION_ERROR_INIT_FAILURE".into())
+        );
+        assert_eq!(
+            aliases.provisioned_concurrency("f", "live").await.unwrap(),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_version_carries_its_state_reason_role_and_dead_letter_target() {
+        use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
+        use aws_sdk_lambda::types::{DeadLetterConfig, StateReasonCode};
+        let rule = mock!(Client::get_function_configuration).then_output(|| {
+            GetFunctionConfigurationOutput::builder()
+                .state(State::Pending)
+                .state_reason_code(StateReasonCode::Creating)
+                .state_reason("The function is being created.")
+                .last_update_status(LastUpdateStatus::InProgress)
+                .role("arn:aws:iam::1:role/r")
+                .dead_letter_config(
+                    DeadLetterConfig::builder()
+                        .target_arn("arn:aws:sqs:q")
+                        .build(),
+                )
+                .build()
+        });
+        let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, [&rule]);
+        let seen = LambdaAliases::new(client).version("f", "2").await.unwrap();
+        let config = seen.config().unwrap();
+        assert_eq!(
+            config.state_text(),
+            "Pending (Creating: The function is being created)"
+        );
+        assert_eq!(config.role, "arn:aws:iam::1:role/r");
+        assert_eq!(config.dead_letter_target.as_deref(), Some("arn:aws:sqs:q"));
     }
 }

@@ -25,7 +25,10 @@ impl JobResults for CodePipelineResults {
     async fn success(&self, job_id: &str, result: JobSuccess) -> Result<(), PipelineError> {
         let details = ExecutionDetails::builder()
             .summary(result.summary)
-            .external_execution_id(result.external_execution_id)
+            // None before a rollout has started (waiting for the version): no id yet.
+            .set_external_execution_id(
+                Some(result.external_execution_id).filter(|id| !id.is_empty()),
+            )
             .percent_complete(result.percent_complete)
             .build();
         let mut request = self

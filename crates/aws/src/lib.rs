@@ -8,6 +8,7 @@ pub mod codedeploy;
 pub mod codepipeline;
 pub mod invoke;
 pub mod sns;
+pub mod triggers;
 
 use std::time::Duration;
 
@@ -121,19 +122,23 @@ where
     }
 }
 
-/// The SDK-backed adapters a driver needs, built once from one configuration.
+/// The SDK-backed adapters a driver needs (and `rollout check`'s trigger listing), built once
+/// from one configuration.
 pub struct Adapters {
     pub aliases: aliases::LambdaAliases,
     pub alarms: alarms::CloudWatchAlarms,
     pub notifier: sns::SnsNotifier,
+    pub triggers: triggers::LambdaTriggers,
 }
 
 impl Adapters {
     pub fn new(config: &SdkConfig) -> Self {
+        let lambda = aws_sdk_lambda::Client::new(config);
         Adapters {
-            aliases: aliases::LambdaAliases::new(aws_sdk_lambda::Client::new(config)),
+            aliases: aliases::LambdaAliases::new(lambda.clone()),
             alarms: alarms::CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(config)),
             notifier: sns::SnsNotifier::new(aws_sdk_sns::Client::new(config)),
+            triggers: triggers::LambdaTriggers::new(lambda),
         }
     }
 

@@ -4,7 +4,10 @@
 //! - [`plan`]: a strategy's steps (CodeDeploy and SAM names, general forms, custom lists).
 //! - [`state`]: the spec that starts a rollout and the progress it accumulates.
 //! - [`validate`]: bad input, named; the checks for function, alias, version and topic names.
-//! - [`alias`], [`alarms`], [`version`]: what the engine is shown of the world.
+//! - [`alias`], [`alarms`], [`version`], [`provisioned`]: what the engine is shown of the
+//!   world, and the rules on it (routing, alarms, readiness, what a weighted alias needs,
+//!   provisioned concurrency).
+//! - [`wiring`]: what invokes a function other than through the alias a rollout moves.
 //! - [`marker`]: the codec of what a rollout writes into its alias's description.
 //! - [`engine`]: start, decide, reconcile, and the state each decision leads to.
 //! - [`notification`]: what people are told, for every event.
@@ -17,17 +20,20 @@ pub mod fields;
 pub mod marker;
 pub mod notification;
 pub mod plan;
+pub mod provisioned;
 pub mod settings;
 pub mod state;
 pub mod validate;
 pub mod version;
+pub mod wiring;
 
 pub use alarms::{AlarmState, AlarmVerdict};
 pub use alias::{AliasState, AliasUpdate};
-pub use engine::{AliasCheck, Decision, Refusal, Start};
+pub use engine::{AliasCheck, Check, Decision, Observed, Refusal, Start};
 pub use marker::Marker;
 pub use notification::{EventKind, Notification};
 pub use plan::{Plan, Step, StrategyError};
+pub use provisioned::{ProvisionedConcurrency, Provisioning};
 pub use state::{Rollout, Spec, Status};
 pub use validate::InvalidField;
-pub use version::TargetVersion;
+pub use version::{PublishedVersion, Readiness, VersionConfig};

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::plan::Plan;
+use crate::provisioned::Provisioning;
 use crate::validate::{
     check_alias, check_function_name, check_topic_arn, check_version, short_function_name,
     InvalidField,
@@ -94,6 +95,10 @@ pub struct Rollout {
     pub wait_seconds: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Present when the alias has provisioned concurrency: whether the current step's weights
+    /// are allocated yet (no step is judged before they are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned_concurrency: Option<Provisioning>,
 }
 
 impl Spec {
@@ -275,6 +280,7 @@ impl Rollout {
             next_step_at: Some(epoch),
             wait_seconds: 0,
             reason: Some(String::new()),
+            provisioned_concurrency: Some(Provisioning::Ready),
         };
         let spec_fields = Spec::field_names();
         match serde_json::to_value(full) {
@@ -315,6 +321,7 @@ mod tests {
             next_step_at: next.then_some(at),
             wait_seconds: 0,
             reason: None,
+            provisioned_concurrency: None,
         }
     }
 

@@ -41,6 +41,9 @@ impl DriveError {
             DriveError::Invalid(_) | DriveError::Refused(Refusal::Invalid(_)) => "InvalidInput",
             DriveError::Refused(Refusal::Unhealthy(_)) => "AlarmFiring",
             DriveError::Refused(Refusal::Conflict(_)) => "AliasConflict",
+            // Still Pending after the wait this invocation could afford: a retry may find it
+            // Active (the state machine retries it with backoff).
+            DriveError::Refused(Refusal::NotReady(_)) => "VersionNotReady",
             DriveError::Alias(_) => "AwsError",
         }
     }

@@ -9,15 +9,19 @@
 //! - [`pipeline`]: the CodePipeline action, with its continuation token.
 //! - [`alarm_rollback`]: the alarm-rollback function, from an alarm to the aliases it guards.
 //! - [`hooks`]: the CodeDeploy traffic hooks.
+//! - [`readiness`]: the one wait for a target version to be `Active`, used by every entry point.
+//! - [`check`]: `rollout check`, every pre-flight check of a start plus the alias's wiring.
 //! - [`failure`]: the one mapping from every error to Lambda's `errorType`.
 
 pub mod alarm_rollback;
+pub mod check;
 pub mod driver;
 pub mod failure;
 pub mod hooks;
 pub mod patience;
 pub mod pipeline;
 pub mod ports;
+pub mod readiness;
 pub mod request;
 pub mod settings;
 pub mod shifter;

@@ -2,9 +2,13 @@
 //! implementation in `rollout-aws` and one in-memory fake in `testing`. Their errors say
 //! what a use case can act on (a conflict, a missing alias) and carry the rest as text.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
+use rollout_core::wiring::Trigger;
 use rollout_core::{
-    AlarmVerdict, AliasState, AliasUpdate, InvalidField, Notification, TargetVersion,
+    AlarmVerdict, AliasState, AliasUpdate, InvalidField, Notification, ProvisionedConcurrency,
+    PublishedVersion,
 };
 use serde_json::Value;
 
@@ -53,7 +57,7 @@ impl AliasError {
     }
 }
 
-/// Reads and conditionally writes aliases.
+/// Reads and conditionally writes aliases; reads what Lambda says of their versions.
 #[async_trait]
 pub trait AliasStore: Send + Sync {
     async fn get(&self, function: &str, alias: &str) -> Result<AliasState, AliasError>;
@@ -66,9 +70,31 @@ pub trait AliasStore: Send + Sync {
         update: &AliasUpdate,
         revision_id: &str,
     ) -> Result<AliasState, AliasError>;
-    async fn version(&self, function: &str, version: &str) -> Result<TargetVersion, AliasError>;
+    /// What Lambda says of a published version: its state, role and dead-letter target.
+    async fn version(&self, function: &str, version: &str) -> Result<PublishedVersion, AliasError>;
+    /// Waits, up to `max_wait`, for a `Pending` version to be `Active` (or `Failed`), and
+    /// returns what was seen last; the SDK's own waiter and its backoff.
+    async fn wait_until_active(
+        &self,
+        function: &str,
+        version: &str,
+        max_wait: Duration,
+    ) -> Result<PublishedVersion, AliasError>;
+    /// The alias's provisioned concurrency; `None` when it has none.
+    async fn provisioned_concurrency(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<ProvisionedConcurrency>, AliasError>;
     /// The names of the function's aliases.
     async fn list(&self, function: &str) -> Result<Vec<String>, AliasError>;
+}
+
+/// What invokes a function: its event source mappings, function URLs and resource-policy
+/// permissions, each with the qualifier it is bound to (`rollout check` reads them).
+#[async_trait]
+pub trait Triggers: Send + Sync {
+    async fn triggers(&self, function: &str) -> Result<Vec<Trigger>, AliasError>;
 }
 
 // --- The analysis provider: CloudWatch alarms ---------------------------------------------

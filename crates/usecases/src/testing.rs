@@ -1,20 +1,23 @@
 //! The one set of in-memory fakes behind the ports, for every unit test of the use cases:
 //! healthy by default, failing, hanging or panicking on demand, and keeping what they saw.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
+use rollout_core::wiring::Trigger;
 use rollout_core::{
-    AlarmState, AlarmVerdict, AliasState, AliasUpdate, Notification, Spec, TargetVersion,
+    AlarmState, AlarmVerdict, AliasState, AliasUpdate, Notification, ProvisionedConcurrency,
+    PublishedVersion, Spec, VersionConfig,
 };
 use serde_json::Value;
 
 use crate::driver::Driver;
 use crate::ports::{
     AlarmSource, AliasError, AliasStore, Answered, CallFailed, DeploymentError, Deployments,
-    Invocation, Invoker, Notifier,
+    FailureKind, Invocation, Invoker, JobResults, JobSuccess, Notifier, PipelineError, Triggers,
 };
 
 pub const RID: &str = "r-20270115T080000000Z";
@@ -57,10 +60,48 @@ pub enum Fault {
     LoseAnswer,
 }
 
-/// One alias, written only with its current RevisionId (`r0`, `r1`, …), like Lambda.
+/// The role every fake version runs as, unless a test says otherwise.
+pub const ROLE: &str = "arn:aws:iam::000000000000:role/orders";
+
+/// A version just published: `Pending`, as Lambda reports it for a moment.
+pub fn pending() -> PublishedVersion {
+    PublishedVersion::Present(VersionConfig {
+        state: "Pending".into(),
+        state_reason_code: "Creating".into(),
+        state_reason: "The function is being created.".into(),
+        last_update_status: "InProgress".into(),
+        ..VersionConfig::active(ROLE)
+    })
+}
+
+/// What GetProvisionedConcurrencyConfig answers, as recorded from Lambda's API reference:
+/// `IN_PROGRESS` while allocating, `READY`, or `FAILED` with its `StatusReason`.
+pub fn provisioned(status: &str, reason: &str) -> ProvisionedConcurrency {
+    ProvisionedConcurrency {
+        status: status.into(),
+        status_reason: reason.into(),
+        requested: 10,
+        allocated: if status == "READY" { 10 } else { 0 },
+    }
+}
+
+/// One alias, written only with its current RevisionId (`r0`, `r1`, …), like Lambda; its
+/// versions `Active` and alike unless scripted otherwise; no provisioned concurrency.
 pub struct FakeAliases {
     pub alias: Mutex<AliasState>,
-    pub target: TargetVersion,
+    /// What every version read answers once `script` is used up.
+    pub target: PublishedVersion,
+    /// Answers for particular versions: the alias's own, `Active` (a test may give it another
+    /// role).
+    pub by_version: HashMap<String, PublishedVersion>,
+    /// Answers to version reads and waits, in turn, before `target`.
+    pub script: Mutex<VecDeque<PublishedVersion>>,
+    /// Answers to provisioned-concurrency reads, in turn; the last repeats.
+    pub provisioned: Mutex<Vec<Option<ProvisionedConcurrency>>>,
+    /// The longest wait each `wait_until_active` was given.
+    pub waits: Mutex<Vec<Duration>>,
+    /// Every call, by operation name.
+    pub calls: Mutex<Vec<&'static str>>,
     pub fail_writes: bool,
     /// Faults met by the next writes, in order.
     pub write_faults: Mutex<Vec<Fault>>,
@@ -91,10 +132,16 @@ impl FakeAliases {
                 revision_id: "r0".into(),
                 description: String::new(),
             }),
-            target: TargetVersion::Present {
-                state: "Active".into(),
-                last_update_status: "Successful".into(),
-            },
+            target: PublishedVersion::Present(VersionConfig::active(ROLE)),
+            // The alias's own version answers for itself, whatever the script says.
+            by_version: HashMap::from([(
+                version.to_string(),
+                PublishedVersion::Present(VersionConfig::active(ROLE)),
+            )]),
+            script: Mutex::default(),
+            provisioned: Mutex::new(vec![None]),
+            waits: Mutex::default(),
+            calls: Mutex::default(),
             fail_writes: false,
             write_faults: Mutex::default(),
             read_faults: Mutex::default(),
@@ -105,11 +152,54 @@ impl FakeAliases {
     pub fn now(&self) -> AliasState {
         self.alias.lock().unwrap().clone()
     }
+
+    pub fn routing_now(&self) -> Option<(String, f64)> {
+        self.now().routing
+    }
+
+    /// Version reads answer these first, in turn.
+    pub fn script_versions(&self, answers: impl IntoIterator<Item = PublishedVersion>) {
+        self.script.lock().unwrap().extend(answers);
+    }
+
+    /// Provisioned-concurrency reads answer these in turn, the last one from then on.
+    pub fn script_provisioned(&self, answers: Vec<Option<ProvisionedConcurrency>>) {
+        *self.provisioned.lock().unwrap() = answers;
+    }
+
+    pub fn version_reads(&self) -> usize {
+        self.called("GetFunctionConfiguration")
+    }
+
+    pub fn called(&self, operation: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| **c == operation)
+            .count()
+    }
+
+    fn call(&self, operation: &'static str) {
+        self.calls.lock().unwrap().push(operation);
+    }
+
+    fn next_version(&self, version: &str) -> PublishedVersion {
+        if let Some(seen) = self.by_version.get(version) {
+            return seen.clone();
+        }
+        self.script
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or_else(|| self.target.clone())
+    }
 }
 
 #[async_trait]
 impl AliasStore for FakeAliases {
     async fn get(&self, _: &str, _: &str) -> Result<AliasState, AliasError> {
+        self.call("GetAlias");
         match next_fault(&self.read_faults) {
             Some(_) => Err(throttled("GetAlias")),
             None => Ok(self.now()),
@@ -123,6 +213,7 @@ impl AliasStore for FakeAliases {
         update: &AliasUpdate,
         revision_id: &str,
     ) -> Result<AliasState, AliasError> {
+        self.call("UpdateAlias");
         if self.fail_writes {
             return Err(AliasError::Aws {
                 operation: "UpdateAlias",
@@ -157,8 +248,34 @@ impl AliasStore for FakeAliases {
         }
     }
 
-    async fn version(&self, _: &str, _: &str) -> Result<TargetVersion, AliasError> {
-        Ok(self.target.clone())
+    async fn version(&self, _: &str, version: &str) -> Result<PublishedVersion, AliasError> {
+        self.call("GetFunctionConfiguration");
+        Ok(self.next_version(version))
+    }
+
+    async fn wait_until_active(
+        &self,
+        _: &str,
+        version: &str,
+        max_wait: Duration,
+    ) -> Result<PublishedVersion, AliasError> {
+        self.call("WaitUntilPublishedVersionActive");
+        self.waits.lock().unwrap().push(max_wait);
+        Ok(self.next_version(version))
+    }
+
+    async fn provisioned_concurrency(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<ProvisionedConcurrency>, AliasError> {
+        self.call("GetProvisionedConcurrencyConfig");
+        let mut script = self.provisioned.lock().unwrap();
+        Ok(if script.len() > 1 {
+            script.remove(0)
+        } else {
+            script[0].clone()
+        })
     }
 
     async fn list(&self, _: &str) -> Result<Vec<String>, AliasError> {
@@ -237,6 +354,53 @@ impl AlarmSource for FakeAlarms {
 
     async fn tags(&self, _: &str) -> Result<Vec<(String, String)>, CallFailed> {
         Ok(Vec::new())
+    }
+}
+
+/// CodePipeline's job results, kept: `Ok(success)` or `Err((kind, message))`.
+#[derive(Default)]
+pub struct FakeJobResults {
+    pub results: Mutex<Vec<Result<JobSuccess, (FailureKind, String)>>>,
+}
+
+impl FakeJobResults {
+    /// The one result reported since the last call.
+    pub fn take(&self) -> Result<JobSuccess, (FailureKind, String)> {
+        let mut results = self.results.lock().unwrap();
+        assert_eq!(results.len(), 1, "one result per invocation");
+        results.remove(0)
+    }
+}
+
+#[async_trait]
+impl JobResults for FakeJobResults {
+    async fn success(&self, _: &str, result: JobSuccess) -> Result<(), PipelineError> {
+        self.results.lock().unwrap().push(Ok(result));
+        Ok(())
+    }
+
+    async fn failure(
+        &self,
+        _: &str,
+        kind: FailureKind,
+        message: &str,
+    ) -> Result<(), PipelineError> {
+        self.results
+            .lock()
+            .unwrap()
+            .push(Err((kind, message.to_string())));
+        Ok(())
+    }
+}
+
+/// The triggers of a function, as given.
+#[derive(Default)]
+pub struct FakeTriggers(pub Vec<Trigger>);
+
+#[async_trait]
+impl Triggers for FakeTriggers {
+    async fn triggers(&self, _: &str) -> Result<Vec<Trigger>, AliasError> {
+        Ok(self.0.clone())
     }
 }
 

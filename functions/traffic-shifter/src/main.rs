@@ -18,7 +18,14 @@ async fn main() -> Result<(), Error> {
         settings.topic_arn.as_deref(),
     );
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        dispatch(&driver, &results, event.payload, chrono::Utc::now())
+        let deadline = event.context.deadline;
+        dispatch(
+            &driver,
+            &results,
+            event.payload,
+            chrono::Utc::now(),
+            deadline,
+        )
     }))
     .await
 }

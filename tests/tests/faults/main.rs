@@ -17,6 +17,7 @@ use rollout_testkit::fixture::{kept, spawn_rollout_cli, World};
 use rollout_testkit::{sdk_config, Ministack};
 use rollout_usecases::driver::Driver;
 use rollout_usecases::patience::Patience;
+use rollout_usecases::readiness::ReadyWait;
 
 /// A ministack, its world (direct clients, never faulted), and a proxy in front of it.
 pub struct Faulty {
@@ -93,6 +94,7 @@ async fn started_with(f: &Faulty, function: &str, strategy: &str, alarm: &str) -
             &f.spec(function, strategy, alarm),
             "r-20300317T170000000Z".into(),
             t(0),
+            &ReadyWait::up_to(Duration::from_secs(30)),
         )
         .await
         .expect("start")
@@ -135,9 +137,10 @@ async fn a_shift_whose_answer_is_lost_carries_on_as_our_own_write() {
     let alarm = f.function("orders").await;
     let rollout = started_with(&f, "orders", "20%:1m,50%:1m", &alarm).await;
     f.proxy.fail("UpdateAlias", Fault::LoseAnswer, 1);
+    let due = rollout.next_step_at.expect("holding");
     let stepped = f
         .driver()
-        .step(&rollout, t(60))
+        .step(&rollout, due)
         .await
         .expect("not taken for someone else's change");
     assert_eq!(
@@ -161,12 +164,13 @@ async fn throttled_alarm_reads_do_not_roll_back_a_healthy_canary() {
     let rollout = started_with(&f, "orders", "20%:1m,50%:1m", &alarm).await;
     f.proxy.fail("DescribeAlarms", Fault::Throttle, 5);
     f.proxy.fail("GetAlias", Fault::ServerError(503), 4);
+    let due = rollout.next_step_at.expect("holding");
     let held = f.driver().step(&rollout, t(30)).await.expect("hold");
     assert_eq!(
         (held.rollout.status, held.rollout.step_index),
         (Status::InProgress, 0)
     );
-    let stepped = f.driver().step(&held.rollout, t(60)).await.expect("step");
+    let stepped = f.driver().step(&held.rollout, due).await.expect("step");
     assert_eq!(
         (stepped.rollout.status, stepped.rollout.step_index),
         (Status::InProgress, 1)

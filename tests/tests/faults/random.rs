@@ -9,6 +9,7 @@ use aws_sdk_cloudwatch::types::StateValue;
 use rollout_core::{Rollout, Status};
 use rollout_testkit::faults::{Fault, Matcher};
 use rollout_usecases::driver::{new_rollout_id, DriveError, Stepped};
+use rollout_usecases::readiness::ReadyWait;
 
 use rollout_testkit::fixture::kept;
 
@@ -69,15 +70,25 @@ async fn seeded_random_faults_never_strand_traffic_or_lose_alerts() {
         let spec = f.spec(&function, "20%:1m,50%:1m", alarm);
         let breach = i % 3 == 0;
         let id = new_rollout_id(t(i as i64 * 1000));
-        let mut rollout =
-            match again_and_again(async || f.driver().start(&spec, id.clone(), t(0)).await).await {
-                Ok(stepped) => stepped.rollout,
-                Err(e) => {
-                    eprintln!("fn{i}: refused: {e}");
-                    figures.refused += 1;
-                    continue;
-                }
-            };
+        let mut rollout = match again_and_again(async || {
+            f.driver()
+                .start(
+                    &spec,
+                    id.clone(),
+                    t(0),
+                    &ReadyWait::up_to(std::time::Duration::from_secs(30)),
+                )
+                .await
+        })
+        .await
+        {
+            Ok(stepped) => stepped.rollout,
+            Err(e) => {
+                eprintln!("fn{i}: refused: {e}");
+                figures.refused += 1;
+                continue;
+            }
+        };
         let mut now = 0;
         while !rollout.status.is_terminal() {
             now += 60;

@@ -199,3 +199,25 @@ async fn a_refused_answer_makes_the_invocation_fail() {
         "{note}"
     );
 }
+
+#[tokio::test]
+async fn a_target_published_a_moment_before_is_waited_for_and_answered_succeeded() {
+    let s = Setup::new().await;
+    let v3 = s.world.publish_version("orders", "three").await;
+    s.appspec(&appspec_yaml("orders", "live", "1", &v3));
+    let report = s
+        .run(
+            &s.hook(HookKind::PreTraffic, &[("ALARM_NAMES", "orders-errors")]),
+            30,
+        )
+        .await
+        .expect("hook");
+    assert_eq!(report.status, "Succeeded", "{report:?}");
+    assert!(
+        report
+            .reason
+            .contains(&format!("version {v3} of orders is Active")),
+        "{report:?}"
+    );
+    assert_eq!(s.answers(), ["Succeeded"]);
+}

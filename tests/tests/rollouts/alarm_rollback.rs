@@ -46,6 +46,8 @@ async fn restores_an_in_flight_alias_and_the_shifter_then_ends_quietly() {
     let start = t0();
     let spec = s.spec("orders", "Linear10PercentEvery1Minute", &["orders-errors"]);
     let first = s.start(&spec, start).await.expect("start");
+    // The rollout's own clock: its start waited for the version to be Active.
+    let start = first.started_at;
     s.world.set_alarm("orders-errors", StateValue::Alarm).await;
     let arn = s.world.alarm_arn("orders-errors").await;
 

@@ -354,3 +354,70 @@ async fn run_keeps_driving_when_notifications_cannot_be_published() {
         "promoted, not stranded"
     );
 }
+
+#[tokio::test]
+async fn run_waits_for_a_version_published_a_moment_ago_and_promotes_it() {
+    let s = Setup::new("orders").await;
+    let v3 = s.world.publish_version("orders", "three").await;
+    let out = rollout_cli(
+        &s.stack,
+        &[
+            "run",
+            "--function",
+            "orders",
+            "--alias",
+            "live",
+            "--to",
+            &v3,
+            "--strategy",
+            "50%:1s",
+            "--poll",
+            "1s",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "waiting for version {v3} to be Active: it is Pending"
+        )),
+        "{stdout}"
+    );
+    let alias = s.world.alias("orders").await;
+    assert_eq!((alias.version.as_str(), alias.routing), (v3.as_str(), None));
+}
+
+#[tokio::test]
+async fn run_refuses_a_version_whose_role_differs_naming_both_and_touches_nothing() {
+    let s = Setup::new("orders").await;
+    let other = "arn:aws:iam::000000000000:role/other-role";
+    let v3 = s.world.publish_version_with_role("orders", other).await;
+    let before = s.world.alias("orders").await;
+    let out = rollout_cli(
+        &s.stack,
+        &[
+            "run",
+            "--function",
+            "orders",
+            "--alias",
+            "live",
+            "--to",
+            &v3,
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--to:")
+            && stderr.contains(other)
+            && stderr.contains(rollout_testkit::fixture::ROLE),
+        "{stderr}"
+    );
+    assert_eq!(s.world.alias("orders").await, before);
+    assert!(s.world.events().await.is_empty());
+}

@@ -48,6 +48,21 @@ async fn traffic_shifter_binary_runs_a_rollout_to_promotion() {
 }
 
 #[tokio::test]
+async fn traffic_shifter_binary_waits_for_a_version_published_a_moment_ago() {
+    let s = Setup::new("orders").await;
+    shifter(&s).await;
+    let v3 = s.world.publish_version("orders", "three").await;
+    let spec = json!({"functionName": "orders", "alias": "live", "targetVersion": v3, "strategy": "50%:0s"});
+    let (error, state) = s.world.invoke("rollout-traffic-shifter", &spec).await;
+    assert_eq!(error, None, "{state}");
+    assert_eq!(state["status"], "InProgress", "{state}");
+    let (error, done) = s.world.invoke("rollout-traffic-shifter", &state).await;
+    assert_eq!(error, None, "{done}");
+    assert_eq!(done["status"], "Succeeded", "{done}");
+    assert_eq!(s.world.alias("orders").await.version, v3);
+}
+
+#[tokio::test]
 async fn traffic_shifter_binary_refuses_an_invalid_spec_with_a_named_error_type() {
     let s = Setup::new("orders").await;
     shifter(&s).await;

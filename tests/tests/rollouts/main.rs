@@ -2,6 +2,7 @@
 //! driven step by step with a clock the test moves (so holds cost no wall time).
 
 mod alarm_rollback;
+mod check;
 mod cli;
 mod functions;
 mod shifting;
@@ -12,6 +13,7 @@ use rollout_core::{Rollout, Spec};
 use rollout_testkit::fixture::World;
 use rollout_testkit::Ministack;
 use rollout_usecases::driver::{DriveError, Stepped};
+use rollout_usecases::readiness::{ReadyWait, DEFAULT_LIMIT};
 
 /// One emulator, its world, and the SDK-backed adapters the functions use.
 pub struct Setup {
@@ -48,8 +50,15 @@ impl Setup {
 
     pub async fn start(&self, spec: &Spec, now: DateTime<Utc>) -> Result<Rollout, DriveError> {
         let driver = self.adapters.driver("test", &[], None);
+        // As a user's start would: a version published a moment ago is waited for.
+        let ready = ReadyWait::up_to(DEFAULT_LIMIT);
         driver
-            .start(spec, rollout_usecases::driver::new_rollout_id(now), now)
+            .start(
+                spec,
+                rollout_usecases::driver::new_rollout_id(now),
+                now,
+                &ready,
+            )
             .await
             .map(told)
     }

@@ -1,7 +1,7 @@
 //! The shifter's engine and adapters against a real alias, alarms and topic.
 
 use aws_sdk_cloudwatch::types::StateValue;
-use rollout_core::{Refusal, Status};
+use rollout_core::{Provisioning, Refusal, Status};
 use rollout_usecases::driver::DriveError;
 
 use crate::{later, t0, Setup};
@@ -71,6 +71,8 @@ async fn rolls_back_when_an_alarm_fires_mid_rollout() {
     let spec = s.spec("orders", "Linear10PercentEvery1Minute", &["orders-errors"]);
     let start = t0();
     let first = s.start(&spec, start).await.expect("start");
+    // The rollout's own clock: its start waited for the version to be Active.
+    let start = first.started_at;
     let second = s.step(&first, later(start, 60)).await.expect("step");
     assert_eq!(
         s.world.alias("orders").await.routing,
@@ -158,6 +160,8 @@ async fn aborts_and_keeps_a_change_made_by_someone_else() {
         .start(&s.spec("orders", "Linear10PercentEvery1Minute", &[]), start)
         .await
         .expect("start");
+    // The rollout's own clock: its start waited for the version to be Active.
+    let start = first.started_at;
     s.world.set_alias("orders", "1", Some(("2", 0.5))).await;
     let ended = s.step(&first, later(start, 60)).await.expect("step");
     assert_eq!(ended.status, Status::Aborted, "{ended:?}");
@@ -180,6 +184,8 @@ async fn replaying_the_same_state_shifts_once() {
         .start(&s.spec("orders", "Linear10PercentEvery1Minute", &[]), start)
         .await
         .expect("start");
+    // The rollout's own clock: its start waited for the version to be Active.
+    let start = first.started_at;
     let second = s.step(&first, later(start, 60)).await.expect("step");
     let replayed = s
         .step(&first, later(start, 61))
@@ -217,6 +223,8 @@ async fn a_breach_during_bake_time_puts_the_current_version_back() {
     spec.bake_time = Some(600);
     let start = t0();
     let baking = s.start(&spec, start).await.expect("start");
+    // The rollout's own clock: its start waited for the version to be Active.
+    let start = baking.started_at;
     assert_eq!((baking.status, baking.weight), (Status::InProgress, 1.0));
     assert_eq!(s.world.alias("orders").await.version, "2");
     let still = s
@@ -244,4 +252,46 @@ async fn insufficient_data_does_not_stop_a_rollout() {
     let rollout = s.start(&spec, t0()).await.expect("start");
     let (done, _) = s.drive_to_end(rollout).await;
     assert_eq!(done.status, Status::Succeeded);
+}
+
+/// The emulator allocates provisioned concurrency at once (READY), so this shows the wiring:
+/// each new weight waits for its allocation before its hold starts. IN_PROGRESS and FAILED
+/// are covered on the adapter's recorded answers and the engine's decisions.
+#[tokio::test]
+async fn with_provisioned_concurrency_each_step_holds_only_once_its_weights_are_allocated() {
+    let s = Setup::new("orders").await;
+    s.world
+        .lambda
+        .put_provisioned_concurrency_config()
+        .function_name("orders")
+        .qualifier("live")
+        .provisioned_concurrent_executions(2)
+        .send()
+        .await
+        .expect("put_provisioned_concurrency_config");
+    let spec = s.spec("orders", "50%:1m", &[]);
+    let first = s.start(&spec, t0()).await.expect("start");
+    assert_eq!(
+        first.provisioned_concurrency,
+        Some(Provisioning::Allocating)
+    );
+    assert_eq!(
+        s.world.alias("orders").await.routing,
+        Some(("2".into(), 0.5))
+    );
+    let at = first.started_at + chrono::Duration::seconds(5);
+    let holding = s.step(&first, at).await.expect("allocation READY");
+    assert_eq!(holding.provisioned_concurrency, Some(Provisioning::Ready));
+    assert_eq!(
+        holding.next_step_at,
+        Some(later(at, 60)),
+        "the hold starts at READY"
+    );
+    let (done, _) = s.drive_to_end(holding).await;
+    assert_eq!(done.status, Status::Succeeded, "{done:?}");
+    assert_eq!(s.world.alias("orders").await.version, "2");
+    assert_eq!(
+        s.world.events().await,
+        ["rollout.started", "rollout.shifted", "rollout.succeeded"]
+    );
 }

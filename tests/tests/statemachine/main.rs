@@ -376,6 +376,8 @@ async fn refusals_end_the_execution_and_any_other_failure_aborts_first() {
     };
     for (error, next) in [
         ("InvalidInput", "Refused"),
+        // Once its retries are spent (ministack looks at Catch before Retry).
+        ("VersionNotReady", "Refused"),
         ("AlarmFiring", "Refused"),
         ("AliasConflict", "Refused"),
         ("Lambda.Unknown", "Abort"),
@@ -426,4 +428,56 @@ async fn the_abort_state_never_overwrites_someone_elses_split() {
         Some(("2".into(), 0.3))
     );
     assert!(r.world.events().await.is_empty());
+}
+
+#[tokio::test]
+async fn promotes_a_version_published_a_moment_before_the_execution() {
+    let r = Rollouts::new().await;
+    let v3 = r.world.publish_version("orders", "three").await;
+    let mut spec = r.spec("50%:1s");
+    spec["targetVersion"] = json!(v3);
+    let ended = r.run(&spec).await;
+    assert_eq!(ended.status, ExecutionStatus::Succeeded, "{ended:?}");
+    let alias = r.world.alias("orders").await;
+    assert_eq!((alias.version.as_str(), alias.routing), (v3.as_str(), None));
+}
+
+/// The Step state's retry policy, as the definition states it (an emulator cannot keep a
+/// version `Pending` long enough to run it): `VersionNotReady` is retried with backoff for a
+/// bounded time; a refusal never is.
+#[test]
+fn version_not_ready_is_retried_with_backoff_for_a_bounded_time_and_refusals_never() {
+    let definition: Value = serde_json::from_str(&definition(
+        "arn:aws:lambda:us-east-1:000000000000:function:shifter",
+    ))
+    .expect("JSON");
+    let retriers = definition["States"]["Step"]["Retry"]
+        .as_array()
+        .expect("Retry");
+    let retried = |error: &str| {
+        retriers.iter().find(|r| {
+            r["ErrorEquals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e == error)
+        })
+    };
+    for refusal in ["InvalidInput", "AlarmFiring", "AliasConflict"] {
+        assert!(retried(refusal).is_none(), "{refusal} must not be retried");
+    }
+    let retrier = retried("VersionNotReady").expect("VersionNotReady is retried");
+    let (interval, attempts, rate) = (
+        retrier["IntervalSeconds"].as_f64().unwrap(),
+        retrier["MaxAttempts"].as_u64().unwrap(),
+        retrier["BackoffRate"].as_f64().unwrap(),
+    );
+    let max_delay = retrier["MaxDelaySeconds"].as_f64().unwrap_or(f64::MAX);
+    assert!(rate > 1.0, "with backoff");
+    let between: f64 = (0..attempts)
+        .map(|i| (interval * rate.powi(i as i32)).min(max_delay))
+        .sum();
+    // Each attempt also waits inside the shifter, up to its timeout (90 s) less 20 s.
+    let total = between + (attempts + 1) as f64 * 70.0;
+    assert!((300.0..=900.0).contains(&total), "{total} s in all");
 }

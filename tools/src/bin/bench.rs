@@ -21,10 +21,12 @@ use chrono::{Duration as Span, Utc};
 use rollout_aws::alarms::CloudWatchAlarms;
 use rollout_aws::aliases::LambdaAliases;
 use rollout_aws::sns::SnsNotifier;
+use rollout_core::Provisioning;
 use rollout_testkit::fixture::World;
 use rollout_testkit::Ministack;
 use rollout_usecases::alarm_rollback::{roll_back_guarded, AlarmChange};
 use rollout_usecases::driver::{new_rollout_id, Driver, StopScope};
+use rollout_usecases::readiness::{ReadyWait, DEFAULT_LIMIT};
 use serde_json::json;
 
 /// Counts every HTTP attempt the SDK makes.
@@ -109,6 +111,31 @@ async fn main() {
 }
 
 async fn calls_per_step(stack: &Ministack, world: &World) {
+    println!("  -- without provisioned concurrency");
+    rollout_calls(stack, world).await;
+    // The emulator allocates at once (READY); on AWS, an allocating step repeats its read.
+    world
+        .lambda
+        .put_provisioned_concurrency_config()
+        .function_name("orders")
+        .qualifier("live")
+        .provisioned_concurrent_executions(2)
+        .send()
+        .await
+        .expect("put_provisioned_concurrency_config");
+    println!("  -- with provisioned concurrency on the alias");
+    rollout_calls(stack, world).await;
+    world
+        .lambda
+        .delete_provisioned_concurrency_config()
+        .function_name("orders")
+        .qualifier("live")
+        .send()
+        .await
+        .expect("delete_provisioned_concurrency_config");
+}
+
+async fn rollout_calls(stack: &Ministack, world: &World) {
     let counted = Counted::new(stack);
     let driver = counted.driver(&world.topic_arn);
     let spec = rollout_core::Spec {
@@ -122,8 +149,9 @@ async fn calls_per_step(stack: &Ministack, world: &World) {
         bake_time: Some(60),
     };
     let start = Utc::now();
+    let ready = ReadyWait::up_to(DEFAULT_LIMIT);
     let mut rollout = driver
-        .start(&spec, new_rollout_id(start), start)
+        .start(&spec, new_rollout_id(start), start, &ready)
         .await
         .expect("start")
         .rollout;
@@ -131,26 +159,38 @@ async fn calls_per_step(stack: &Ministack, world: &World) {
         "  start (pre-flight + first shift + notify): {} calls",
         counted.take()
     );
-    let held = driver
-        .step(&rollout, start + Span::seconds(10))
-        .await
-        .expect("hold")
-        .rollout;
-    println!(
-        "  step not yet due (alarms + alias check):  {} calls",
-        counted.take()
-    );
-    assert_eq!(held.step_index, rollout.step_index);
     while !rollout.status.is_terminal() {
+        let allocating = rollout.provisioned_concurrency == Some(Provisioning::Allocating);
         let due = rollout.next_step_at.expect("due");
-        rollout = driver.step(&rollout, due).await.expect("step").rollout;
+        // While a step holds, a call before it is due (alarms + alias check); while its
+        // weights are allocated, a call at once (allocation + alias check).
+        let at = if allocating {
+            Utc::now()
+        } else {
+            let early = driver
+                .step(&rollout, due - Span::seconds(5))
+                .await
+                .expect("hold")
+                .rollout;
+            assert_eq!(early.step_index, rollout.step_index);
+            let calls = counted.take();
+            let verdict = if calls <= 3 { "ok" } else { "OVER BUDGET" };
+            println!("  step not yet due: {calls} calls [{verdict}]");
+            due
+        };
+        rollout = driver.step(&rollout, at).await.expect("step").rollout;
         let calls = counted.take();
         let verdict = if calls <= 3 { "ok" } else { "OVER BUDGET" };
-        println!(
-            "  step to {:>4} ({}): {calls} calls [{verdict}]",
-            rollout_core::plan::format_percent(rollout.weight),
-            rollout.status.as_str()
-        );
+        let what = if allocating {
+            "allocation READY, hold starts".to_string()
+        } else {
+            format!(
+                "step to {:>4} ({})",
+                rollout_core::plan::format_percent(rollout.weight),
+                rollout.status.as_str()
+            )
+        };
+        println!("  {what}: {calls} calls [{verdict}]");
     }
     world.set_alias("orders", "1", None).await;
 }

@@ -1,10 +1,14 @@
-//! The next move of a rollout in flight, from its alarms and the time.
+//! The next move of a rollout in flight: from its alarms and the time, or, while provisioned
+//! concurrency is being allocated for its new weights, from that allocation.
 
 use chrono::{DateTime, Utc};
 
 use super::Decision;
 use crate::alarms::{self, AlarmVerdict};
-use crate::plan::Plan;
+use crate::plan::{format_percent, format_seconds, Plan};
+use crate::provisioned::{
+    Allocation, ProvisionedConcurrency, ALLOCATION_LIMIT_SECONDS, ALLOCATION_POLL_SECONDS,
+};
 use crate::state::Rollout;
 
 /// Decides the next move of a rollout in flight from its alarms and the time.
@@ -34,5 +38,52 @@ pub fn decide(
     match plan.steps[step_index].weight {
         w if w >= 1.0 => Decision::Promote { step_index },
         weight => Decision::Shift { step_index, weight },
+    }
+}
+
+/// The next move while the current step's new weights are being allocated (the alias has
+/// provisioned concurrency): nothing is judged until the allocation is `READY`, and then the
+/// step's hold starts; a `FAILED` allocation, or one still not `READY` when its time is up
+/// (`nextStepAt`), rolls back with the reason. `seen` is `None` when the alias no longer has
+/// provisioned concurrency: there is nothing to wait for.
+pub fn decide_allocating(
+    rollout: &Rollout,
+    seen: Option<&ProvisionedConcurrency>,
+    now: DateTime<Utc>,
+) -> Decision {
+    if rollout.status.is_terminal() {
+        return Decision::Ended;
+    }
+    let Some(pc) = seen else {
+        return Decision::StartHold;
+    };
+    let what = format!(
+        "the provisioned concurrency of {}:{} for {} on version {}",
+        rollout.spec.function_short_name(),
+        rollout.spec.alias,
+        format_percent(rollout.weight),
+        rollout.spec.target_version
+    );
+    match pc.allocation() {
+        Allocation::Ready => Decision::StartHold,
+        Allocation::Failed(reason) => Decision::RollBack {
+            reason: format!("{what} could not be allocated: {reason}"),
+        },
+        Allocation::InProgress => {
+            let deadline = rollout.next_step_at.unwrap_or(now);
+            if now >= deadline {
+                return Decision::RollBack {
+                    reason: format!(
+                        "{what} was still not READY {} after the shift ({})",
+                        format_seconds(ALLOCATION_LIMIT_SECONDS),
+                        pc.describe()
+                    ),
+                };
+            }
+            let left = (deadline - now).num_seconds().max(1) as u64;
+            Decision::Wait {
+                seconds: left.min(ALLOCATION_POLL_SECONDS),
+            }
+        }
     }
 }

@@ -1,18 +1,19 @@
 //! The rollout's whole logic, pure: state and observations in, decisions out, and the new
 //! state each decision leads to. No I/O, no clock, no `await`; drivers bring all of those.
 //!
-//! Read it top to bottom: [`begin`] (start.rs) decides a start, [`decide`] (decide.rs) the
-//! next move, [`reconcile`] (reconcile.rs) whether the alias is still ours, and progress.rs
-//! the state each decision leads to.
+//! Read it top to bottom: [`preflight`] and [`begin`] (start.rs) check and decide a start,
+//! [`decide`] (decide.rs) the next move ([`decide_allocating`] while provisioned concurrency
+//! is allocated), [`reconcile`] (reconcile.rs) whether the alias is still ours, and
+//! progress.rs the state each decision leads to.
 
 mod decide;
 mod progress;
 mod reconcile;
 mod start;
 
-pub use decide::decide;
+pub use decide::{decide, decide_allocating};
 pub use reconcile::reconcile;
-pub use start::begin;
+pub use start::{begin, current_version_to_read, preflight, Check, Observed};
 
 use crate::marker::Marker;
 use crate::validate::InvalidField;
@@ -33,6 +34,9 @@ pub enum Decision {
     Promote { step_index: usize },
     /// The last step's hold (the bake time) passed with no breach: the rollout succeeded.
     Complete,
+    /// The current step's weights are allocated (provisioned concurrency `READY`): its hold,
+    /// and with it the judgement of the step, starts now. Nothing is written.
+    StartHold,
     /// Point the alias back at the current version, with no routing.
     RollBack { reason: String },
     /// The rollout has already ended: do nothing.
@@ -61,6 +65,9 @@ pub enum Refusal {
     /// The alias is not where the spec expects it, or another deployment is splitting it.
     #[error("refusing to start: {0}")]
     Conflict(String),
+    /// The target version is not `Active` yet (still `Pending` after any wait): try again later.
+    #[error("{0}")]
+    NotReady(String),
 }
 
 /// Whether the alias is still what this rollout left it as.

@@ -7,15 +7,18 @@ use super::{Decision, CHECK_INTERVAL_SECONDS};
 use crate::alias::AliasState;
 use crate::marker::Marker;
 use crate::plan::Plan;
+use crate::provisioned::{Provisioning, ALLOCATION_LIMIT_SECONDS, ALLOCATION_POLL_SECONDS};
 use crate::state::{Rollout, Spec, Status};
 
 impl Rollout {
-    /// The state a start leads to, once the first step has been written with `revision_id`.
+    /// The state a start leads to, once the first step has been written with `revision_id`;
+    /// `provisioned` when the alias has provisioned concurrency.
     pub fn started(
         spec: &Spec,
         plan: &Plan,
         rollout_id: String,
         current: String,
+        provisioned: bool,
         now: DateTime<Utc>,
     ) -> Rollout {
         let mut spec = spec.clone();
@@ -31,6 +34,7 @@ impl Rollout {
             next_step_at: Some(now),
             wait_seconds: 0,
             reason: None,
+            provisioned_concurrency: provisioned.then_some(Provisioning::Ready),
         }
         .after(&super::start::first_step(plan), plan, now)
     }
@@ -42,6 +46,18 @@ impl Rollout {
         match decision {
             Decision::Wait { seconds } => {
                 next.wait_seconds = (*seconds).min(CHECK_INTERVAL_SECONDS)
+            }
+            // New weights on an alias with provisioned concurrency: its hold starts once they
+            // are allocated (StartHold); until then, the time allowed for the allocation.
+            Decision::Shift { step_index, weight } if next.provisioned_concurrency.is_some() => {
+                next.step_index = *step_index;
+                next.weight = *weight;
+                next.allocate(now);
+            }
+            Decision::Promote { step_index } if next.provisioned_concurrency.is_some() => {
+                next.step_index = *step_index;
+                next.weight = 1.0;
+                next.allocate(now);
             }
             Decision::Shift { step_index, weight } => {
                 next.step_index = *step_index;
@@ -59,12 +75,23 @@ impl Rollout {
                     bake => next.hold(bake, now),
                 }
             }
+            Decision::StartHold => {
+                next.provisioned_concurrency = Some(Provisioning::Ready);
+                let hold = plan
+                    .steps
+                    .get(self.step_index)
+                    .map_or(0, |s| s.hold_seconds);
+                next.hold(hold, now);
+            }
             Decision::Complete => next.end(
                 Status::Succeeded,
-                format!(
-                    "promoted version {}; bake time passed with no alarm",
-                    self.spec.target_version
-                ),
+                match plan.steps.last().map_or(0, |s| s.hold_seconds) {
+                    0 => format!("promoted version {}", self.spec.target_version),
+                    _ => format!(
+                        "promoted version {}; bake time passed with no alarm",
+                        self.spec.target_version
+                    ),
+                },
             ),
             Decision::RollBack { reason } => {
                 next.weight = 0.0;
@@ -84,6 +111,13 @@ impl Rollout {
         now: DateTime<Utc>,
     ) -> Rollout {
         let mut next = self.clone();
+        if next.provisioned_concurrency.is_some()
+            && marker.status == Status::InProgress
+            && marker.step_index != self.step_index
+        {
+            // A later step was written: its weights' allocation is not known to be READY.
+            next.provisioned_concurrency = Some(Provisioning::Allocating);
+        }
         next.step_index = marker.step_index;
         next.status = marker.status;
         next.alias_revision_id = alias.revision_id.clone();
@@ -118,6 +152,13 @@ impl Rollout {
         self.reason = Some(reason);
         self.next_step_at = None;
         self.wait_seconds = 0;
+    }
+
+    /// Waits for the new weights' provisioned concurrency, for at most the allocation limit.
+    fn allocate(&mut self, now: DateTime<Utc>) {
+        self.provisioned_concurrency = Some(Provisioning::Allocating);
+        self.hold(ALLOCATION_LIMIT_SECONDS, now);
+        self.wait_seconds = ALLOCATION_POLL_SECONDS;
     }
 
     fn hold(&mut self, seconds: u64, now: DateTime<Utc>) {

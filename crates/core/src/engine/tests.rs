@@ -2,8 +2,9 @@ use super::*;
 use crate::alarms::{AlarmState, AlarmVerdict};
 use crate::alias::{version_to_restore, AliasState};
 use crate::plan::Plan;
+use crate::provisioned::{ProvisionedConcurrency, Provisioning};
 use crate::state::{Rollout, Spec, Status};
-use crate::version::TargetVersion;
+use crate::version::{PublishedVersion, VersionConfig};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
 
@@ -43,10 +44,25 @@ fn firing() -> Vec<AlarmVerdict> {
     vec![AlarmVerdict::new("errors", AlarmState::Alarm)]
 }
 
-fn active() -> TargetVersion {
-    TargetVersion::Present {
-        state: "Active".into(),
-        last_update_status: "Successful".into(),
+fn active() -> PublishedVersion {
+    PublishedVersion::Present(VersionConfig::active(
+        "arn:aws:iam::000000000000:role/orders",
+    ))
+}
+
+/// What a start saw: `alias`, `target` (the current version is configured alike), `alarms`.
+fn seen<'a>(
+    alias: &'a AliasState,
+    target: &'a PublishedVersion,
+    alarms: &'a [AlarmVerdict],
+) -> Observed<'a> {
+    Observed {
+        alias,
+        target,
+        waited_seconds: 0,
+        current: Some(target),
+        provisioned: None,
+        alarms,
     }
 }
 
@@ -54,7 +70,7 @@ fn active() -> TargetVersion {
 fn started(strategy: &str) -> (Rollout, Plan) {
     let spec = spec(strategy);
     let plan = spec.validate().unwrap();
-    let mut rollout = Rollout::started(&spec, &plan, RID.into(), "6".into(), t(0));
+    let mut rollout = Rollout::started(&spec, &plan, RID.into(), "6".into(), false, t(0));
     rollout.alias_revision_id = "r1".into();
     (rollout, plan)
 }
@@ -73,7 +89,12 @@ fn alias_of(rollout: &Rollout, revision: &str) -> AliasState {
 fn starts_with_the_first_step_of_the_plan() {
     let spec = spec("Canary10Percent5Minutes");
     let plan = spec.validate().unwrap();
-    let start = begin(&spec, &plan, &alias("6", None, "r0"), &active(), &ok()).unwrap();
+    let start = begin(
+        &spec,
+        &plan,
+        &seen(&alias("6", None, "r0"), &active(), &ok()),
+    )
+    .unwrap();
     assert_eq!(
         start,
         Start::Begin(Decision::Shift {
@@ -81,7 +102,7 @@ fn starts_with_the_first_step_of_the_plan() {
             weight: 0.1
         })
     );
-    let rollout = Rollout::started(&spec, &plan, RID.into(), "6".into(), t(0));
+    let rollout = Rollout::started(&spec, &plan, RID.into(), "6".into(), false, t(0));
     assert_eq!(rollout.weight, 0.1);
     assert_eq!(rollout.next_step_at, Some(t(300)));
     assert_eq!(rollout.wait_seconds, CHECK_INTERVAL_SECONDS);
@@ -100,7 +121,12 @@ fn refuses_to_start_when_a_named_alarm_is_missing() {
     let spec = spec("AllAtOnce");
     let plan = spec.validate().unwrap();
     let alarms = [AlarmVerdict::new("errors", AlarmState::Missing)];
-    let err = begin(&spec, &plan, &alias("6", None, "r0"), &active(), &alarms).unwrap_err();
+    let err = begin(
+        &spec,
+        &plan,
+        &seen(&alias("6", None, "r0"), &active(), &alarms),
+    )
+    .unwrap_err();
     assert!(
         matches!(err, Refusal::Invalid(ref f) if f.field == "alarms"),
         "{err:?}"
@@ -113,7 +139,7 @@ fn refuses_to_start_when_an_alarm_is_firing_or_unreadable() {
     let plan = spec.validate().unwrap();
     let a = alias("6", None, "r0");
     assert!(matches!(
-        begin(&spec, &plan, &a, &active(), &firing()),
+        begin(&spec, &plan, &seen(&a, &active(), &firing())),
         Err(Refusal::Unhealthy(_))
     ));
     let unreadable = [AlarmVerdict::new(
@@ -121,7 +147,7 @@ fn refuses_to_start_when_an_alarm_is_firing_or_unreadable() {
         AlarmState::Unreadable("denied".into()),
     )];
     assert!(matches!(
-        begin(&spec, &plan, &a, &active(), &unreadable),
+        begin(&spec, &plan, &seen(&a, &active(), &unreadable)),
         Err(Refusal::Unhealthy(_))
     ));
 }
@@ -131,13 +157,14 @@ fn refuses_a_missing_or_inactive_target_version() {
     let spec = spec("AllAtOnce");
     let plan = spec.validate().unwrap();
     let a = alias("6", None, "r0");
-    let err = begin(&spec, &plan, &a, &TargetVersion::Missing, &ok()).unwrap_err();
+    let err = begin(&spec, &plan, &seen(&a, &PublishedVersion::Missing, &ok())).unwrap_err();
     assert!(matches!(err, Refusal::Invalid(ref f) if f.field == "targetVersion"));
-    let pending = TargetVersion::Present {
+    let pending = PublishedVersion::Present(VersionConfig {
         state: "Pending".into(),
         last_update_status: "InProgress".into(),
-    };
-    let err = begin(&spec, &plan, &a, &pending, &ok()).unwrap_err();
+        ..VersionConfig::default()
+    });
+    let err = begin(&spec, &plan, &seen(&a, &pending, &ok())).unwrap_err();
     assert!(err.to_string().contains("Pending"), "{err}");
 }
 
@@ -145,7 +172,11 @@ fn refuses_a_missing_or_inactive_target_version() {
 fn a_target_already_live_is_nothing_to_do() {
     let spec = spec("Canary10Percent5Minutes");
     let plan = spec.validate().unwrap();
-    let start = begin(&spec, &plan, &alias("7", None, "r0"), &active(), &firing());
+    let start = begin(
+        &spec,
+        &plan,
+        &seen(&alias("7", None, "r0"), &active(), &firing()),
+    );
     assert_eq!(start, Ok(Start::AlreadyLive));
 }
 
@@ -155,7 +186,7 @@ fn refuses_an_alias_already_split_by_someone_else() {
     let plan = spec.validate().unwrap();
     let a = alias("6", Some(("5", 0.5)), "r0");
     assert!(matches!(
-        begin(&spec, &plan, &a, &active(), &ok()),
+        begin(&spec, &plan, &seen(&a, &active(), &ok())),
         Err(Refusal::Conflict(_))
     ));
 }
@@ -165,7 +196,12 @@ fn refuses_when_alias_is_not_on_the_stated_current_version() {
     let mut spec = spec("Canary10Percent5Minutes");
     spec.current_version = Some("5".into());
     let plan = spec.validate().unwrap();
-    let err = begin(&spec, &plan, &alias("6", None, "r0"), &active(), &ok()).unwrap_err();
+    let err = begin(
+        &spec,
+        &plan,
+        &seen(&alias("6", None, "r0"), &active(), &ok()),
+    )
+    .unwrap_err();
     assert!(matches!(err, Refusal::Conflict(ref m) if m.contains("currentVersion 5")));
 }
 
@@ -173,7 +209,7 @@ fn refuses_when_alias_is_not_on_the_stated_current_version() {
 fn a_replayed_start_resumes_instead_of_shifting_again() {
     let (rollout, plan) = started("Canary10Percent5Minutes");
     let a = alias_of(&rollout, "r1");
-    let start = begin(&rollout.spec, &plan, &a, &active(), &ok()).unwrap();
+    let start = begin(&rollout.spec, &plan, &seen(&a, &active(), &ok())).unwrap();
     assert!(
         matches!(start, Start::Resume(ref m) if m.rollout_id == RID),
         "{start:?}"
@@ -226,7 +262,7 @@ fn bakes_after_promotion_then_succeeds() {
     let mut spec = spec("Canary10Percent5Minutes");
     spec.bake_time = Some(600);
     let plan = spec.validate().unwrap();
-    let rollout = Rollout::started(&spec, &plan, RID.into(), "6".into(), t(0));
+    let rollout = Rollout::started(&spec, &plan, RID.into(), "6".into(), false, t(0));
     let promoted = rollout.after(&Decision::Promote { step_index: 1 }, &plan, t(300));
     assert_eq!(
         (promoted.status, promoted.weight),
@@ -259,7 +295,7 @@ fn rolls_back_when_an_alarm_breaches_during_bake_time() {
     let mut spec = spec("AllAtOnce");
     spec.bake_time = Some(600);
     let plan = spec.validate().unwrap();
-    let baking = Rollout::started(&spec, &plan, RID.into(), "6".into(), t(0));
+    let baking = Rollout::started(&spec, &plan, RID.into(), "6".into(), false, t(0));
     assert_eq!(baking.status, Status::InProgress);
     assert!(matches!(
         decide(&baking, &plan, &firing(), t(30)),
@@ -425,7 +461,7 @@ fn refuses_to_start_while_another_rollout_still_bakes_its_version() {
     let mut first = spec("AllAtOnce");
     first.bake_time = Some(600);
     let plan = first.validate().unwrap();
-    let baking = Rollout::started(&first, &plan, RID.into(), "6".into(), t(0));
+    let baking = Rollout::started(&first, &plan, RID.into(), "6".into(), false, t(0));
     assert_eq!((baking.status, baking.weight), (Status::InProgress, 1.0));
     let alias = alias_of(&baking, "r1");
     let mut next = spec("Canary10Percent5Minutes");
@@ -433,12 +469,196 @@ fn refuses_to_start_while_another_rollout_still_bakes_its_version() {
     let refused = begin(
         &next,
         &Plan::parse(&next.strategy, 0).unwrap(),
-        &alias,
-        &active(),
-        &ok(),
+        &seen(&alias, &active(), &ok()),
     );
     assert!(
         matches!(&refused, Err(Refusal::Conflict(why)) if why.contains("still in progress")),
         "{refused:?}"
     );
+}
+
+#[test]
+fn a_pending_target_is_not_ready_yet_and_says_how_long_it_was_waited_for() {
+    let spec = spec("Canary10Percent5Minutes");
+    let plan = spec.validate().unwrap();
+    let pending = PublishedVersion::Present(VersionConfig {
+        state: "Pending".into(),
+        state_reason_code: "Creating".into(),
+        last_update_status: "InProgress".into(),
+        ..VersionConfig::active("arn:aws:iam::000000000000:role/orders")
+    });
+    let a = alias("6", None, "r0");
+    let alarms = ok();
+    let observed = Observed {
+        waited_seconds: 600,
+        ..seen(&a, &pending, &alarms)
+    };
+    let err = begin(&spec, &plan, &observed).unwrap_err();
+    let Refusal::NotReady(why) = err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        why.contains("Pending (Creating)") && why.contains("still after waiting 10m"),
+        "{why}"
+    );
+}
+
+#[test]
+fn refuses_a_split_between_versions_with_different_roles_naming_both() {
+    let spec = spec("Canary10Percent5Minutes");
+    let plan = spec.validate().unwrap();
+    let a = alias("6", None, "r0");
+    let other = PublishedVersion::Present(VersionConfig::active(
+        "arn:aws:iam::000000000000:role/other",
+    ));
+    let (target, alarms) = (active(), ok());
+    let observed = Observed {
+        current: Some(&other),
+        ..seen(&a, &target, &alarms)
+    };
+    let err = begin(&spec, &plan, &observed).unwrap_err();
+    let Refusal::Invalid(field) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(field.field, "targetVersion");
+    assert!(
+        field.problem.contains("role/orders") && field.problem.contains("role/other"),
+        "{err}"
+    );
+    // All at once never splits the alias: Lambda's condition does not apply.
+    let all_at_once = self::spec("AllAtOnce");
+    let plan = all_at_once.validate().unwrap();
+    assert!(begin(&all_at_once, &plan, &observed).is_ok());
+    assert_eq!(current_version_to_read(&all_at_once, &plan, &a), None);
+}
+
+#[test]
+fn preflight_lists_every_finding_not_only_the_first() {
+    let spec = spec("Canary10Percent5Minutes");
+    let plan = spec.validate().unwrap();
+    let a = alias("6", Some(("5", 0.5)), "r0");
+    let other = PublishedVersion::Present(VersionConfig::active(
+        "arn:aws:iam::000000000000:role/other",
+    ));
+    let alarms = [
+        AlarmVerdict::new("errors", AlarmState::Alarm),
+        AlarmVerdict::new("gone", AlarmState::Missing),
+    ];
+    let target = active();
+    let observed = Observed {
+        current: Some(&other),
+        ..seen(&a, &target, &alarms)
+    };
+    let failed: Vec<&str> = preflight(&spec, &plan, &observed)
+        .iter()
+        .filter(|c| c.outcome.is_err())
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(failed, ["weightedAlias", "alarms", "alarms", "alias"]);
+}
+
+fn provisioned(status: &str, reason: &str) -> ProvisionedConcurrency {
+    ProvisionedConcurrency {
+        status: status.into(),
+        status_reason: reason.into(),
+        requested: 10,
+        allocated: 4,
+    }
+}
+
+#[test]
+fn refuses_to_start_on_an_alias_whose_provisioned_concurrency_failed() {
+    let spec = spec("Canary10Percent5Minutes");
+    let plan = spec.validate().unwrap();
+    let a = alias("6", None, "r0");
+    let failed = provisioned("FAILED", "FUNCTION_ERROR_INIT_FAILURE");
+    let (target, alarms) = (active(), ok());
+    let observed = Observed {
+        provisioned: Some(&failed),
+        ..seen(&a, &target, &alarms)
+    };
+    let err = begin(&spec, &plan, &observed).unwrap_err();
+    assert!(
+        matches!(&err, Refusal::Invalid(f) if f.field == "alias" && f.problem.contains("FUNCTION_ERROR_INIT_FAILURE")),
+        "{err:?}"
+    );
+    let ready = provisioned("READY", "");
+    let observed = Observed {
+        provisioned: Some(&ready),
+        ..seen(&a, &target, &alarms)
+    };
+    assert!(begin(&spec, &plan, &observed).is_ok());
+}
+
+/// A canary on an alias with provisioned concurrency, as its start left it.
+fn started_provisioned(strategy: &str) -> (Rollout, Plan) {
+    let spec = spec(strategy);
+    let plan = spec.validate().unwrap();
+    let mut rollout = Rollout::started(&spec, &plan, RID.into(), "6".into(), true, t(0));
+    rollout.alias_revision_id = "r1".into();
+    (rollout, plan)
+}
+
+#[test]
+fn with_provisioned_concurrency_no_step_is_judged_before_its_weights_are_ready() {
+    let (rollout, plan) = started_provisioned("Canary10Percent5Minutes");
+    assert_eq!(
+        rollout.provisioned_concurrency,
+        Some(Provisioning::Allocating)
+    );
+    assert_eq!(rollout.weight, 0.1);
+    // Not READY: wait, however long the 5 minute hold would have been.
+    let decision = decide_allocating(&rollout, Some(&provisioned("IN_PROGRESS", "")), t(400));
+    assert_eq!(decision, Decision::Wait { seconds: 10 });
+    // READY at t(400): the hold starts then, and the step is judged 5 minutes later.
+    let decision = decide_allocating(&rollout, Some(&provisioned("READY", "")), t(400));
+    assert_eq!(decision, Decision::StartHold);
+    let holding = rollout.after(&decision, &plan, t(400));
+    assert_eq!(holding.provisioned_concurrency, Some(Provisioning::Ready));
+    assert_eq!(holding.next_step_at, Some(t(700)));
+    assert_eq!(
+        decide(&holding, &plan, &ok(), t(699)),
+        Decision::Wait { seconds: 1 }
+    );
+    // The promotion's weights are allocated again before the rollout can succeed.
+    let promoted = holding.after(&Decision::Promote { step_index: 1 }, &plan, t(700));
+    assert_eq!(
+        (promoted.status, promoted.provisioned_concurrency),
+        (Status::InProgress, Some(Provisioning::Allocating))
+    );
+    let ready = promoted.after(&Decision::StartHold, &plan, t(760));
+    assert_eq!(decide(&ready, &plan, &ok(), t(760)), Decision::Complete);
+    let done = ready.after(&Decision::Complete, &plan, t(760));
+    assert_eq!(done.reason.as_deref(), Some("promoted version 7"));
+}
+
+#[test]
+fn a_failed_or_endless_allocation_rolls_back_with_the_reason() {
+    let (rollout, _) = started_provisioned("Canary10Percent5Minutes");
+    let failed = decide_allocating(
+        &rollout,
+        Some(&provisioned("FAILED", "FUNCTION_ERROR_INIT_FAILURE")),
+        t(30),
+    );
+    assert!(
+        matches!(&failed, Decision::RollBack { reason } if reason.contains("10% on version 7 could not be allocated: FUNCTION_ERROR_INIT_FAILURE")),
+        "{failed:?}"
+    );
+    let late = decide_allocating(&rollout, Some(&provisioned("IN_PROGRESS", "")), t(900));
+    assert!(
+        matches!(&late, Decision::RollBack { reason } if reason.contains("still not READY 15m after the shift (10 requested, 4 allocated (IN_PROGRESS))")),
+        "{late:?}"
+    );
+    // Provisioned concurrency removed meanwhile: nothing to wait for.
+    assert_eq!(
+        decide_allocating(&rollout, None, t(30)),
+        Decision::StartHold
+    );
+}
+
+#[test]
+fn without_provisioned_concurrency_nothing_changes() {
+    let (rollout, _) = started("Canary10Percent5Minutes");
+    assert_eq!(rollout.provisioned_concurrency, None);
+    assert_eq!(rollout.next_step_at, Some(t(300)));
 }

@@ -4,7 +4,9 @@
 //! conflict to tell its own lost write from someone else's change.
 
 use rollout_core::alias::{describe_alias, desired_alias};
-use rollout_core::{AlarmVerdict, AliasCheck, AliasState, Plan, Rollout, Status};
+use rollout_core::{
+    AlarmVerdict, AliasCheck, AliasState, Plan, ProvisionedConcurrency, Rollout, Status,
+};
 
 use super::Driver;
 use crate::patience::Backoff;
@@ -58,6 +60,19 @@ impl Driver<'_> {
         let mut backoff = self.patience.backoff(self.patience.reads);
         retrying(&mut backoff, async || {
             self.aliases.get(function, alias).await
+        })
+        .await
+    }
+
+    /// The alias's provisioned concurrency, read patiently.
+    pub(super) async fn read_provisioned(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<ProvisionedConcurrency>, AliasError> {
+        let mut backoff = self.patience.backoff(self.patience.reads);
+        retrying(&mut backoff, async || {
+            self.aliases.provisioned_concurrency(function, alias).await
         })
         .await
     }

@@ -6,11 +6,14 @@ use chrono::{DateTime, Utc};
 use crate::ports::AlarmSource;
 use crate::ports::Notifier;
 use crate::ports::{AliasError, AliasStore};
-use rollout_core::engine::{self, AliasCheck, Decision, Refusal, Start};
+use crate::readiness::{self, ReadyWait, Waited};
+use rollout_core::engine::{self, AliasCheck, Decision, Observed, Refusal, Start};
 use rollout_core::plan::Plan;
 use rollout_core::EventKind;
 use rollout_core::{AlarmVerdict, AliasState, Marker};
-use rollout_core::{InvalidField, Rollout, Spec, Status};
+use rollout_core::{
+    InvalidField, ProvisionedConcurrency, Provisioning, PublishedVersion, Rollout, Spec, Status,
+};
 
 mod calls;
 mod notify;
@@ -20,6 +23,30 @@ pub use stop::{StopRequest, StopScope, Stopped};
 
 use crate::patience::Patience;
 use calls::RollbackEnd;
+
+/// What a start observed, owned (see [`Driver::observe`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub alias: AliasState,
+    pub target: Waited,
+    pub current: Option<PublishedVersion>,
+    pub provisioned: Option<ProvisionedConcurrency>,
+    pub alarms: Vec<AlarmVerdict>,
+}
+
+impl Observation {
+    /// As the engine takes it.
+    pub fn observed(&self) -> Observed<'_> {
+        Observed {
+            alias: &self.alias,
+            target: &self.target.version,
+            waited_seconds: self.target.waited.as_secs(),
+            current: self.current.as_ref(),
+            provisioned: self.provisioned.as_ref(),
+            alarms: &self.alarms,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DriveError {
@@ -76,66 +103,114 @@ pub struct Driver<'a> {
 }
 
 impl Driver<'_> {
-    /// Pre-flight checks, then the first step.
+    /// What a start decides on: the alias, the target version (waited for while `Pending`,
+    /// as `ready` allows), the current version when the alias will be split, the alias's
+    /// provisioned concurrency and the alarms. Reads only; `rollout check` shows the same.
+    pub async fn observe(
+        &self,
+        spec: &Spec,
+        plan: &Plan,
+        ready: &ReadyWait<'_>,
+    ) -> Result<Observation, DriveError> {
+        let (function, alias_name) = (&spec.function_name, &spec.alias);
+        let mut alias = self.read_alias(function, alias_name).await?;
+        let target =
+            readiness::wait_until_ready(self.aliases, function, &spec.target_version, ready)
+                .await?;
+        if !target.waited.is_zero() {
+            // Time passed: the alias may have moved too.
+            alias = self.read_alias(function, alias_name).await?;
+        }
+        let current = match engine::current_version_to_read(spec, plan, &alias) {
+            Some(version) => Some(self.aliases.version(function, version).await?),
+            None => None,
+        };
+        let provisioned = self.read_provisioned(function, alias_name).await?;
+        let alarms = self.read_alarms(&self.alarm_names(spec)).await;
+        Ok(Observation {
+            alias,
+            target,
+            current,
+            provisioned,
+            alarms,
+        })
+    }
+
+    /// Pre-flight checks (waiting for a `Pending` target as `ready` allows), then the first
+    /// step.
     pub async fn start(
         &self,
         spec: &Spec,
         rollout_id: String,
         now: DateTime<Utc>,
+        ready: &ReadyWait<'_>,
     ) -> Result<Stepped, DriveError> {
         let plan = spec.validate()?;
-        let alias = self.read_alias(&spec.function_name, &spec.alias).await?;
-        let target = self
-            .aliases
-            .version(&spec.function_name, &spec.target_version)
-            .await?;
-        let verdicts = self.read_alarms(&self.alarm_names(spec)).await;
+        let observation = self.observe(spec, &plan, ready).await?;
         self.check_topic(spec).await?;
-        let decision =
-            match engine::begin(spec, &plan, &alias, &target, &verdicts).map_err(|r| match r {
-                Refusal::Invalid(field) => DriveError::Invalid(field),
-                other => DriveError::Refused(other),
-            })? {
-                Start::Begin(decision) => decision,
-                Start::AlreadyLive => {
-                    let mut done =
-                        Rollout::started(spec, &plan, rollout_id, alias.version.clone(), now);
-                    // Nothing moved: there is no version this rollout came from.
-                    done.spec.current_version = spec.current_version.clone();
-                    done.weight = 1.0;
-                    done.alias_revision_id = alias.revision_id;
-                    done.end(
-                        Status::Succeeded,
-                        format!("version {} is already live", spec.target_version),
-                    );
-                    return Ok(Stepped::quiet(done));
-                }
-                Start::Resume(marker) => {
-                    let mut resumed = Rollout::started(
-                        spec,
-                        &plan,
-                        marker.rollout_id.clone(),
-                        marker.from_version.clone(),
-                        now,
-                    );
-                    resumed.reason = None;
-                    let resumed = resumed.replayed(&marker, &plan, &alias, now);
-                    // Still on its first step: the start's own alert may never have gone
-                    // out (the same eventId, so a subscriber drops it if it did).
-                    let warning = match marker.step_index {
-                        0 => {
-                            self.notify(EventKind::Started, &resumed, verdicts, now)
-                                .await
-                        }
-                        _ => None,
-                    };
-                    return Ok(Stepped {
-                        rollout: resumed,
-                        warning,
-                    });
-                }
-            };
-        let mut started = Rollout::started(spec, &plan, rollout_id, alias.version.clone(), now);
+        let now = now + chrono::Duration::from_std(observation.target.waited).unwrap_or_default();
+        let seen = observation.observed();
+        let alias = &observation.alias;
+        let verdicts = observation.alarms.clone();
+        let has_provisioned = observation.provisioned.is_some();
+        let decision = match engine::begin(spec, &plan, &seen).map_err(|r| match r {
+            Refusal::Invalid(field) => DriveError::Invalid(field),
+            other => DriveError::Refused(other),
+        })? {
+            Start::Begin(decision) => decision,
+            Start::AlreadyLive => {
+                let mut done = Rollout::started(
+                    spec,
+                    &plan,
+                    rollout_id,
+                    alias.version.clone(),
+                    has_provisioned,
+                    now,
+                );
+                // Nothing moved: there is no version this rollout came from.
+                done.spec.current_version = spec.current_version.clone();
+                done.weight = 1.0;
+                done.alias_revision_id = alias.revision_id.clone();
+                done.end(
+                    Status::Succeeded,
+                    format!("version {} is already live", spec.target_version),
+                );
+                return Ok(Stepped::quiet(done));
+            }
+            Start::Resume(marker) => {
+                let mut resumed = Rollout::started(
+                    spec,
+                    &plan,
+                    marker.rollout_id.clone(),
+                    marker.from_version.clone(),
+                    has_provisioned,
+                    now,
+                );
+                resumed.reason = None;
+                let resumed = resumed.replayed(&marker, &plan, alias, now);
+                // Still on its first step: the start's own alert may never have gone out
+                // (the same eventId, so a subscriber drops it if it did).
+                let warning = match marker.step_index {
+                    0 => {
+                        self.notify(EventKind::Started, &resumed, verdicts, now)
+                            .await
+                    }
+                    _ => None,
+                };
+                return Ok(Stepped {
+                    rollout: resumed,
+                    warning,
+                });
+            }
+        };
+        let mut started = Rollout::started(
+            spec,
+            &plan,
+            rollout_id,
+            alias.version.clone(),
+            has_provisioned,
+            now,
+        );
         started.alias_revision_id = alias.revision_id.clone();
         let written = match self.write(&started, &started).await {
             Ok(written) => written,
@@ -182,10 +257,19 @@ impl Driver<'_> {
             return Ok(Stepped::quiet(rollout.clone()));
         }
         let plan = rollout.validate()?;
-        let verdicts = self.read_alarms(&self.alarm_names(&rollout.spec)).await;
-        let decision = engine::decide(rollout, &plan, &verdicts, now);
         let (function, alias_name) = (&rollout.spec.function_name, &rollout.spec.alias);
-        if let Decision::Wait { .. } = decision {
+        let (verdicts, decision) =
+            if rollout.provisioned_concurrency == Some(Provisioning::Allocating) {
+                // Nothing is judged before the new weights are allocated: no alarms read.
+                let seen = self.read_provisioned(function, alias_name).await?;
+                let decision = engine::decide_allocating(rollout, seen.as_ref(), now);
+                (Vec::new(), decision)
+            } else {
+                let verdicts = self.read_alarms(&self.alarm_names(&rollout.spec)).await;
+                let decision = engine::decide(rollout, &plan, &verdicts, now);
+                (verdicts, decision)
+            };
+        if let Decision::Wait { .. } | Decision::StartHold = decision {
             let alias = self.read_alias(function, alias_name).await?;
             return match engine::reconcile(rollout, &plan, &alias) {
                 AliasCheck::Ours => Ok(Stepped::quiet(rollout.after(&decision, &plan, now))),

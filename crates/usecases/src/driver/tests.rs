@@ -1,17 +1,23 @@
 //! The driver against in-memory adapters: the ordering and error-path invariants that no
 //! emulator can be made to break on demand (a publish that fails, a write that errors).
 
+use std::time::Duration;
+
 use super::*;
-use crate::testing::{spec, t, Alarms, FakeNotifier, Fault, World, RID};
+use crate::testing::{pending, provisioned, spec, t, Alarms, FakeNotifier, Fault, World, RID};
 use rollout_core::AlarmState;
 use rollout_core::AlarmVerdict;
+
+fn no_wait() -> ReadyWait<'static> {
+    ReadyWait::up_to(Duration::ZERO)
+}
 
 #[tokio::test]
 async fn a_failed_publish_never_blocks_or_undoes_a_rollback() {
     let world = World::new();
     let started = world
         .driver()
-        .start(&spec(), RID.into(), t(0))
+        .start(&spec(), RID.into(), t(0), &no_wait())
         .await
         .unwrap()
         .rollout;
@@ -44,7 +50,7 @@ async fn an_aws_error_on_a_write_is_returned_and_nothing_is_published() {
     world.aliases.fail_writes = true;
     let err = world
         .driver()
-        .start(&spec(), RID.into(), t(0))
+        .start(&spec(), RID.into(), t(0), &no_wait())
         .await
         .unwrap_err();
     assert!(
@@ -60,7 +66,7 @@ async fn a_failure_report_publishes_rollout_failed_and_leaves_the_alias() {
     let world = World::new();
     let started = world
         .driver()
-        .start(&spec(), RID.into(), t(0))
+        .start(&spec(), RID.into(), t(0), &no_wait())
         .await
         .unwrap()
         .rollout;
@@ -94,7 +100,7 @@ async fn a_stale_state_after_a_stop_ends_rolled_back_without_a_second_notice() {
     let world = World::new();
     let started = world
         .driver()
-        .start(&spec(), RID.into(), t(0))
+        .start(&spec(), RID.into(), t(0), &no_wait())
         .await
         .unwrap()
         .rollout;
@@ -152,7 +158,7 @@ async fn a_guarded_stop_leaves_a_split_made_by_someone_else() {
     let world = World::new();
     world
         .driver()
-        .start(&spec(), RID.into(), t(0))
+        .start(&spec(), RID.into(), t(0), &no_wait())
         .await
         .unwrap();
     let stopped = world
@@ -168,7 +174,7 @@ async fn a_failed_notice_of_someone_elses_change_still_answers_aborted() {
     let world = World::new();
     let started = world
         .driver()
-        .start(&spec(), RID.into(), t(0))
+        .start(&spec(), RID.into(), t(0), &no_wait())
         .await
         .unwrap()
         .rollout;
@@ -198,7 +204,7 @@ async fn a_failed_notice_of_someone_elses_change_still_answers_aborted() {
 async fn started_then_firing(world: &World) -> Rollout {
     let started = world
         .driver()
-        .start(&spec(), RID.into(), t(0))
+        .start(&spec(), RID.into(), t(0), &no_wait())
         .await
         .unwrap()
         .rollout;
@@ -275,7 +281,7 @@ async fn a_shift_whose_answer_was_lost_is_our_own_write_not_someone_elses() {
     let world = World::new();
     let started = world
         .driver()
-        .start(&spec(), RID.into(), t(0))
+        .start(&spec(), RID.into(), t(0), &no_wait())
         .await
         .unwrap()
         .rollout;
@@ -302,7 +308,7 @@ async fn a_start_whose_answer_was_lost_is_its_own_start() {
     *world.aliases.write_faults.lock().unwrap() = vec![Fault::LoseAnswer];
     let started = world
         .driver()
-        .start(&spec(), RID.into(), t(0))
+        .start(&spec(), RID.into(), t(0), &no_wait())
         .await
         .unwrap()
         .rollout;
@@ -315,7 +321,7 @@ async fn throttled_alarm_reads_are_retried_not_taken_for_a_breach() {
     let world = World::new();
     let started = world
         .driver()
-        .start(&spec(), RID.into(), t(0))
+        .start(&spec(), RID.into(), t(0), &no_wait())
         .await
         .unwrap()
         .rollout;
@@ -337,7 +343,7 @@ async fn alarms_unreadable_past_the_read_bound_fail_closed() {
     let world = World::new();
     let started = world
         .driver()
-        .start(&spec(), RID.into(), t(0))
+        .start(&spec(), RID.into(), t(0), &no_wait())
         .await
         .unwrap()
         .rollout;
@@ -356,7 +362,7 @@ async fn a_replayed_stop_sends_the_alert_it_owes_with_the_original_reason() {
     let world = World::new();
     world
         .driver()
-        .start(&spec(), RID.into(), t(0))
+        .start(&spec(), RID.into(), t(0), &no_wait())
         .await
         .unwrap();
     let refusing = World {
@@ -397,7 +403,7 @@ async fn a_stop_never_trusts_a_marker_the_alias_no_longer_matches() {
     let world = World::new();
     world
         .driver()
-        .start(&spec(), RID.into(), t(0))
+        .start(&spec(), RID.into(), t(0), &no_wait())
         .await
         .unwrap();
     {
@@ -422,7 +428,7 @@ async fn a_topic_that_cannot_be_published_to_refuses_the_start_and_touches_nothi
     world.notifier.no_topic = true;
     let err = world
         .driver()
-        .start(&spec(), RID.into(), t(0))
+        .start(&spec(), RID.into(), t(0), &no_wait())
         .await
         .unwrap_err();
     let DriveError::Invalid(field) = err else {
@@ -430,4 +436,150 @@ async fn a_topic_that_cannot_be_published_to_refuses_the_start_and_touches_nothi
     };
     assert_eq!(field.field, "notificationTopicArn");
     assert_eq!(*world.aliases.writes.lock().unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_pending_target_is_not_ready_and_nothing_is_touched() {
+    let world = World::new();
+    world.aliases.script_versions([pending()]);
+    let err = world
+        .driver()
+        .start(&spec(), RID.into(), t(0), &no_wait())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, DriveError::Refused(Refusal::NotReady(why)) if why.contains("Pending")),
+        "{err:?}"
+    );
+    assert_eq!(
+        crate::failure::Failure::from(err).error_type,
+        "VersionNotReady"
+    );
+    assert_eq!(world.aliases.called("UpdateAlias"), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_start_waits_for_a_version_published_a_moment_ago() {
+    let world = World::new();
+    world.aliases.script_versions([pending(), pending()]);
+    let wait = ReadyWait::up_to(Duration::from_secs(60));
+    let started = world
+        .driver()
+        .start(&spec(), RID.into(), t(0), &wait)
+        .await
+        .unwrap()
+        .rollout;
+    assert_eq!(started.weight, 0.1);
+    // The wait (0.75 s) happened before the first step: its hold starts after it.
+    assert_eq!(
+        started.started_at,
+        t(0) + chrono::Duration::milliseconds(750)
+    );
+}
+
+#[tokio::test]
+async fn a_split_between_versions_of_different_roles_is_refused_untouched() {
+    let mut world = World::new();
+    world.aliases.by_version.insert(
+        "1".into(),
+        rollout_core::PublishedVersion::Present(rollout_core::VersionConfig::active(
+            "arn:aws:iam::000000000000:role/old",
+        )),
+    );
+    let err = world
+        .driver()
+        .start(&spec(), RID.into(), t(0), &no_wait())
+        .await
+        .unwrap_err();
+    let DriveError::Invalid(field) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        field.problem.contains("role/old") && field.problem.contains("role/orders"),
+        "{err}"
+    );
+    assert_eq!(world.aliases.now().revision_id, "r0");
+}
+
+#[tokio::test]
+async fn steps_on_an_alias_with_provisioned_concurrency_wait_for_its_allocation() {
+    let world = World::new();
+    world.aliases.script_provisioned(vec![
+        Some(provisioned("READY", "")),
+        Some(provisioned("IN_PROGRESS", "")),
+        Some(provisioned("READY", "")),
+    ]);
+    let started = world
+        .driver()
+        .start(&spec(), RID.into(), t(0), &no_wait())
+        .await
+        .unwrap()
+        .rollout;
+    assert_eq!(
+        started.provisioned_concurrency,
+        Some(Provisioning::Allocating)
+    );
+    let before = world.alarms.reads.lock().unwrap().to_owned();
+    // Allocating: only the allocation is read, no alarm; then READY starts the hold.
+    let waiting = world.driver().step(&started, t(5)).await.unwrap().rollout;
+    assert_eq!(waiting.wait_seconds, 10);
+    let holding = world.driver().step(&waiting, t(15)).await.unwrap().rollout;
+    assert_eq!(holding.provisioned_concurrency, Some(Provisioning::Ready));
+    assert_eq!(holding.next_step_at, Some(t(75)));
+    assert_eq!(
+        *world.alarms.reads.lock().unwrap(),
+        before,
+        "nothing judged"
+    );
+    assert_eq!(world.aliases.routing_now(), Some(("2".into(), 0.1)));
+}
+
+#[tokio::test]
+async fn a_failed_allocation_rolls_back_with_lambdas_reason_in_three_calls() {
+    let world = World::new();
+    world.aliases.script_provisioned(vec![
+        Some(provisioned("READY", "")),
+        Some(provisioned("FAILED", "FUNCTION_ERROR_INIT_FAILURE")),
+    ]);
+    let started = world
+        .driver()
+        .start(&spec(), RID.into(), t(0), &no_wait())
+        .await
+        .unwrap()
+        .rollout;
+    world.aliases.calls.lock().unwrap().clear();
+    let ended = world.driver().step(&started, t(5)).await.unwrap().rollout;
+    assert_eq!(ended.status, Status::RolledBack);
+    assert!(
+        ended
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("FUNCTION_ERROR_INIT_FAILURE"),
+        "{ended:?}"
+    );
+    assert_eq!(world.aliases.routing_now(), None);
+    assert_eq!(
+        *world.aliases.calls.lock().unwrap(),
+        ["GetProvisionedConcurrencyConfig", "UpdateAlias"],
+        "plus one Publish"
+    );
+    assert_eq!(
+        world.notifier.events(),
+        ["rollout.started", "rollout.rolled_back"]
+    );
+}
+
+#[tokio::test]
+async fn a_rollout_without_provisioned_concurrency_never_asks_for_it_after_the_start() {
+    let world = World::new();
+    let started = world
+        .driver()
+        .start(&spec(), RID.into(), t(0), &no_wait())
+        .await
+        .unwrap()
+        .rollout;
+    world.driver().step(&started, t(5)).await.unwrap();
+    world.driver().step(&started, t(60)).await.unwrap();
+    assert_eq!(world.aliases.called("GetProvisionedConcurrencyConfig"), 1);
 }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use rollout_core::{AlarmVerdict, TargetVersion};
+use rollout_core::{AlarmVerdict, PublishedVersion};
 
 /// How much of a smoke answer goes into a reason.
 pub const EVIDENCE_BYTES: usize = 256;
@@ -50,9 +50,17 @@ impl Verdict {
 }
 
 /// The target version must exist, be `Active`, and its last update must have succeeded: the
-/// same rule a rollout's start applies ([`TargetVersion::readiness`]).
-pub fn target_version(function: &str, version: &str, seen: &TargetVersion) -> Finding {
+/// same rule a rollout's start applies ([`PublishedVersion::readiness`]), once the wait for
+/// a `Pending` one (`waited_seconds`) is over.
+pub fn target_version(
+    function: &str,
+    version: &str,
+    seen: &PublishedVersion,
+    waited_seconds: u64,
+) -> Finding {
     seen.readiness(function, version)
+        .after_waiting(waited_seconds)
+        .into_result()
 }
 
 /// No named alarm may be in ALARM, missing or unreadable (fail closed).
@@ -229,23 +237,29 @@ mod tests {
 
     #[test]
     fn the_target_must_be_active_and_successfully_updated() {
-        let present = |state: &str, update: &str| TargetVersion::Present {
-            state: state.into(),
-            last_update_status: update.into(),
+        let present = |state: &str, update: &str| {
+            PublishedVersion::Present(rollout_core::VersionConfig {
+                state: state.into(),
+                last_update_status: update.into(),
+                ..Default::default()
+            })
         };
-        assert!(target_version("orders", "7", &present("Active", "Successful")).is_ok());
+        assert!(target_version("orders", "7", &present("Active", "Successful"), 0).is_ok());
         assert_eq!(
-            target_version("orders", "7", &TargetVersion::Missing).unwrap_err(),
+            target_version("orders", "7", &PublishedVersion::Missing, 0).unwrap_err(),
             "version 7 of orders does not exist"
         );
+        let still =
+            target_version("orders", "7", &present("Pending", "Successful"), 40).unwrap_err();
         assert!(
-            target_version("orders", "7", &present("Pending", "Successful"))
-                .unwrap_err()
-                .contains("Pending")
+            still.contains("Pending, still after waiting 40s"),
+            "{still}"
         );
-        assert!(target_version("orders", "7", &present("Active", "Failed"))
-            .unwrap_err()
-            .contains("last update Failed"));
+        assert!(
+            target_version("orders", "7", &present("Active", "Failed"), 0)
+                .unwrap_err()
+                .contains("last update Failed")
+        );
     }
 
     #[test]

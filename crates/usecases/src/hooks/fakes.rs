@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use super::*;
 pub(super) use crate::testing::*;
-use rollout_core::{AlarmState, Notification, TargetVersion};
+use rollout_core::{AlarmState, Notification};
 
 pub(super) fn settings(vars: &[(&str, &str)]) -> Result<HookSettings, InvalidField> {
     hook_settings(vars)
@@ -19,6 +19,8 @@ pub(super) fn alarms(script: Vec<Alarms>) -> FakeAlarms {
 pub(super) struct Fakes {
     pub(super) deployments: FakeDeployments,
     pub(super) alarms: Option<FakeAlarms>,
+    /// The function's versions; `Active` by default.
+    pub(super) aliases: Option<FakeAliases>,
     pub(super) refuse_publish: bool,
 }
 
@@ -56,13 +58,7 @@ pub(super) fn hook(kind: HookKind, fakes: Fakes) -> (Hook, Seen) {
             ("BAKE_SECONDS", "1"),
         ]),
         deployments: Box::new(fakes.deployments),
-        aliases: Box::new(FakeAliases {
-            target: TargetVersion::Present {
-                state: "Active".into(),
-                last_update_status: "Successful".into(),
-            },
-            ..FakeAliases::on("6")
-        }),
+        aliases: Box::new(fakes.aliases.unwrap_or_else(|| FakeAliases::on("6"))),
         alarms: Box::new(alarm_source),
         invoker: Box::new(FakeInvoker(br#"{"tag": "two", "version": "7"}"#.to_vec())),
         notifier: Box::new(notifier),

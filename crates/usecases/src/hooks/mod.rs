@@ -11,7 +11,7 @@ mod run;
 #[cfg(test)]
 mod tests;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_lambda_events::event::codedeploy::CodeDeployLifecycleEvent;
 use serde::Serialize;
@@ -24,6 +24,7 @@ use rollout_core::settings::{self, Lookup};
 use rollout_core::AlarmVerdict;
 use rollout_core::InvalidField;
 
+pub use crate::readiness::deadline_from_epoch_millis;
 pub use appspec::AppSpecTarget;
 pub use checks::Verdict;
 
@@ -159,21 +160,14 @@ pub fn parse_event(event: Value) -> Result<CodeDeployLifecycleEvent, InvalidFiel
     Ok(event)
 }
 
-/// The invocation's deadline (Lambda's milliseconds since the epoch) on the runtime's clock.
-pub fn deadline_from_epoch_millis(deadline_ms: u64) -> Instant {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
-}
-
 /// When the checks must be done, and how long a bake may last, so that the answer still
 /// goes out before the invocation's deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
     /// The checks are cut off here and the hook answers `Failed`.
     pub checks_by: Instant,
-    /// A bake ends here at the latest, leaving time for its last alarm read.
+    /// A bake, or the wait for a `Pending` target, ends here at the latest, leaving time
+    /// for what follows it (the last alarm read; the alarms and the smoke test).
     pub bake_by: Instant,
 }
 

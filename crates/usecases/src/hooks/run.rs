@@ -23,6 +23,7 @@ const HOOK_PATIENCE: Patience = Patience {
     max_delay: Duration::from_secs(2),
 };
 use crate::ports::Answered;
+use crate::readiness::{self, ReadyWait};
 use rollout_core::{EventKind, Notification};
 
 /// Why the checks reached no verdict; the hook answers `Failed` and returns an error.
@@ -130,7 +131,11 @@ impl Hook {
         *target = Some(found.clone());
         match self.kind {
             HookKind::PreTraffic => {
-                guarded(budget.checks_by, self.pre_traffic(settings, &found)).await
+                guarded(
+                    budget.checks_by,
+                    self.pre_traffic(settings, &found, budget.bake_by),
+                )
+                .await
             }
             HookKind::PostTraffic => {
                 guarded(
@@ -154,19 +159,22 @@ impl Hook {
         })
     }
 
+    /// The target version (waited for until `wait_by` while `Pending`), the alarms, and the
+    /// smoke test.
     async fn pre_traffic(
         &self,
         settings: &HookSettings,
         target: &AppSpecTarget,
+        wait_by: Instant,
     ) -> Result<Verdict, Unchecked> {
         let (function, version) = (&target.function_name, &target.target_version);
         let mut verdict = Verdict::default();
-        let seen = self
-            .aliases
-            .version(function, version)
+        let wait = ReadyWait::up_to(wait_by.saturating_duration_since(Instant::now()));
+        let seen = readiness::wait_until_ready(self.aliases.as_ref(), function, version, &wait)
             .await
             .map_err(|e| Unchecked::new("AwsError", e.to_string()))?;
-        let target_check = checks::target_version(function, version, &seen);
+        let target_check =
+            checks::target_version(function, version, &seen.version, seen.waited.as_secs());
         let invocable = target_check.is_ok();
         verdict.record(target_check);
         verdict.alarms = read_alarms(&*self.alarms, &settings.alarm_names, &HOOK_PATIENCE).await;

@@ -267,3 +267,44 @@ async fn a_bake_longer_than_the_invocation_is_cut_and_says_so() {
     assert_eq!(report.status, "Succeeded");
     assert!(report.reason.contains("cut"), "{report:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_target_published_a_moment_ago_is_waited_for_then_checked() {
+    let aliases = FakeAliases::on("6");
+    aliases.script_versions([pending(), pending()]);
+    let fakes = Fakes {
+        aliases: Some(aliases),
+        ..Fakes::default()
+    };
+    let (hook, seen) = hook(HookKind::PreTraffic, fakes);
+    let report = hook.answer_by(event(), in_seconds(30)).await.unwrap();
+    assert_eq!(report.status, "Succeeded", "{report:?}");
+    assert!(
+        report.reason.contains("version 7 of orders is Active"),
+        "{report:?}"
+    );
+    assert_eq!(seen.answers_and_events().0, [true]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_target_still_pending_at_the_deadline_is_answered_failed_with_its_state() {
+    let aliases = FakeAliases {
+        target: pending(),
+        ..FakeAliases::on("6")
+    };
+    let fakes = Fakes {
+        aliases: Some(aliases),
+        ..Fakes::default()
+    };
+    let (hook, seen) = hook(HookKind::PreTraffic, fakes);
+    let report = hook.answer_by(event(), in_seconds(30)).await.unwrap();
+    assert_eq!(report.status, "Failed", "{report:?}");
+    assert!(
+        report.reason.contains("version 7 of orders is Pending (Creating: The function is being created), still after waiting"),
+        "{report:?}"
+    );
+    assert_eq!(
+        seen.answers_and_events(),
+        (vec![false], vec!["hook.failed"])
+    );
+}

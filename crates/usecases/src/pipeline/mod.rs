@@ -1,6 +1,7 @@
 //! The shifter as a CodePipeline Invoke action: a job event in, one rollout step, and the
-//! job's result out (success with a continuation token while the rollout runs, success with
-//! output variables once promoted, failure with the reason otherwise).
+//! job's result out (success with a continuation token while the rollout runs, or while the
+//! target version is still `Pending` and nothing has started; success with output variables
+//! once promoted; failure with the reason otherwise).
 //!
 //! The event carries artifact credentials: it is never logged or echoed, and parse errors
 //! name only the path that failed, never a value.
@@ -13,9 +14,11 @@ use serde_json::Value;
 
 use crate::driver::{new_rollout_id, DriveError, Driver};
 use crate::ports::{FailureKind, JobResults, JobSuccess};
-use rollout_core::plan::format_percent;
+use crate::readiness::{ReadyWait, DEFAULT_LIMIT};
+use rollout_core::plan::{format_percent, format_seconds};
 use rollout_core::Refusal;
 use rollout_core::{InvalidField, Rollout, Spec, Status};
+use token::Continuation;
 
 /// The event key that marks a CodePipeline job.
 pub const JOB_KEY: &str = "CodePipeline.job";
@@ -72,26 +75,57 @@ impl PipelineJob {
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobOutcome {
     Continue(Rollout),
+    /// Nothing started: the target version is not `Active` yet (waited for since `since`).
+    Waiting {
+        spec: Spec,
+        since: DateTime<Utc>,
+        reason: String,
+    },
     Succeeded(Rollout),
-    Failed { kind: FailureKind, message: String },
+    Failed {
+        kind: FailureKind,
+        message: String,
+    },
+}
+
+/// What one invocation got to.
+enum Progress {
+    Rollout(Rollout),
+    Waiting {
+        spec: Spec,
+        since: DateTime<Utc>,
+        reason: String,
+    },
 }
 
 /// Takes one step for `job` and reports it to CodePipeline. An error means the result could
-/// not be reported (so Lambda should retry); every rollout outcome is a reported result.
+/// not be reported (so Lambda should retry); every rollout outcome is a reported result. A
+/// `Pending` target is waited for as `ready` allows, then across invocations (a continuation
+/// that starts nothing) for at most [`DEFAULT_LIMIT`].
 pub async fn run_job(
     driver: &Driver<'_>,
     results: &dyn JobResults,
     job: &PipelineJob,
     now: DateTime<Utc>,
+    ready: &ReadyWait<'_>,
 ) -> Result<JobOutcome, crate::ports::PipelineError> {
-    let outcome = match step(driver, job, now).await {
-        Ok(rollout) => match rollout.status {
+    let outcome = match step(driver, job, now, ready).await {
+        Ok(Progress::Rollout(rollout)) => match rollout.status {
             Status::InProgress => JobOutcome::Continue(rollout),
             Status::Succeeded => JobOutcome::Succeeded(rollout),
             _ => JobOutcome::Failed {
                 kind: FailureKind::JobFailed,
                 message: failure_message(&rollout),
             },
+        },
+        Ok(Progress::Waiting {
+            spec,
+            since,
+            reason,
+        }) => JobOutcome::Waiting {
+            spec,
+            since,
+            reason,
         },
         Err((kind, message)) => JobOutcome::Failed { kind, message },
     };
@@ -104,18 +138,41 @@ pub async fn run_job(
                 )
                 .await?
         }
+        JobOutcome::Waiting {
+            spec,
+            since,
+            reason,
+        } => {
+            let waiting = JobSuccess {
+                continuation_token: Some(token::encode_waiting(*since, &job.user_parameters)),
+                summary: format!(
+                    "{}:{} waiting for version {} to be Active; no traffic shifted yet ({reason})",
+                    spec.function_short_name(),
+                    spec.alias,
+                    spec.target_version
+                )
+                .chars()
+                .take(2048)
+                .collect(),
+                percent_complete: 0,
+                external_execution_id: String::new(),
+                output_variables: Vec::new(),
+            };
+            results.success(&job.id, waiting).await?
+        }
         JobOutcome::Succeeded(rollout) => results.success(&job.id, success(rollout, None)).await?,
         JobOutcome::Failed { kind, message } => results.failure(&job.id, *kind, message).await?,
     }
     Ok(outcome)
 }
 
-/// Parses the spec and token, then starts or steps the rollout.
+/// Parses the spec and token, then starts (or tries again to start) or steps the rollout.
 async fn step(
     driver: &Driver<'_>,
     job: &PipelineJob,
     now: DateTime<Utc>,
-) -> Result<Rollout, (FailureKind, String)> {
+    ready: &ReadyWait<'_>,
+) -> Result<Progress, (FailureKind, String)> {
     let config_error = |e: InvalidField| {
         (
             FailureKind::ConfigurationError,
@@ -123,31 +180,63 @@ async fn step(
         )
     };
     let spec = user_parameters_spec(&job.user_parameters).map_err(config_error)?;
-    let (result, before) = match &job.continuation_token {
-        None => (driver.start(&spec, new_rollout_id(now), now).await, None),
-        Some(token) => {
-            let plan = spec.validate().map_err(config_error)?;
-            let rollout = token::decode(token, &spec, &plan, &job.user_parameters)
-                .map_err(|e| (FailureKind::JobFailed, e.to_string()))?;
-            (driver.step(&rollout, now).await, Some(rollout))
-        }
+    let plan = spec.validate().map_err(config_error)?;
+    let continuation = match &job.continuation_token {
+        None => None,
+        Some(token) => Some(
+            token::decode(token, &spec, &plan, &job.user_parameters)
+                .map_err(|e| (FailureKind::JobFailed, e.to_string()))?,
+        ),
     };
-    // A lost notification is logged by the driver; the rollout carries on.
-    result.map(|stepped| stepped.rollout).or_else(|e| match e {
+    let (result, since, before) = match continuation {
+        Some(Continuation::InFlight(rollout)) => {
+            let stepped = driver.step(&rollout, now).await;
+            (stepped, None, Some(rollout))
+        }
+        Some(Continuation::Waiting { since }) => (
+            driver.start(&spec, new_rollout_id(now), now, ready).await,
+            Some(since),
+            None,
+        ),
+        None => (
+            driver.start(&spec, new_rollout_id(now), now, ready).await,
+            None,
+            None,
+        ),
+    };
+    match result {
+        // A lost notification is logged by the driver; the rollout carries on.
+        Ok(stepped) => Ok(Progress::Rollout(stepped.rollout)),
         // AWS is throttling or failing for now and nothing moved: the job goes on with the
         // same token, so the next invocation picks up where this one was (never a job ended
         // with the alias split and no one watching).
-        DriveError::Alias(e) if e.is_transient() && before.is_some() => {
+        Err(DriveError::Alias(e)) if e.is_transient() && before.is_some() => {
             tracing::warn!(error = %e, "AWS unavailable; the job continues with the same token");
-            Ok(before.expect("checked"))
+            Ok(Progress::Rollout(*before.expect("checked")))
         }
-        e => Err(e),
-    }).map_err(|e| match e {
-        DriveError::Invalid(field) | DriveError::Refused(Refusal::Invalid(field)) => {
-            config_error(field)
+        Err(DriveError::Refused(Refusal::NotReady(reason))) => {
+            let since = since.unwrap_or(now);
+            let waited = (now - since).num_seconds().max(0) as u64;
+            if waited >= DEFAULT_LIMIT.as_secs() {
+                return Err((
+                    FailureKind::JobFailed,
+                    format!(
+                        "{reason}; gave up {} after the first attempt",
+                        format_seconds(waited)
+                    ),
+                ));
+            }
+            Ok(Progress::Waiting {
+                spec,
+                since,
+                reason,
+            })
         }
-        other => (FailureKind::JobFailed, other.to_string()),
-    })
+        Err(DriveError::Invalid(field) | DriveError::Refused(Refusal::Invalid(field))) => {
+            Err(config_error(field))
+        }
+        Err(other) => Err((FailureKind::JobFailed, other.to_string())),
+    }
 }
 
 /// `UserParameters` must be a rollout spec (JSON), nothing else.
@@ -172,6 +261,9 @@ pub fn outcome_json(outcome: &JobOutcome) -> Value {
     match outcome {
         JobOutcome::Continue(r) | JobOutcome::Succeeded(r) => {
             serde_json::to_value(r).expect("state serializes")
+        }
+        JobOutcome::Waiting { since, reason, .. } => {
+            serde_json::json!({"waitingSince": since, "reason": reason})
         }
         JobOutcome::Failed { kind, message } => {
             serde_json::json!({"failure": format!("{kind:?}"), "message": message})
@@ -290,5 +382,84 @@ mod tests {
             user_parameters_spec(bad_strategy).unwrap_err().field,
             "strategy"
         );
+    }
+
+    mod waiting {
+        use super::*;
+        use crate::testing::{pending, t, FakeJobResults, World};
+        use std::time::Duration;
+
+        const PARAMS: &str = r#"{"functionName":"orders","alias":"live","targetVersion":"2","strategy":"Linear50PercentEvery1Minute"}"#;
+
+        fn job(token: Option<&str>) -> PipelineJob {
+            PipelineJob::parse(job_event(PARAMS, token)).unwrap()
+        }
+
+        async fn invoke(
+            world: &World,
+            results: &FakeJobResults,
+            token: Option<&str>,
+            now: DateTime<Utc>,
+        ) -> JobOutcome {
+            let no_time = ReadyWait::up_to(Duration::ZERO);
+            run_job(&world.driver(), results, &job(token), now, &no_time)
+                .await
+                .unwrap()
+        }
+
+        #[tokio::test]
+        async fn a_pending_version_continues_later_saying_so_and_then_starts() {
+            let (world, results) = (World::new(), FakeJobResults::default());
+            world.aliases.script_versions([pending(), pending()]);
+            let outcome = invoke(&world, &results, None, t(0)).await;
+            assert!(matches!(outcome, JobOutcome::Waiting { .. }), "{outcome:?}");
+            let waiting = results.take().unwrap();
+            assert!(
+                waiting.summary.starts_with(
+                    "orders:live waiting for version 2 to be Active; no traffic shifted yet (version 2 of orders is Pending (Creating"
+                ),
+                "{}",
+                waiting.summary
+            );
+            assert_eq!(
+                (
+                    waiting.percent_complete,
+                    waiting.external_execution_id.as_str()
+                ),
+                (0, "")
+            );
+            let token = waiting.continuation_token.unwrap();
+            assert!(token.starts_with("w1."), "{token}");
+            assert_eq!(world.aliases.called("UpdateAlias"), 0, "nothing started");
+            // Still Pending a minute later: the same wait goes on, since t(0).
+            invoke(&world, &results, Some(&token), t(60)).await;
+            let again = results.take().unwrap().continuation_token.unwrap();
+            assert_eq!(again, token);
+            // Active: the rollout starts, and the token now carries it.
+            let outcome = invoke(&world, &results, Some(&token), t(120)).await;
+            assert!(matches!(outcome, JobOutcome::Continue(_)), "{outcome:?}");
+            assert!(results
+                .take()
+                .unwrap()
+                .continuation_token
+                .unwrap()
+                .starts_with("r1."));
+        }
+
+        #[tokio::test]
+        async fn a_version_pending_for_ten_minutes_fails_the_job_naming_its_state() {
+            let (world, results) = (World::new(), FakeJobResults::default());
+            world.aliases.script_versions([pending(), pending()]);
+            invoke(&world, &results, None, t(0)).await;
+            let token = results.take().unwrap().continuation_token.unwrap();
+            invoke(&world, &results, Some(&token), t(600)).await;
+            let (kind, message) = results.take().unwrap_err();
+            assert_eq!(kind, FailureKind::JobFailed);
+            assert!(
+                message.contains("is Pending (Creating")
+                    && message.contains("gave up 10m after the first attempt"),
+                "{message}"
+            );
+        }
     }
 }

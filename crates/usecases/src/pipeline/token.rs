@@ -1,6 +1,8 @@
 //! The CodePipeline continuation token: only the progress of a rollout (the spec comes back
-//! with every invocation as `UserParameters`), compact, and checksummed together with those
-//! parameters so that a garbled, edited or mismatched token is refused before any AWS call.
+//! with every invocation as `UserParameters`), or, before it could start, since when the
+//! action has been waiting for the target version to be `Active`; compact, and checksummed
+//! together with those parameters so that a garbled, edited or mismatched token is refused
+//! before any AWS call.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -9,11 +11,31 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use rollout_core::plan::Plan;
-use rollout_core::{InvalidField, Rollout, Spec, Status};
+use rollout_core::{InvalidField, Provisioning, Rollout, Spec, Status};
 
 /// CodePipeline's limit on a continuation token.
 pub const MAX_TOKEN_CHARS: usize = 2048;
+/// A rollout in flight.
 const VERSION: &str = "r1";
+/// No rollout yet: waiting for the target version.
+const WAITING: &str = "w1";
+
+/// What a continuation token stands for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Continuation {
+    /// No rollout has started: the target version was not `Active`, since `since`.
+    Waiting {
+        since: DateTime<Utc>,
+    },
+    InFlight(Box<Rollout>),
+}
+
+/// Since when the action has been waiting for the target version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct TokenWaiting {
+    /// epoch seconds
+    w: i64,
+}
 
 /// What the token carries: enough, with the spec, to rebuild the rollout state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,11 +52,14 @@ struct TokenProgress {
     t: i64,
     /// nextStepAt, epoch seconds
     n: Option<i64>,
+    /// provisionedConcurrency, when the alias has any
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    p: Option<Provisioning>,
 }
 
-fn checksum(payload: &str, user_parameters: &str) -> String {
+fn checksum(kind: &str, payload: &str, user_parameters: &str) -> String {
     let digest = Sha256::new()
-        .chain_update(VERSION)
+        .chain_update(kind)
         .chain_update(payload)
         .chain_update([0u8])
         .chain_update(user_parameters)
@@ -51,20 +76,35 @@ pub fn encode(rollout: &Rollout, user_parameters: &str) -> String {
         r: rollout.alias_revision_id.clone(),
         t: rollout.started_at.timestamp(),
         n: rollout.next_step_at.map(|at| at.timestamp()),
+        p: rollout.provisioned_concurrency,
     };
-    let payload =
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&progress).expect("progress serializes"));
-    let sum = checksum(&payload, user_parameters);
-    format!("{VERSION}.{payload}.{sum}")
+    seal(VERSION, &progress, user_parameters)
 }
 
-/// Rebuilds the rollout state from a token and the spec it was issued for.
+/// Encodes a wait for the target version, begun at `since`, as `w1.<base64url>.<checksum>`.
+pub fn encode_waiting(since: DateTime<Utc>, user_parameters: &str) -> String {
+    seal(
+        WAITING,
+        &TokenWaiting {
+            w: since.timestamp(),
+        },
+        user_parameters,
+    )
+}
+
+fn seal(kind: &str, content: &impl Serialize, user_parameters: &str) -> String {
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(content).expect("token serializes"));
+    let sum = checksum(kind, &payload, user_parameters);
+    format!("{kind}.{payload}.{sum}")
+}
+
+/// Rebuilds what a token stands for, from the token and the spec it was issued for.
 pub fn decode(
     token: &str,
     spec: &Spec,
     plan: &Plan,
     user_parameters: &str,
-) -> Result<Rollout, InvalidField> {
+) -> Result<Continuation, InvalidField> {
     let invalid = |why: &str| {
         InvalidField::new(
             "continuationToken",
@@ -72,29 +112,36 @@ pub fn decode(
         )
     };
     let mut parts = token.split('.');
-    let (Some(VERSION), Some(payload), Some(sum), None) =
+    let (Some(kind @ (VERSION | WAITING)), Some(payload), Some(sum), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(invalid("it is not a lambda-rollout token"));
     };
-    if checksum(payload, user_parameters) != sum {
+    if checksum(kind, payload, user_parameters) != sum {
         return Err(invalid("its checksum does not match"));
     }
     let bytes = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| invalid("it is not base64"))?;
+    let at = |secs: i64| {
+        DateTime::<Utc>::from_timestamp(secs, 0).ok_or_else(|| invalid("its time is out of range"))
+    };
+    if kind == WAITING {
+        let waiting: TokenWaiting =
+            serde_json::from_slice(&bytes).map_err(|_| invalid("its content is not readable"))?;
+        return Ok(Continuation::Waiting {
+            since: at(waiting.w)?,
+        });
+    }
     let progress: TokenProgress =
         serde_json::from_slice(&bytes).map_err(|_| invalid("its content is not readable"))?;
     let step = plan
         .steps
         .get(progress.s)
         .ok_or_else(|| invalid("its step is beyond the plan"))?;
-    let at = |secs: i64| {
-        DateTime::<Utc>::from_timestamp(secs, 0).ok_or_else(|| invalid("its time is out of range"))
-    };
     let mut spec = spec.clone();
     spec.current_version = Some(progress.c);
-    Ok(Rollout {
+    Ok(Continuation::InFlight(Box::new(Rollout {
         spec,
         rollout_id: progress.i,
         status: Status::InProgress,
@@ -105,7 +152,8 @@ pub fn decode(
         next_step_at: progress.n.map(at).transpose()?,
         wait_seconds: 0,
         reason: None,
-    })
+        provisioned_concurrency: progress.p,
+    })))
 }
 
 #[cfg(test)]
@@ -146,6 +194,7 @@ mod tests {
             &plan,
             "r-20261122T150000000Z".into(),
             "4294967294".into(),
+            true,
             start,
         );
         rollout.alias_revision_id = "7a1c2b3d-0000-4000-8000-000000000001".into();
@@ -176,11 +225,28 @@ mod tests {
         let decoded = decode(&encode(&rollout, &params), &spec, &plan, &params).unwrap();
         assert_eq!(
             decoded,
-            Rollout {
+            Continuation::InFlight(Box::new(Rollout {
                 wait_seconds: 0,
                 ..rollout
-            }
+            }))
         );
+    }
+
+    #[test]
+    fn a_wait_for_the_version_round_trips_and_is_tied_to_its_parameters() {
+        let (spec, params) = worst_case();
+        let plan = spec.validate().unwrap();
+        let since = Utc.with_ymd_and_hms(2026, 11, 22, 15, 0, 0).unwrap();
+        let token = encode_waiting(since, &params);
+        assert!(token.starts_with("w1.") && token.len() < 100, "{token}");
+        assert_eq!(
+            decode(&token, &spec, &plan, &params).unwrap(),
+            Continuation::Waiting { since }
+        );
+        assert!(decode(&token, &spec, &plan, "{}").is_err());
+        // A waiting token cannot pass for progress, nor the other way round.
+        let forged = token.replacen("w1.", "r1.", 1);
+        assert!(decode(&forged, &spec, &plan, &params).is_err());
     }
 
     #[test]
