@@ -33,6 +33,7 @@ pub async fn run(args: RunArgs) -> Result<i32, CommandError> {
         alarms: args.alarms.clone(),
         notification_topic_arn: args.topic.clone(),
         bake_time: Some(bake_seconds(args.bake.as_deref())?).filter(|b| *b > 0),
+        analysis: None,
     };
     let plan = spec.validate().map_err(as_flags)?;
     let adapters = Adapters::new(&load_config().await);

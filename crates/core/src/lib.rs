@@ -6,6 +6,7 @@
 //! - [`validate`]: bad input, named; the checks for function, alias, version and topic names.
 //! - [`alias`], [`alarms`], [`version`]: what the engine is shown of the world.
 //! - [`marker`]: the codec of what a rollout writes into its alias's description.
+//! - [`judgement`]: the spec's `analysis` and the verdict on a step from per-version metrics.
 //! - [`engine`]: start, decide, reconcile, and the state each decision leads to.
 //! - [`notification`]: what people are told, for every event.
 //! - [`settings`]: parsers for the functions' environment variables.
@@ -14,6 +15,7 @@ pub mod alarms;
 pub mod alias;
 pub mod engine;
 pub mod fields;
+pub mod judgement;
 pub mod marker;
 pub mod notification;
 pub mod plan;
@@ -25,6 +27,7 @@ pub mod version;
 pub use alarms::{AlarmState, AlarmVerdict};
 pub use alias::{AliasState, AliasUpdate};
 pub use engine::{AliasCheck, Decision, Refusal, Start};
+pub use judgement::{Analysis, Judgement, Verdict, VersionMetrics};
 pub use marker::Marker;
 pub use notification::{EventKind, Notification};
 pub use plan::{Plan, Step, StrategyError};

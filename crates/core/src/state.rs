@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::judgement::{Analysis, Judgement};
 use crate::plan::Plan;
 use crate::validate::{
     check_alias, check_function_name, check_topic_arn, check_version, short_function_name,
@@ -36,6 +37,13 @@ pub struct Spec {
         skip_serializing_if = "Option::is_none"
     )]
     pub bake_time: Option<u64>,
+    /// The canary judgement: absent, alarms only; `{}`, every default.
+    #[serde(
+        default,
+        deserialize_with = "optional_analysis",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub analysis: Option<Analysis>,
 }
 
 /// Where a rollout stands.
@@ -94,6 +102,12 @@ pub struct Rollout {
     pub wait_seconds: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// When the current step's weight was applied: the start of its metrics' window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_started_at: Option<DateTime<Utc>>,
+    /// The last judgement of the current step, when the spec has `analysis`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_judgement: Option<Judgement>,
 }
 
 impl Spec {
@@ -122,6 +136,9 @@ impl Spec {
         if let Some(arn) = &self.notification_topic_arn {
             check_topic_arn("notificationTopicArn", arn)?;
         }
+        if let Some(analysis) = &self.analysis {
+            analysis.validate()?;
+        }
         let bake = self.bake_time.unwrap_or(0);
         if bake > crate::plan::MAX_HOLD_SECONDS {
             return Err(InvalidField::new(
@@ -146,6 +163,13 @@ fn version_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 
 fn optional_version_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     version_string(d).map(Some)
+}
+
+/// The `analysis` object, each error naming its field (`analysis.confidence: must be …`).
+fn optional_analysis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Analysis>, D::Error> {
+    Analysis::from_json(&serde_json::Value::deserialize(d)?)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// Seconds as a number, or a duration string such as `"90s"` or `"10m"`, at most 2 days.
@@ -254,6 +278,7 @@ impl Rollout {
     }
 
     fn serialized_field_names() -> Vec<String> {
+        use crate::judgement::{VersionMetrics, Window};
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
         let full = Rollout {
             spec: Spec {
@@ -265,6 +290,7 @@ impl Rollout {
                 alarms: Vec::new(),
                 notification_topic_arn: None,
                 bake_time: None,
+                analysis: None,
             },
             rollout_id: String::new(),
             status: Status::InProgress,
@@ -275,6 +301,17 @@ impl Rollout {
             next_step_at: Some(epoch),
             wait_seconds: 0,
             reason: Some(String::new()),
+            step_started_at: Some(epoch),
+            last_judgement: Some(Judgement::new(
+                &Analysis::default(),
+                VersionMetrics::none(""),
+                VersionMetrics::none(""),
+                String::new(),
+                Window {
+                    start: String::new(),
+                    end: String::new(),
+                },
+            )),
         };
         let spec_fields = Spec::field_names();
         match serde_json::to_value(full) {
@@ -305,6 +342,7 @@ mod tests {
                 alarms: Vec::new(),
                 notification_topic_arn: None,
                 bake_time: None,
+                analysis: None,
             },
             rollout_id: id.into(),
             status: Status::InProgress,
@@ -315,6 +353,8 @@ mod tests {
             next_step_at: next.then_some(at),
             wait_seconds: 0,
             reason: None,
+            step_started_at: None,
+            last_judgement: None,
         }
     }
 
@@ -322,11 +362,23 @@ mod tests {
     fn a_crafted_state_is_refused_by_the_field_at_fault() {
         let id = "r-20261123T130000123Z";
         assert!(state(3, 0.4, true, id).validate().is_ok());
-        assert_eq!(state(40, 1.0, true, id).validate().unwrap_err().field, "stepIndex");
-        assert_eq!(state(3, 0.4, false, id).validate().unwrap_err().field, "nextStepAt");
-        assert_eq!(state(3, 0.9, true, id).validate().unwrap_err().field, "weight");
+        assert_eq!(
+            state(40, 1.0, true, id).validate().unwrap_err().field,
+            "stepIndex"
+        );
+        assert_eq!(
+            state(3, 0.4, false, id).validate().unwrap_err().field,
+            "nextStepAt"
+        );
+        assert_eq!(
+            state(3, 0.9, true, id).validate().unwrap_err().field,
+            "weight"
+        );
         let crafted = "r-1 status=Succeeded";
-        assert_eq!(state(3, 0.4, true, crafted).validate().unwrap_err().field, "rolloutId");
+        assert_eq!(
+            state(3, 0.4, true, crafted).validate().unwrap_err().field,
+            "rolloutId"
+        );
     }
 
     proptest! {

@@ -44,6 +44,7 @@ pub fn spec() -> Spec {
         alarms: vec!["errors".into()],
         notification_topic_arn: None,
         bake_time: None,
+        analysis: None,
     }
 }
 

@@ -43,6 +43,7 @@ impl Setup {
             alarms: alarms.iter().map(|a| a.to_string()).collect(),
             notification_topic_arn: Some(self.world.topic_arn.clone()),
             bake_time: None,
+            analysis: None,
         }
     }
 

@@ -120,6 +120,7 @@ async fn calls_per_step(stack: &Ministack, world: &World) {
         alarms: vec!["orders-errors".into()],
         notification_topic_arn: None,
         bake_time: Some(60),
+        analysis: None,
     };
     let start = Utc::now();
     let mut rollout = driver

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{Decision, CHECK_INTERVAL_SECONDS};
 use crate::alias::AliasState;
+use crate::judgement::Judgement;
 use crate::marker::Marker;
 use crate::plan::Plan;
 use crate::state::{Rollout, Spec, Status};
@@ -31,6 +32,8 @@ impl Rollout {
             next_step_at: Some(now),
             wait_seconds: 0,
             reason: None,
+            step_started_at: None,
+            last_judgement: None,
         }
         .after(&super::start::first_step(plan), plan, now)
     }
@@ -46,11 +49,13 @@ impl Rollout {
             Decision::Shift { step_index, weight } => {
                 next.step_index = *step_index;
                 next.weight = *weight;
+                next.step_started_at = Some(now);
                 next.hold(plan.steps[*step_index].hold_seconds, now);
             }
             Decision::Promote { step_index } => {
                 next.step_index = *step_index;
                 next.weight = 1.0;
+                next.step_started_at = Some(now);
                 match plan.steps[*step_index].hold_seconds {
                     0 => next.end(
                         Status::Succeeded,
@@ -71,6 +76,21 @@ impl Rollout {
                 next.end(Status::RolledBack, reason.clone());
             }
             Decision::Ended => {}
+        }
+        next
+    }
+
+    /// The state after `decision` with the judgement it was made on, as `lastJudgement`.
+    pub fn after_judged(
+        &self,
+        decision: &Decision,
+        plan: &Plan,
+        judgement: Option<Judgement>,
+        now: DateTime<Utc>,
+    ) -> Rollout {
+        let mut next = self.after(decision, plan, now);
+        if judgement.is_some() {
+            next.last_judgement = judgement;
         }
         next
     }

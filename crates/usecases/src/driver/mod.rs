@@ -183,7 +183,7 @@ impl Driver<'_> {
         }
         let plan = rollout.validate()?;
         let verdicts = self.read_alarms(&self.alarm_names(&rollout.spec)).await;
-        let decision = engine::decide(rollout, &plan, &verdicts, now);
+        let decision = engine::decide(rollout, &plan, &verdicts, None, now);
         let (function, alias_name) = (&rollout.spec.function_name, &rollout.spec.alias);
         if let Decision::Wait { .. } = decision {
             let alias = self.read_alias(function, alias_name).await?;

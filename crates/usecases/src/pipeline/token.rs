@@ -30,6 +30,9 @@ struct TokenProgress {
     t: i64,
     /// nextStepAt, epoch seconds
     n: Option<i64>,
+    /// stepStartedAt, epoch seconds: the judgement's window (absent in older tokens)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    w: Option<i64>,
 }
 
 fn checksum(payload: &str, user_parameters: &str) -> String {
@@ -51,6 +54,7 @@ pub fn encode(rollout: &Rollout, user_parameters: &str) -> String {
         r: rollout.alias_revision_id.clone(),
         t: rollout.started_at.timestamp(),
         n: rollout.next_step_at.map(|at| at.timestamp()),
+        w: rollout.step_started_at.map(|at| at.timestamp()),
     };
     let payload =
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(&progress).expect("progress serializes"));
@@ -105,6 +109,8 @@ pub fn decode(
         next_step_at: progress.n.map(at).transpose()?,
         wait_seconds: 0,
         reason: None,
+        step_started_at: progress.w.map(at).transpose()?,
+        last_judgement: None,
     })
 }
 
@@ -133,6 +139,7 @@ mod tests {
                 "t".repeat(256)
             )),
             bake_time: Some(172_800),
+            analysis: Some(rollout_core::Analysis::default()),
         };
         let params = serde_json::to_string(&spec).unwrap();
         (spec, params)
