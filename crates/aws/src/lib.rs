@@ -7,6 +7,7 @@ pub mod aliases;
 pub mod codedeploy;
 pub mod codepipeline;
 pub mod invoke;
+pub mod metrics;
 pub mod sns;
 
 use std::time::Duration;
@@ -125,6 +126,7 @@ where
 pub struct Adapters {
     pub aliases: aliases::LambdaAliases,
     pub alarms: alarms::CloudWatchAlarms,
+    pub metrics: metrics::CloudWatchMetrics,
     pub notifier: sns::SnsNotifier,
 }
 
@@ -133,6 +135,7 @@ impl Adapters {
         Adapters {
             aliases: aliases::LambdaAliases::new(aws_sdk_lambda::Client::new(config)),
             alarms: alarms::CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(config)),
+            metrics: metrics::CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::new(config)),
             notifier: sns::SnsNotifier::new(aws_sdk_sns::Client::new(config)),
         }
     }
@@ -147,6 +150,7 @@ impl Adapters {
         Driver {
             aliases: &self.aliases,
             alarms: &self.alarms,
+            metrics: &self.metrics,
             notifier: &self.notifier,
             source,
             extra_alarms,

@@ -3,8 +3,10 @@
 //! what a use case can act on (a conflict, a missing alias) and carry the rest as text.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rollout_core::{
     AlarmVerdict, AliasState, AliasUpdate, InvalidField, Notification, TargetVersion,
+    VersionMetrics,
 };
 use serde_json::Value;
 
@@ -69,6 +71,29 @@ pub trait AliasStore: Send + Sync {
     async fn version(&self, function: &str, version: &str) -> Result<TargetVersion, AliasError>;
     /// The names of the function's aliases.
     async fn list(&self, function: &str) -> Result<Vec<String>, AliasError>;
+}
+
+// --- The analysis provider: per-version metrics ------------------------------------------
+
+/// What a judgement reads: calls through `function:alias`, per executed version, in a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsQuery {
+    /// The plain function name (Lambda's `FunctionName` dimension).
+    pub function: String,
+    pub alias: String,
+    pub target: String,
+    pub current: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait MetricsSource: Send + Sync {
+    /// The target's and the current version's counts and p99, in one read.
+    async fn versions(
+        &self,
+        query: &MetricsQuery,
+    ) -> Result<(VersionMetrics, VersionMetrics), CallFailed>;
 }
 
 // --- The analysis provider: CloudWatch alarms ---------------------------------------------

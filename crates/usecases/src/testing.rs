@@ -8,13 +8,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use rollout_core::{
     AlarmState, AlarmVerdict, AliasState, AliasUpdate, Notification, Spec, TargetVersion,
+    VersionMetrics,
 };
 use serde_json::Value;
 
 use crate::driver::Driver;
 use crate::ports::{
     AlarmSource, AliasError, AliasStore, Answered, CallFailed, DeploymentError, Deployments,
-    Invocation, Invoker, Notifier,
+    Invocation, Invoker, MetricsQuery, MetricsSource, Notifier,
 };
 
 pub const RID: &str = "r-20270115T080000000Z";
@@ -241,6 +242,58 @@ impl AlarmSource for FakeAlarms {
     }
 }
 
+/// One version's `(invocations, errors, p99 ms)`.
+pub type Counts = (u64, u64, Option<f64>);
+
+/// Per-version counts, as CloudWatch would give them, for the target and the current
+/// version; `Err` to fail every read. Counts its reads.
+pub struct FakeMetrics {
+    pub counts: Mutex<Result<[Counts; 2], CallFailed>>,
+    pub reads: Arc<Mutex<u32>>,
+    pub queries: Mutex<Vec<MetricsQuery>>,
+}
+
+impl FakeMetrics {
+    pub fn counting(target: Counts, current: Counts) -> Self {
+        FakeMetrics {
+            counts: Mutex::new(Ok([target, current])),
+            reads: Arc::default(),
+            queries: Mutex::default(),
+        }
+    }
+
+    pub fn set(&self, target: Counts, current: Counts) {
+        *self.counts.lock().unwrap() = Ok([target, current]);
+    }
+
+    pub fn fail(&self, transient: bool) {
+        *self.counts.lock().unwrap() = Err(CallFailed {
+            operation: "GetMetricData",
+            message: "AccessDenied: not allowed".into(),
+            transient,
+        });
+    }
+}
+
+#[async_trait]
+impl MetricsSource for FakeMetrics {
+    async fn versions(
+        &self,
+        query: &MetricsQuery,
+    ) -> Result<(VersionMetrics, VersionMetrics), CallFailed> {
+        *self.reads.lock().unwrap() += 1;
+        self.queries.lock().unwrap().push(query.clone());
+        let [t, c] = self.counts.lock().unwrap().clone()?;
+        let m = |version: &str, (invocations, errors, p99_ms): Counts| VersionMetrics {
+            version: version.into(),
+            invocations,
+            errors,
+            p99_ms,
+        };
+        Ok((m(&query.target, t), m(&query.current, c)))
+    }
+}
+
 /// Keeps every notification it accepted; refuses all when `refuse` is set.
 #[derive(Default)]
 pub struct FakeNotifier {
@@ -320,6 +373,7 @@ impl Invoker for FakeInvoker {
 pub struct World {
     pub aliases: FakeAliases,
     pub alarms: FakeAlarms,
+    pub metrics: FakeMetrics,
     pub notifier: FakeNotifier,
 }
 
@@ -328,6 +382,7 @@ impl World {
         World {
             aliases: FakeAliases::on("1"),
             alarms: FakeAlarms::all(AlarmState::Ok),
+            metrics: FakeMetrics::counting((0, 0, None), (0, 0, None)),
             notifier: FakeNotifier::default(),
         }
     }
@@ -336,6 +391,7 @@ impl World {
         Driver {
             aliases: &self.aliases,
             alarms: &self.alarms,
+            metrics: &self.metrics,
             notifier: &self.notifier,
             source: "test",
             extra_alarms: &[],

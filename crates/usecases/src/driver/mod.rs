@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::ports::AlarmSource;
+use crate::ports::MetricsSource;
 use crate::ports::Notifier;
 use crate::ports::{AliasError, AliasStore};
 use rollout_core::engine::{self, AliasCheck, Decision, Refusal, Start};
@@ -64,6 +65,8 @@ impl From<AliasError> for DriveError {
 pub struct Driver<'a> {
     pub aliases: &'a dyn AliasStore,
     pub alarms: &'a dyn AlarmSource,
+    /// Per-version metrics, read when a spec has `analysis`.
+    pub metrics: &'a dyn MetricsSource,
     pub notifier: &'a dyn Notifier,
     /// Who acts, as named in notifications: `traffic-shifter`, `rollout-cli`, …
     pub source: &'a str,
@@ -183,19 +186,22 @@ impl Driver<'_> {
         }
         let plan = rollout.validate()?;
         let verdicts = self.read_alarms(&self.alarm_names(&rollout.spec)).await;
-        let decision = engine::decide(rollout, &plan, &verdicts, None, now);
+        let judgement = self.judge(rollout, now).await;
+        let decision = engine::decide(rollout, &plan, &verdicts, judgement.as_ref(), now);
         let (function, alias_name) = (&rollout.spec.function_name, &rollout.spec.alias);
         if let Decision::Wait { .. } = decision {
             let alias = self.read_alias(function, alias_name).await?;
             return match engine::reconcile(rollout, &plan, &alias) {
-                AliasCheck::Ours => Ok(Stepped::quiet(rollout.after(&decision, &plan, now))),
+                AliasCheck::Ours => Ok(Stepped::quiet(
+                    rollout.after_judged(&decision, &plan, judgement, now),
+                )),
                 check => {
                     self.foreign(rollout, &plan, check, &alias, verdicts, now)
                         .await
                 }
             };
         }
-        let mut next = rollout.after(&decision, &plan, now);
+        let mut next = rollout.after_judged(&decision, &plan, judgement, now);
         let kind = match (&decision, next.status) {
             (Decision::RollBack { .. }, _) => EventKind::RolledBack,
             (_, Status::Succeeded) => EventKind::Succeeded,

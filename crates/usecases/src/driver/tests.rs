@@ -431,3 +431,5 @@ async fn a_topic_that_cannot_be_published_to_refuses_the_start_and_touches_nothi
     assert_eq!(field.field, "notificationTopicArn");
     assert_eq!(*world.aliases.writes.lock().unwrap(), 0);
 }
+
+mod judged;
