@@ -268,6 +268,24 @@ impl Rollout {
 }
 
 impl Judgement {
+    /// One line for a progress display: `v3 2/500 errors (0.4%) vs v2 0.3%, p99 41 vs 38 ms`.
+    pub fn line(&self) -> String {
+        let (t, c) = (&self.target, &self.current);
+        let mut line = format!(
+            "{} {}/{} errors ({}) vs {} {}",
+            t.label(),
+            t.errors.min(t.invocations),
+            t.invocations,
+            rate(t.error_rate()),
+            c.label(),
+            rate(c.error_rate())
+        );
+        if let (Some(tp), Some(cp)) = (t.p99(), c.p99()) {
+            line += &format!(", p99 {} vs {} ms", ms(tp), ms(cp));
+        }
+        line
+    }
+
     /// Metrics that could not be read: too few calls, never a pass, and said so.
     pub fn unreadable(rollout: &Rollout, why: &str, now: DateTime<Utc>) -> Judgement {
         let spec = &rollout.spec;

@@ -291,3 +291,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_progress_line_shows_both_versions() {
+    let window = Window {
+        start: "2026-11-23T13:00:00Z".into(),
+        end: "2026-11-23T13:05:00Z".into(),
+    };
+    let j = Judgement::new(
+        &Analysis::default(),
+        calls("3", 500, 2, Some(41.2)),
+        calls("2", 4500, 13, Some(38.0)),
+        window.end.clone(),
+        window,
+    );
+    assert_eq!(
+        j.line(),
+        "v3 2/500 errors (0.4%) vs v2 0.29%, p99 41 vs 38 ms"
+    );
+}
