@@ -4,6 +4,7 @@
 mod alarm_rollback;
 mod cli;
 mod functions;
+mod judged;
 mod shifting;
 
 use chrono::{DateTime, Duration, Utc};
