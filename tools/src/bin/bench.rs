@@ -114,7 +114,7 @@ async fn main() {
         ..Default::default()
     };
     calls_per_step(&stack, &world, Some(analysis)).await;
-    println!("\n== one judgement (pure, release build) ==");
+    println!("\n== one judgement (pure; this build) ==");
     judgement_time();
     println!("\n== alarm-rollback: event in -> alias restored and published, 100 events ==");
     rollback_latency(&stack, &world).await;
