@@ -177,6 +177,9 @@ pub fn hook(kind: HookKind, sdk: &SdkConfig, settings: Result<HookSettings, Inva
         alarms: Box::new(alarms::CloudWatchAlarms::new(
             aws_sdk_cloudwatch::Client::new(sdk),
         )),
+        metrics: Box::new(metrics::CloudWatchMetrics::new(
+            aws_sdk_cloudwatch::Client::new(sdk),
+        )),
         invoker: Box::new(invoke::LambdaInvoker::new(sdk)),
         notifier: Box::new(sns::SnsNotifier::new(aws_sdk_sns::Client::new(sdk))),
     }

@@ -149,6 +149,24 @@ pub fn evidence(answer: &[u8]) -> String {
     }
 }
 
+/// The post-traffic hook's judgement: a fail fails the hook; too few calls fail it too
+/// unless `onInsufficientData` is `pass` (an extension cannot outlast the invocation).
+pub fn judgement(analysis: &rollout_core::Analysis, j: &rollout_core::Judgement) -> Finding {
+    use rollout_core::judgement::OnInsufficientData;
+    use rollout_core::Verdict as Judged;
+    match (j.verdict, analysis.on_insufficient_data) {
+        (Judged::Pass, _) => Ok(format!("canary judgement passed: {}", j.reason)),
+        (Judged::Insufficient, OnInsufficientData::Pass) => {
+            Ok(format!("canary judgement passed untested: {}", j.reason))
+        }
+        (Judged::Insufficient, _) => Err(format!(
+            "canary judgement: too few calls during the bake: {}",
+            j.reason
+        )),
+        (Judged::Fail, _) => Err(format!("canary judgement failed: {}", j.reason)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ pub(super) fn alarms(script: Vec<Alarms>) -> FakeAlarms {
 pub(super) struct Fakes {
     pub(super) deployments: FakeDeployments,
     pub(super) alarms: Option<FakeAlarms>,
+    pub(super) metrics: Option<FakeMetrics>,
     pub(super) refuse_publish: bool,
 }
 
@@ -64,6 +65,11 @@ pub(super) fn hook(kind: HookKind, fakes: Fakes) -> (Hook, Seen) {
             ..FakeAliases::on("6")
         }),
         alarms: Box::new(alarm_source),
+        metrics: Box::new(
+            fakes
+                .metrics
+                .unwrap_or_else(|| FakeMetrics::counting((0, 0, None), (0, 0, None))),
+        ),
         invoker: Box::new(FakeInvoker(br#"{"tag": "two", "version": "7"}"#.to_vec())),
         notifier: Box::new(notifier),
     };
