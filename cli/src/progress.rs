@@ -50,7 +50,7 @@ impl Progress {
 
     /// Tells a new step or an end, once, and a judgement whenever its verdict changes.
     pub fn show(&mut self, rollout: &Rollout) {
-        self.show_step(rollout);
+        // The judgement first: it is why the step moved (or the rollout ended).
         if let Some(j) = &rollout.last_judgement {
             let key = (rollout.step_index, j.verdict);
             if self.judged != Some(key) || rollout.status.is_terminal() {
@@ -63,6 +63,7 @@ impl Progress {
                 ));
             }
         }
+        self.show_step(rollout);
     }
 
     fn show_step(&mut self, rollout: &Rollout) {
