@@ -18,6 +18,8 @@ pub struct Verdict {
     pub failures: Vec<String>,
     /// The named alarms as last read, for the notification.
     pub alarms: Vec<AlarmVerdict>,
+    /// The post-traffic hook's canary judgement, for the notification (`lastJudgement`).
+    pub judgement: Option<rollout_core::Judgement>,
 }
 
 impl Verdict {

@@ -69,6 +69,7 @@ impl Hook {
             Ok(verdict) => (verdict.passed(), verdict.reason(), verdict.alarms.clone()),
             Err(unchecked) => (false, unchecked.reason.clone(), Vec::new()),
         };
+        let judgement = outcome.as_ref().ok().and_then(|v| v.judgement.clone());
         let status = if passed { "Succeeded" } else { "Failed" };
         tracing::info!(deployment_id = id, hook = self.kind.as_str(), status, %reason, "verdict");
 
@@ -81,13 +82,16 @@ impl Hook {
             Err(source) => {
                 let why = format!("could not answer CodeDeploy {status} ({reason}): {source}");
                 // People hear of it now: until CodeDeploy has an answer the deployment waits.
-                let _ = self.notify(id, target.as_ref(), false, why, alarms).await;
+                let _ = self
+                    .notify(id, target.as_ref(), false, why, (alarms, judgement))
+                    .await;
                 return Err(HookError::Unanswered { status, source });
             }
         };
         let notified = match answered {
             Answered::Now => {
-                self.notify(id, target.as_ref(), passed, reason.clone(), alarms.clone())
+                let evidence = (alarms.clone(), judgement);
+                self.notify(id, target.as_ref(), passed, reason.clone(), evidence)
                     .await
             }
             // An earlier attempt answered and notified: say nothing twice.
@@ -249,6 +253,7 @@ impl Hook {
         if let Some(analysis) = analysis {
             let judged = self.judge(analysis, target, started_at).await;
             verdict.record(checks::judgement(analysis, &judged));
+            verdict.judgement = Some(judged);
         }
         Ok(verdict)
     }
@@ -296,7 +301,10 @@ impl Hook {
         target: Option<&AppSpecTarget>,
         passed: bool,
         reason: String,
-        alarms: Vec<rollout_core::AlarmVerdict>,
+        (alarms, judgement): (
+            Vec<rollout_core::AlarmVerdict>,
+            Option<rollout_core::Judgement>,
+        ),
     ) -> Result<bool, String> {
         let Some(topic) = self
             .settings
@@ -336,7 +344,8 @@ impl Hook {
             alarms,
             chrono::Utc::now(),
             self.kind.source(),
-        );
+        )
+        .judged(judgement);
         let mut backoff = HOOK_PATIENCE.backoff(HOOK_PATIENCE.reads);
         loop {
             match self.notifier.publish(topic, &notification).await {

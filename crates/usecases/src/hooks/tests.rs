@@ -296,6 +296,17 @@ async fn with_analysis_the_bake_fails_on_the_new_versions_own_errors() {
         seen.answers_and_events(),
         (vec![false], vec!["hook.failed"])
     );
+    let sent = seen.sent.lock().unwrap();
+    let judged = sent[0]
+        .last_judgement
+        .as_ref()
+        .expect("the alert carries the judgement");
+    assert_eq!(judged.verdict, rollout_core::Verdict::Fail);
+    assert!(
+        sent[0].text().contains("Judgement: fail"),
+        "{}",
+        sent[0].text()
+    );
 }
 
 #[tokio::test]
