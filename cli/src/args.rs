@@ -44,6 +44,9 @@ pub struct PlanArgs {
     /// Bake time after 100%, e.g. 10m
     #[arg(long)]
     pub bake: Option<String>,
+    /// Show what each step will be judged on: the spec's analysis as JSON, or @FILE
+    #[arg(long)]
+    pub analysis: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     pub output: Output,
 }
@@ -86,6 +89,7 @@ impl TargetArgs {
             alarms: self.alarms.clone(),
             notification_topic_arn: topic,
             bake_time,
+            analysis: None,
         }
     }
 
@@ -126,6 +130,10 @@ pub struct RunArgs {
     /// Keep watching alarms this long after 100%, e.g. 10m
     #[arg(long)]
     pub bake: Option<String>,
+    /// Judge each step by the new version's own metrics against the old one's: the spec's
+    /// analysis object as JSON (e.g. '{"minInvocations": 100}', '{}' for every default), or @FILE
+    #[arg(long)]
+    pub analysis: Option<String>,
     /// How often alarms are checked while a step holds, e.g. 2s
     #[arg(long, default_value = "2s")]
     pub poll: String,

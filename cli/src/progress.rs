@@ -15,6 +15,8 @@ pub struct Progress {
     to_stderr: bool,
     /// (step, status, provisioned concurrency) last shown, so each event is told once.
     shown: Option<(usize, Status, Option<Provisioning>)>,
+    /// (step, verdict) of the last judgement shown, so a line comes when it changes.
+    judged: Option<(usize, rollout_core::Verdict)>,
 }
 
 impl Progress {
@@ -33,6 +35,7 @@ impl Progress {
             bar,
             to_stderr,
             shown: None,
+            judged: None,
         }
     }
 
@@ -50,8 +53,25 @@ impl Progress {
         self.line(text.to_string());
     }
 
-    /// Tells a new step or an end, once.
+    /// Tells a new step or an end, once, and a judgement whenever its verdict changes.
     pub fn show(&mut self, rollout: &Rollout) {
+        // The judgement first: it is why the step moved (or the rollout ended).
+        if let Some(j) = &rollout.last_judgement {
+            let key = (rollout.step_index, j.verdict);
+            if self.judged != Some(key) || rollout.status.is_terminal() {
+                self.judged = Some(key);
+                let verdict = serde_json::to_value(j.verdict).unwrap_or_default();
+                self.line(format!(
+                    "judged {}: {}",
+                    verdict.as_str().unwrap_or("?"),
+                    j.line()
+                ));
+            }
+        }
+        self.show_step(rollout);
+    }
+
+    fn show_step(&mut self, rollout: &Rollout) {
         let key = (
             rollout.step_index,
             rollout.status,
@@ -120,8 +140,13 @@ impl Progress {
                 .next_step_at
                 .map_or(0, |at| (at - now).num_seconds().max(0) as u64);
             bar.set_position(elapsed.min(self.plan.total_seconds()));
+            let judged = rollout
+                .last_judgement
+                .as_ref()
+                .map(|j| format!(" · {}", j.line()))
+                .unwrap_or_default();
             bar.set_message(format!(
-                "step {}/{} · {} on {} · next in {}",
+                "step {}/{} · {} on {} · next in {}{judged}",
                 rollout.step_index + 1,
                 self.plan.steps.len(),
                 format_percent(rollout.weight),

@@ -12,7 +12,7 @@ use rollout_usecases::readiness::ReadyWait;
 
 use crate::args::{as_flags, Output, RunArgs};
 use crate::exit::{for_status, CommandError, INTERRUPTED, TERMINATED};
-use crate::plan::bake_seconds;
+use crate::plan::{analysis_arg, bake_seconds};
 use crate::progress::Progress;
 
 pub async fn run(args: RunArgs) -> Result<i32, CommandError> {
@@ -25,10 +25,11 @@ pub async fn run(args: RunArgs) -> Result<i32, CommandError> {
                 format!("{:?} must be a duration of at least 1s", args.poll),
             )
         })?;
-    let spec = args.target.spec(
+    let mut spec = args.target.spec(
         args.topic.clone(),
         Some(bake_seconds(args.bake.as_deref())?).filter(|b| *b > 0),
     );
+    spec.analysis = analysis_arg(args.analysis.as_deref())?;
     let plan = spec.validate().map_err(as_flags)?;
     let wait_limit = args.target.wait_ready()?;
     let adapters = Adapters::new(&load_config().await);
@@ -51,7 +52,13 @@ pub async fn run(args: RunArgs) -> Result<i32, CommandError> {
         let due = rollout
             .next_step_at
             .map_or(0, |at| (at - Utc::now()).num_milliseconds().max(0) as u64);
-        let wait = Duration::from_millis(due.min(poll * 1000));
+        // Past due and still holding: a step extended for too few calls is judged each poll.
+        let extended = due == 0 && rollout.last_judgement.is_some();
+        let wait = Duration::from_millis(if extended {
+            poll * 1000
+        } else {
+            due.min(poll * 1000)
+        });
         // A signal is taken at once, also in the middle of an AWS call; the alias keeps the
         // marker of the last write, so the same command resumes where it was.
         let step = tokio::select! {

@@ -355,6 +355,62 @@ impl World {
         self.set_alarm(name, StateValue::Ok).await;
     }
 
+    /// Calls of `version` through `function:live` as Lambda reports them: `AWS/Lambda`
+    /// `Invocations`, `Errors` and `Duration` (one value per call, in ms) with dimensions
+    /// `FunctionName`, `Resource` and `ExecutedVersion`, at the current minute.
+    pub async fn put_version_metrics(
+        &self,
+        function: &str,
+        version: &str,
+        invocations: u64,
+        errors: u64,
+        duration_ms: f64,
+    ) {
+        use aws_sdk_cloudwatch::primitives::DateTime;
+        use aws_sdk_cloudwatch::types::{MetricDatum, StandardUnit};
+        let resource = format!("{function}:live");
+        let dimensions: Vec<Dimension> = [
+            ("FunctionName", function),
+            ("Resource", resource.as_str()),
+            ("ExecutedVersion", version),
+        ]
+        .iter()
+        .map(|(n, v)| Dimension::builder().name(*n).value(*v).build())
+        .collect();
+        let now = DateTime::from_secs(chrono::Utc::now().timestamp());
+        let datum = |name: &str, value: f64, unit: StandardUnit| {
+            MetricDatum::builder()
+                .metric_name(name)
+                .set_dimensions(Some(dimensions.clone()))
+                .timestamp(now)
+                .value(value)
+                .unit(unit)
+                .build()
+        };
+        let mut durations = MetricDatum::builder()
+            .metric_name("Duration")
+            .set_dimensions(Some(dimensions.clone()))
+            .timestamp(now)
+            .unit(StandardUnit::Milliseconds);
+        if invocations > 0 {
+            durations = durations.values(duration_ms).counts(invocations as f64);
+        }
+        let mut request = self
+            .cloudwatch
+            .put_metric_data()
+            .namespace("AWS/Lambda")
+            .metric_data(datum(
+                "Invocations",
+                invocations as f64,
+                StandardUnit::Count,
+            ))
+            .metric_data(datum("Errors", errors as f64, StandardUnit::Count));
+        if invocations > 0 {
+            request = request.metric_data(durations.build());
+        }
+        request.send().await.expect("put_metric_data");
+    }
+
     pub async fn set_alarm(&self, name: &str, state: StateValue) {
         self.cloudwatch
             .set_alarm_state()

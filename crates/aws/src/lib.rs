@@ -7,6 +7,7 @@ pub mod aliases;
 pub mod codedeploy;
 pub mod codepipeline;
 pub mod invoke;
+pub mod metrics;
 pub mod sns;
 pub mod triggers;
 
@@ -127,6 +128,7 @@ where
 pub struct Adapters {
     pub aliases: aliases::LambdaAliases,
     pub alarms: alarms::CloudWatchAlarms,
+    pub metrics: metrics::CloudWatchMetrics,
     pub notifier: sns::SnsNotifier,
     pub triggers: triggers::LambdaTriggers,
 }
@@ -137,6 +139,7 @@ impl Adapters {
         Adapters {
             aliases: aliases::LambdaAliases::new(lambda.clone()),
             alarms: alarms::CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(config)),
+            metrics: metrics::CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::new(config)),
             notifier: sns::SnsNotifier::new(aws_sdk_sns::Client::new(config)),
             triggers: triggers::LambdaTriggers::new(lambda),
         }
@@ -152,6 +155,7 @@ impl Adapters {
         Driver {
             aliases: &self.aliases,
             alarms: &self.alarms,
+            metrics: &self.metrics,
             notifier: &self.notifier,
             source,
             extra_alarms,
@@ -176,6 +180,9 @@ pub fn hook(kind: HookKind, sdk: &SdkConfig, settings: Result<HookSettings, Inva
             sdk,
         ))),
         alarms: Box::new(alarms::CloudWatchAlarms::new(
+            aws_sdk_cloudwatch::Client::new(sdk),
+        )),
+        metrics: Box::new(metrics::CloudWatchMetrics::new(
             aws_sdk_cloudwatch::Client::new(sdk),
         )),
         invoker: Box::new(invoke::LambdaInvoker::new(sdk)),

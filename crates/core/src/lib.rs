@@ -9,6 +9,7 @@
 //!   provisioned concurrency).
 //! - [`wiring`]: what invokes a function other than through the alias a rollout moves.
 //! - [`marker`]: the codec of what a rollout writes into its alias's description.
+//! - [`judgement`]: the spec's `analysis` and the verdict on a step from per-version metrics.
 //! - [`engine`]: start, decide, reconcile, and the state each decision leads to.
 //! - [`notification`]: what people are told, for every event.
 //! - [`settings`]: parsers for the functions' environment variables.
@@ -17,6 +18,7 @@ pub mod alarms;
 pub mod alias;
 pub mod engine;
 pub mod fields;
+pub mod judgement;
 pub mod marker;
 pub mod notification;
 pub mod plan;
@@ -30,6 +32,7 @@ pub mod wiring;
 pub use alarms::{AlarmState, AlarmVerdict};
 pub use alias::{AliasState, AliasUpdate};
 pub use engine::{AliasCheck, Check, Decision, Observed, Refusal, Start};
+pub use judgement::{Analysis, Judgement, Verdict, VersionMetrics};
 pub use marker::Marker;
 pub use notification::{EventKind, Notification};
 pub use plan::{Plan, Step, StrategyError};

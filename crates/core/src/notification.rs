@@ -6,6 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::alarms::AlarmVerdict;
+use crate::judgement::Judgement;
 use crate::plan::format_percent;
 
 /// The events people can subscribe to.
@@ -69,6 +70,9 @@ pub struct Notification {
     pub alarms: Vec<AlarmVerdict>,
     pub timestamp: String,
     pub source: String,
+    /// The evidence of a judged rollout: the state's `lastJudgement`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_judgement: Option<Judgement>,
     #[serde(skip)]
     pub kind: Option<EventKind>,
 }
@@ -102,8 +106,15 @@ impl Notification {
             alarms,
             timestamp: now.to_rfc3339_opts(SecondsFormat::Secs, true),
             source: source.into(),
+            last_judgement: None,
             kind: Some(kind),
         }
+    }
+
+    /// The same notification carrying the judgement it was made on, if any.
+    pub fn judged(mut self, judgement: Option<Judgement>) -> Notification {
+        self.last_judgement = judgement;
+        self
     }
 
     fn kind(&self) -> EventKind {
@@ -173,6 +184,15 @@ impl Notification {
                 })
                 .collect();
             lines.push(format!("Alarms: {}", alarms.join(", ")));
+        }
+        if let Some(j) = &self.last_judgement {
+            let verdict = serde_json::to_value(j.verdict).unwrap_or_default();
+            lines.push(format!(
+                "Judgement: {} at {}: {}",
+                verdict.as_str().unwrap_or("?"),
+                j.at,
+                j.reason
+            ));
         }
         lines.push(format!(
             "Rollout: {}   At: {}   By: {}",
@@ -254,6 +274,48 @@ mod tests {
             "{email}"
         );
         assert!(email.contains("Alarms: errors ALARM"), "{email}");
+    }
+
+    #[test]
+    fn a_judged_rollout_carries_its_evidence_in_json_and_email() {
+        use crate::judgement::{Analysis, VersionMetrics, Window};
+        let m = |version: &str, invocations, errors| VersionMetrics {
+            version: version.into(),
+            invocations,
+            errors,
+            p99_ms: None,
+        };
+        let window = Window {
+            start: "2026-11-22T14:55:00Z".into(),
+            end: "2026-11-22T15:00:00Z".into(),
+        };
+        let j = Judgement::new(
+            &Analysis::default(),
+            m("7", 1000, 41),
+            m("6", 9000, 12),
+            window.end.clone(),
+            window,
+        );
+        let message: serde_json::Value =
+            serde_json::from_str(&rolled_back().judged(Some(j.clone())).message()).unwrap();
+        let default: serde_json::Value =
+            serde_json::from_str(message["default"].as_str().unwrap()).unwrap();
+        assert_eq!(default["lastJudgement"]["verdict"], "fail");
+        assert_eq!(default["lastJudgement"]["target"]["errorRate"], 0.041);
+        assert_eq!(
+            default["lastJudgement"]["current"]["p99Ms"],
+            serde_json::Value::Null
+        );
+        let email = message["email"].as_str().unwrap();
+        assert!(
+            email.contains(&format!(
+                "Judgement: fail at 2026-11-22T15:00:00Z: {}",
+                j.reason
+            )),
+            "{email}"
+        );
+        let plain: serde_json::Value = serde_json::from_str(&rolled_back().message()).unwrap();
+        assert!(!plain["default"].as_str().unwrap().contains("lastJudgement"));
     }
 
     #[test]

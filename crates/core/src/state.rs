@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::judgement::{Analysis, Judgement};
 use crate::plan::Plan;
 use crate::provisioned::Provisioning;
 use crate::validate::{
@@ -37,6 +38,13 @@ pub struct Spec {
         skip_serializing_if = "Option::is_none"
     )]
     pub bake_time: Option<u64>,
+    /// The canary judgement: absent, alarms only; `{}`, every default.
+    #[serde(
+        default,
+        deserialize_with = "optional_analysis",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub analysis: Option<Analysis>,
 }
 
 /// Where a rollout stands.
@@ -99,6 +107,12 @@ pub struct Rollout {
     /// are allocated yet (no step is judged before they are).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioned_concurrency: Option<Provisioning>,
+    /// When the current step's weight was applied: the start of its metrics' window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_started_at: Option<DateTime<Utc>>,
+    /// The last judgement of the current step, when the spec has `analysis`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_judgement: Option<Judgement>,
 }
 
 impl Spec {
@@ -127,6 +141,9 @@ impl Spec {
         if let Some(arn) = &self.notification_topic_arn {
             check_topic_arn("notificationTopicArn", arn)?;
         }
+        if let Some(analysis) = &self.analysis {
+            analysis.validate()?;
+        }
         let bake = self.bake_time.unwrap_or(0);
         if bake > crate::plan::MAX_HOLD_SECONDS {
             return Err(InvalidField::new(
@@ -151,6 +168,13 @@ fn version_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 
 fn optional_version_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     version_string(d).map(Some)
+}
+
+/// The `analysis` object, each error naming its field (`analysis.confidence: must be …`).
+fn optional_analysis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Analysis>, D::Error> {
+    Analysis::from_json(&serde_json::Value::deserialize(d)?)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// Seconds as a number, or a duration string such as `"90s"` or `"10m"`, at most 2 days.
@@ -259,6 +283,7 @@ impl Rollout {
     }
 
     fn serialized_field_names() -> Vec<String> {
+        use crate::judgement::{VersionMetrics, Window};
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
         let full = Rollout {
             spec: Spec {
@@ -270,6 +295,7 @@ impl Rollout {
                 alarms: Vec::new(),
                 notification_topic_arn: None,
                 bake_time: None,
+                analysis: None,
             },
             rollout_id: String::new(),
             status: Status::InProgress,
@@ -281,6 +307,17 @@ impl Rollout {
             wait_seconds: 0,
             reason: Some(String::new()),
             provisioned_concurrency: Some(Provisioning::Ready),
+            step_started_at: Some(epoch),
+            last_judgement: Some(Judgement::new(
+                &Analysis::default(),
+                VersionMetrics::none(""),
+                VersionMetrics::none(""),
+                String::new(),
+                Window {
+                    start: String::new(),
+                    end: String::new(),
+                },
+            )),
         };
         let spec_fields = Spec::field_names();
         match serde_json::to_value(full) {
@@ -311,6 +348,7 @@ mod tests {
                 alarms: Vec::new(),
                 notification_topic_arn: None,
                 bake_time: None,
+                analysis: None,
             },
             rollout_id: id.into(),
             status: Status::InProgress,
@@ -322,6 +360,8 @@ mod tests {
             wait_seconds: 0,
             reason: None,
             provisioned_concurrency: None,
+            step_started_at: None,
+            last_judgement: None,
         }
     }
 

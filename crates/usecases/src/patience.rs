@@ -5,10 +5,11 @@
 
 use std::time::Duration;
 
-use rollout_core::{AlarmState, AlarmVerdict};
+use chrono::{DateTime, Utc};
+use rollout_core::{AlarmState, AlarmVerdict, Analysis, Judgement, Rollout};
 use tokio::time::Instant;
 
-use crate::ports::AlarmSource;
+use crate::ports::{AlarmSource, MetricsQuery, MetricsSource};
 
 /// The bounds and pace of retrying; see the module docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,36 @@ pub async fn read_alarms(
                     .map(|n| AlarmVerdict::new(n.clone(), AlarmState::Unreadable(e.to_string())))
                     .collect()
             }
+        }
+    }
+}
+
+/// The judgement of `rollout`'s current step from its versions' metrics, read patiently
+/// (within `patience.reads`); metrics that cannot be read count as too few calls.
+pub async fn read_judgement(
+    source: &dyn MetricsSource,
+    rollout: &Rollout,
+    analysis: &Analysis,
+    patience: &Patience,
+    now: DateTime<Utc>,
+) -> Judgement {
+    let spec = &rollout.spec;
+    let query = MetricsQuery {
+        function: spec.function_short_name().to_string(),
+        alias: spec.alias.clone(),
+        target: spec.target_version.clone(),
+        current: spec.current_version.clone().unwrap_or_default(),
+        start: rollout.window_start(),
+        end: now,
+    };
+    let mut backoff = patience.backoff(patience.reads);
+    loop {
+        match source.versions(&query).await {
+            Ok((target, current)) => return Judgement::of(rollout, analysis, target, current, now),
+            Err(e) if e.transient && backoff.wait().await => {
+                tracing::warn!(error = %e, "metrics could not be read; trying again");
+            }
+            Err(e) => return Judgement::unreadable(rollout, &e.to_string(), now),
         }
     }
 }

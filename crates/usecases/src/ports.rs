@@ -5,10 +5,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rollout_core::wiring::Trigger;
 use rollout_core::{
     AlarmVerdict, AliasState, AliasUpdate, InvalidField, Notification, ProvisionedConcurrency,
-    PublishedVersion,
+    PublishedVersion, VersionMetrics,
 };
 use serde_json::Value;
 
@@ -95,6 +96,29 @@ pub trait AliasStore: Send + Sync {
 #[async_trait]
 pub trait Triggers: Send + Sync {
     async fn triggers(&self, function: &str) -> Result<Vec<Trigger>, AliasError>;
+}
+
+// --- The analysis provider: per-version metrics ------------------------------------------
+
+/// What a judgement reads: calls through `function:alias`, per executed version, in a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsQuery {
+    /// The plain function name (Lambda's `FunctionName` dimension).
+    pub function: String,
+    pub alias: String,
+    pub target: String,
+    pub current: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait MetricsSource: Send + Sync {
+    /// The target's and the current version's counts and p99, in one read.
+    async fn versions(
+        &self,
+        query: &MetricsQuery,
+    ) -> Result<(VersionMetrics, VersionMetrics), CallFailed>;
 }
 
 // --- The analysis provider: CloudWatch alarms ---------------------------------------------

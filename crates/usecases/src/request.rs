@@ -122,8 +122,12 @@ fn check_fields(fields: &Map<String, Value>, allowed: &[&[&str]]) -> Result<(), 
     }
 }
 
-/// Deserializes with the failing field's path in the error.
+/// Deserializes with the failing field's path in the error (`analysis.confidence`, not just
+/// `analysis`: its own reader names the field inside it).
 fn typed<T: DeserializeOwned>(fields: Map<String, Value>) -> Result<T, InvalidField> {
+    if let Some(analysis) = fields.get("analysis") {
+        rollout_core::Analysis::from_json(analysis)?;
+    }
     serde_path_to_error::deserialize(Value::Object(fields)).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();

@@ -10,14 +10,15 @@ use chrono::{DateTime, TimeZone, Utc};
 use rollout_core::wiring::Trigger;
 use rollout_core::{
     AlarmState, AlarmVerdict, AliasState, AliasUpdate, Notification, ProvisionedConcurrency,
-    PublishedVersion, Spec, VersionConfig,
+    PublishedVersion, Spec, VersionConfig, VersionMetrics,
 };
 use serde_json::Value;
 
 use crate::driver::Driver;
 use crate::ports::{
     AlarmSource, AliasError, AliasStore, Answered, CallFailed, DeploymentError, Deployments,
-    FailureKind, Invocation, Invoker, JobResults, JobSuccess, Notifier, PipelineError, Triggers,
+    FailureKind, Invocation, Invoker, JobResults, JobSuccess, MetricsQuery, MetricsSource,
+    Notifier, PipelineError, Triggers,
 };
 
 pub const RID: &str = "r-20270115T080000000Z";
@@ -47,6 +48,7 @@ pub fn spec() -> Spec {
         alarms: vec!["errors".into()],
         notification_topic_arn: None,
         bake_time: None,
+        analysis: None,
     }
 }
 
@@ -372,6 +374,39 @@ impl FakeJobResults {
     }
 }
 
+/// One version's `(invocations, errors, p99 ms)`.
+pub type Counts = (u64, u64, Option<f64>);
+
+/// Per-version counts, as CloudWatch would give them, for the target and the current
+/// version; `Err` to fail every read. Counts its reads.
+pub struct FakeMetrics {
+    pub counts: Mutex<Result<[Counts; 2], CallFailed>>,
+    pub reads: Arc<Mutex<u32>>,
+    pub queries: Mutex<Vec<MetricsQuery>>,
+}
+
+impl FakeMetrics {
+    pub fn counting(target: Counts, current: Counts) -> Self {
+        FakeMetrics {
+            counts: Mutex::new(Ok([target, current])),
+            reads: Arc::default(),
+            queries: Mutex::default(),
+        }
+    }
+
+    pub fn set(&self, target: Counts, current: Counts) {
+        *self.counts.lock().unwrap() = Ok([target, current]);
+    }
+
+    pub fn fail(&self, transient: bool) {
+        *self.counts.lock().unwrap() = Err(CallFailed {
+            operation: "GetMetricData",
+            message: "AccessDenied: not allowed".into(),
+            transient,
+        });
+    }
+}
+
 #[async_trait]
 impl JobResults for FakeJobResults {
     async fn success(&self, _: &str, result: JobSuccess) -> Result<(), PipelineError> {
@@ -401,6 +436,25 @@ pub struct FakeTriggers(pub Vec<Trigger>);
 impl Triggers for FakeTriggers {
     async fn triggers(&self, _: &str) -> Result<Vec<Trigger>, AliasError> {
         Ok(self.0.clone())
+    }
+}
+
+#[async_trait]
+impl MetricsSource for FakeMetrics {
+    async fn versions(
+        &self,
+        query: &MetricsQuery,
+    ) -> Result<(VersionMetrics, VersionMetrics), CallFailed> {
+        *self.reads.lock().unwrap() += 1;
+        self.queries.lock().unwrap().push(query.clone());
+        let [t, c] = self.counts.lock().unwrap().clone()?;
+        let m = |version: &str, (invocations, errors, p99_ms): Counts| VersionMetrics {
+            version: version.into(),
+            invocations,
+            errors,
+            p99_ms,
+        };
+        Ok((m(&query.target, t), m(&query.current, c)))
     }
 }
 
@@ -483,6 +537,7 @@ impl Invoker for FakeInvoker {
 pub struct World {
     pub aliases: FakeAliases,
     pub alarms: FakeAlarms,
+    pub metrics: FakeMetrics,
     pub notifier: FakeNotifier,
 }
 
@@ -491,6 +546,7 @@ impl World {
         World {
             aliases: FakeAliases::on("1"),
             alarms: FakeAlarms::all(AlarmState::Ok),
+            metrics: FakeMetrics::counting((0, 0, None), (0, 0, None)),
             notifier: FakeNotifier::default(),
         }
     }
@@ -499,6 +555,7 @@ impl World {
         Driver {
             aliases: &self.aliases,
             alarms: &self.alarms,
+            metrics: &self.metrics,
             notifier: &self.notifier,
             source: "test",
             extra_alarms: &[],

@@ -67,6 +67,7 @@ impl Faulty {
             alarms: vec![alarm.into()],
             notification_topic_arn: Some(self.world.topic_arn.clone()),
             bake_time: None,
+            analysis: None,
         }
     }
 

@@ -67,3 +67,28 @@ async fn an_alarm_during_the_bake_fails_it_before_the_bake_ends() {
         json!([{"name": "orders-errors", "state": "ALARM"}])
     );
 }
+
+#[tokio::test]
+async fn with_analysis_the_new_versions_own_errors_fail_the_bake() {
+    let s = Setup::new().await;
+    // After 100 % there is no split: the target's own rate against the absolute limits.
+    s.world
+        .put_version_metrics("orders", "2", 400, 40, 40.0)
+        .await;
+    let hook = s.hook(
+        HookKind::PostTraffic,
+        &[
+            ("BAKE_SECONDS", "1"),
+            ("ANALYSIS", r#"{"maxErrorRate": 0.02}"#),
+        ],
+    );
+    let report = s.run(&hook, 30).await.expect("hook");
+    assert_eq!(report.status, "Failed");
+    assert!(
+        report
+            .reason
+            .contains("canary judgement failed: v2 failed 40 of 400 calls (10%)"),
+        "{report:?}"
+    );
+    assert_eq!(s.answers(), ["Failed"]);
+}

@@ -320,3 +320,35 @@ async fn a_version_published_a_moment_ago_is_waited_for_by_a_continuation_then_r
     s.last_result();
     assert_eq!(s.world.alias("orders").await.version, v3);
 }
+
+#[tokio::test]
+async fn a_failed_canary_judgement_restores_the_alias_then_fails_the_job_with_the_evidence() {
+    let s = Setup::new().await;
+    let params = json!({"functionName": "orders", "alias": "live", "targetVersion": "2",
+        "strategy": "Canary10Percent5Minutes", "notificationTopicArn": s.world.topic_arn,
+        "analysis": {}})
+    .to_string();
+    let start = Utc::now();
+    s.invoke(&params, None, start).await;
+    let (_, body) = s.last_result();
+    let token = body["continuationToken"].as_str().unwrap().to_string();
+    s.world
+        .put_version_metrics("orders", "2", 100, 30, 40.0)
+        .await;
+    s.world
+        .put_version_metrics("orders", "1", 900, 9, 40.0)
+        .await;
+    let outcome = s
+        .invoke(&params, Some(&token), start + Duration::seconds(60))
+        .await;
+    assert!(matches!(outcome, JobOutcome::Failed { .. }));
+    let (op, body) = s.last_result();
+    assert_eq!(op, "PutJobFailureResult");
+    let message = body["failureDetails"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("canary judgement failed: v2 failed 30 of 100 calls (30%)"),
+        "{message}"
+    );
+    let alias = s.world.alias("orders").await;
+    assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+}

@@ -421,3 +421,41 @@ async fn run_refuses_a_version_whose_role_differs_naming_both_and_touches_nothin
     assert_eq!(s.world.alias("orders").await, before);
     assert!(s.world.events().await.is_empty());
 }
+
+#[tokio::test]
+async fn run_refuses_bad_analysis_with_exit_2_naming_the_field_and_touches_nothing() {
+    let s = Setup::new("orders").await;
+    let before = s.world.alias("orders").await;
+    for (analysis, field) in [
+        (r#"{"maxErrorRate": -0.1}"#, "analysis.maxErrorRate:"),
+        (
+            r#"{"maxErrorRateIncrease": 1.5}"#,
+            "analysis.maxErrorRateIncrease:",
+        ),
+        (r#"{"confidence": 1.5}"#, "analysis.confidence:"),
+        (
+            r#"{"confidance": 0.9}"#,
+            "analysis: unknown field `confidance`",
+        ),
+        ("@/no/such/file.json", "--analysis: cannot read"),
+    ] {
+        let out = rollout_cli(
+            &s.stack,
+            &[
+                "run",
+                "--function",
+                "orders",
+                "--alias",
+                "live",
+                "--to",
+                "2",
+                "--analysis",
+                analysis,
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{analysis}: {stderr}");
+        assert!(stderr.contains(field), "{analysis}: {stderr}");
+    }
+    assert_eq!(s.world.alias("orders").await, before);
+}

@@ -143,3 +143,54 @@ async fn alarm_rollback_starts_on_its_own_settings_and_logs_json_as_lambda_asks(
     assert_eq!(line["level"], "INFO", "{line}");
     assert_eq!(line["fields"]["state"], "OK", "{line}");
 }
+
+#[tokio::test]
+async fn traffic_shifter_binary_rolls_back_a_bad_canary_and_answers_with_last_judgement() {
+    let s = Setup::new("orders").await;
+    shifter(&s).await;
+    let spec = json!({"functionName": "orders", "alias": "live", "targetVersion": "2",
+        "strategy": "10%:0s", "analysis": {}});
+    let (error, state) = s.world.invoke("rollout-traffic-shifter", &spec).await;
+    assert_eq!(error, None, "{state}");
+    assert_eq!(state["stepStartedAt"], state["startedAt"], "{state}");
+    s.world
+        .put_version_metrics("orders", "2", 100, 40, 40.0)
+        .await;
+    s.world
+        .put_version_metrics("orders", "1", 900, 1, 40.0)
+        .await;
+    let (error, back) = s.world.invoke("rollout-traffic-shifter", &state).await;
+    assert_eq!(error, None, "{back}");
+    assert_eq!(back["status"], "RolledBack", "{back}");
+    assert_eq!(back["lastJudgement"]["verdict"], "fail", "{back}");
+    assert_eq!(back["lastJudgement"]["target"]["invocations"], 100);
+    assert_eq!(s.world.alias("orders").await.routing, None);
+    let notes = s.world.notifications().await;
+    assert_eq!(notes.last().unwrap()["lastJudgement"]["verdict"], "fail");
+}
+
+#[tokio::test]
+async fn traffic_shifter_binary_refuses_bad_analysis_naming_the_field_and_touches_nothing() {
+    let s = Setup::new("orders").await;
+    shifter(&s).await;
+    let before = s.world.alias("orders").await;
+    for (analysis, field) in [
+        (json!({"maxErrorRate": -0.1}), "analysis.maxErrorRate:"),
+        (
+            json!({"maxErrorRateIncrease": 1.5}),
+            "analysis.maxErrorRateIncrease:",
+        ),
+        (json!({"confidence": 1.5}), "analysis.confidence:"),
+        (json!({"confidance": 0.9}), "analysis:"),
+    ] {
+        let spec = json!({"functionName": "orders", "alias": "live", "targetVersion": "2",
+            "strategy": "10%:0s", "analysis": analysis});
+        let (error, answer) = s.world.invoke("rollout-traffic-shifter", &spec).await;
+        assert!(error.is_some(), "{answer}");
+        assert_eq!(answer["errorType"], "InvalidInput");
+        let message = answer["errorMessage"].as_str().unwrap();
+        assert!(message.starts_with(field), "{analysis}: {message}");
+    }
+    assert_eq!(s.world.alias("orders").await, before);
+    assert!(s.world.events().await.is_empty());
+}

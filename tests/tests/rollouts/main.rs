@@ -5,6 +5,7 @@ mod alarm_rollback;
 mod check;
 mod cli;
 mod functions;
+mod judged;
 mod shifting;
 
 use chrono::{DateTime, Duration, Utc};
@@ -45,6 +46,7 @@ impl Setup {
             alarms: alarms.iter().map(|a| a.to_string()).collect(),
             notification_topic_arn: Some(self.world.topic_arn.clone()),
             bake_time: None,
+            analysis: None,
         }
     }
 

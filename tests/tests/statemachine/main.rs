@@ -481,3 +481,44 @@ fn version_not_ready_is_retried_with_backoff_for_a_bounded_time_and_refusals_nev
     let total = between + (attempts + 1) as f64 * 70.0;
     assert!((300.0..=900.0).contains(&total), "{total} s in all");
 }
+
+#[tokio::test]
+async fn a_failed_canary_judgement_rolls_back_and_fails_with_the_numbers() {
+    let r = Rollouts::new().await;
+    let started = Instant::now();
+    // The judgement alone, no alarms. (ministack matches an alarm's dimensions as a subset,
+    // so the fixture's alias alarm would also fire on per-version errors; CloudWatch doesn't.)
+    let mut spec = r.spec("25%:4s");
+    spec["alarms"] = json!([]);
+    spec["analysis"] = json!({});
+    let execution = r.start(&spec).await;
+    while r.world.alias("orders").await.routing.is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the first step never happened"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    r.world
+        .put_version_metrics("orders", "2", 100, 30, 40.0)
+        .await;
+    r.world
+        .put_version_metrics("orders", "1", 300, 1, 40.0)
+        .await;
+    let ended = r.finish(&execution, started).await;
+    assert_eq!(ended.status, ExecutionStatus::Failed, "{ended:?}");
+    assert_eq!(ended.error.as_deref(), Some("RolledBack"), "{ended:?}");
+    let cause = ended.cause.as_deref().unwrap_or_default();
+    assert!(
+        cause.contains("canary judgement failed: v2 failed 30 of 100 calls (30%)"),
+        "{cause}"
+    );
+    let alias = r.world.alias("orders").await;
+    assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+    let alerts = r.world.notifications().await;
+    let back = alerts
+        .iter()
+        .find(|n| n["event"] == "rollout.rolled_back")
+        .expect("alert");
+    assert_eq!(back["lastJudgement"]["verdict"], "fail", "{back}");
+}

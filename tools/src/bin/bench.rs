@@ -1,4 +1,5 @@
-//! The budgets, measured (not asserted in tests): AWS calls per rollout step (≤ 3), each
+//! The budgets, measured (not asserted in tests): AWS calls per rollout step (≤ 3; ≤ 4 with
+//! `analysis`), the time of one judgement, each
 //! function's init time to its first Runtime API poll (< 25 ms) and peak RSS (< 20 MB), and
 //! alarm-rollback's latency from event to alias restored and published, over 100 events.
 //!
@@ -20,6 +21,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use chrono::{Duration as Span, Utc};
 use rollout_aws::alarms::CloudWatchAlarms;
 use rollout_aws::aliases::LambdaAliases;
+use rollout_aws::metrics::CloudWatchMetrics;
 use rollout_aws::sns::SnsNotifier;
 use rollout_core::Provisioning;
 use rollout_testkit::fixture::World;
@@ -53,6 +55,7 @@ struct Counted {
     calls: CallCounter,
     aliases: LambdaAliases,
     alarms: CloudWatchAlarms,
+    metrics: CloudWatchMetrics,
     notifier: SnsNotifier,
 }
 
@@ -71,7 +74,10 @@ impl Counted {
             .build();
         Counted {
             aliases: LambdaAliases::new(aws_sdk_lambda::Client::from_conf(lambda)),
-            alarms: CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::from_conf(cloudwatch)),
+            alarms: CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::from_conf(
+                cloudwatch.clone(),
+            )),
+            metrics: CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::from_conf(cloudwatch)),
             notifier: SnsNotifier::new(aws_sdk_sns::Client::from_conf(sns)),
             calls,
         }
@@ -81,6 +87,7 @@ impl Counted {
         Driver {
             aliases: &self.aliases,
             alarms: &self.alarms,
+            metrics: &self.metrics,
             notifier: &self.notifier,
             source: "bench",
             extra_alarms: &[],
@@ -101,7 +108,16 @@ async fn main() {
     world.function_with_two_versions("orders").await;
     world.alarm("orders-errors", "orders", None).await;
     println!("== AWS calls per step (budget: 3) ==");
-    calls_per_step(&stack, &world).await;
+    calls_per_step(&stack, &world, None).await;
+    println!("\n== AWS calls per step with analysis (budget: 4) ==");
+    let analysis = rollout_core::Analysis {
+        min_invocations: 1,
+        on_insufficient_data: rollout_core::judgement::OnInsufficientData::Pass,
+        ..Default::default()
+    };
+    calls_per_step(&stack, &world, Some(analysis)).await;
+    println!("\n== one judgement (pure; this build) ==");
+    judgement_time();
     println!("\n== alarm-rollback: event in -> alias restored and published, 100 events ==");
     rollback_latency(&stack, &world).await;
     println!("\n== cold start: init to first Runtime API poll (budget 25 ms), peak RSS (budget 20 MB) ==");
@@ -110,9 +126,40 @@ async fn main() {
     }
 }
 
-async fn calls_per_step(stack: &Ministack, world: &World) {
+/// The time of one judgement, the engine's share of a judged step.
+fn judgement_time() {
+    use rollout_core::{judgement::judge, VersionMetrics};
+    let analysis = rollout_core::Analysis {
+        max_error_rate: Some(0.05),
+        max_latency_ratio: Some(1.5),
+        ..Default::default()
+    };
+    let m = |version: &str, invocations, errors| VersionMetrics {
+        version: version.into(),
+        invocations,
+        errors,
+        p99_ms: Some(40.0),
+    };
+    let runs = 10_000;
+    let began = Instant::now();
+    for i in 0..runs {
+        std::hint::black_box(judge(
+            &analysis,
+            &m("3", 1000 + i % 7, 41),
+            &m("2", 9000, 12 + i % 3),
+        ));
+    }
+    let each = began.elapsed().as_secs_f64() * 1e6 / runs as f64;
+    println!("  judge(1000 calls/41 errors vs 9000/12): {each:.1} µs each");
+}
+
+async fn calls_per_step(
+    stack: &Ministack,
+    world: &World,
+    analysis: Option<rollout_core::Analysis>,
+) {
     println!("  -- without provisioned concurrency");
-    rollout_calls(stack, world).await;
+    rollout_calls(stack, world, analysis.clone()).await;
     // The emulator allocates at once (READY); on AWS, an allocating step repeats its read.
     world
         .lambda
@@ -124,7 +171,7 @@ async fn calls_per_step(stack: &Ministack, world: &World) {
         .await
         .expect("put_provisioned_concurrency_config");
     println!("  -- with provisioned concurrency on the alias");
-    rollout_calls(stack, world).await;
+    rollout_calls(stack, world, analysis).await;
     world
         .lambda
         .delete_provisioned_concurrency_config()
@@ -135,7 +182,8 @@ async fn calls_per_step(stack: &Ministack, world: &World) {
         .expect("delete_provisioned_concurrency_config");
 }
 
-async fn rollout_calls(stack: &Ministack, world: &World) {
+async fn rollout_calls(stack: &Ministack, world: &World, analysis: Option<rollout_core::Analysis>) {
+    let budget = if analysis.is_some() { 4 } else { 3 };
     let counted = Counted::new(stack);
     let driver = counted.driver(&world.topic_arn);
     let spec = rollout_core::Spec {
@@ -147,6 +195,7 @@ async fn rollout_calls(stack: &Ministack, world: &World) {
         alarms: vec!["orders-errors".into()],
         notification_topic_arn: None,
         bake_time: Some(60),
+        analysis,
     };
     let start = Utc::now();
     let ready = ReadyWait::up_to(DEFAULT_LIMIT);
@@ -180,7 +229,7 @@ async fn rollout_calls(stack: &Ministack, world: &World) {
         };
         rollout = driver.step(&rollout, at).await.expect("step").rollout;
         let calls = counted.take();
-        let verdict = if calls <= 3 { "ok" } else { "OVER BUDGET" };
+        let verdict = if calls <= budget { "ok" } else { "OVER BUDGET" };
         let what = if allocating {
             "allocation READY, hold starts".to_string()
         } else {

@@ -1,21 +1,25 @@
-//! The next move of a rollout in flight: from its alarms and the time, or, while provisioned
-//! concurrency is being allocated for its new weights, from that allocation.
+//! The next move of a rollout in flight: from its alarms, its judgement and the time, or,
+//! while provisioned concurrency is being allocated for its new weights, from that allocation.
 
 use chrono::{DateTime, Utc};
 
-use super::Decision;
+use super::{Decision, CHECK_INTERVAL_SECONDS};
 use crate::alarms::{self, AlarmVerdict};
+use crate::judgement::{HoldEnd, Judgement, Verdict};
 use crate::plan::{format_percent, format_seconds, Plan};
 use crate::provisioned::{
     Allocation, ProvisionedConcurrency, ALLOCATION_LIMIT_SECONDS, ALLOCATION_POLL_SECONDS,
 };
 use crate::state::Rollout;
 
-/// Decides the next move of a rollout in flight from its alarms and the time.
+/// Decides the next move of a rollout in flight from its alarms, the judgement of the
+/// current step (when the spec has `analysis`; `None` there means the metrics could not be
+/// read, which counts as too few calls, never as a pass) and the time.
 pub fn decide(
     rollout: &Rollout,
     plan: &Plan,
     alarms: &[AlarmVerdict],
+    judgement: Option<&Judgement>,
     now: DateTime<Utc>,
 ) -> Decision {
     if rollout.status.is_terminal() {
@@ -24,12 +28,40 @@ pub fn decide(
     if let Some(reason) = alarms::failing(alarms) {
         return Decision::RollBack { reason };
     }
+    let analysis = rollout.spec.analysis.as_ref();
+    let judgement = analysis.and(judgement);
+    // A failed judgement is a breach, like an alarm, whenever it comes.
+    if let Some(j) = judgement.filter(|j| j.verdict == Verdict::Fail) {
+        return Decision::RollBack {
+            reason: format!("canary judgement failed: {}", j.reason),
+        };
+    }
     let due = rollout.next_step_at.unwrap_or(now);
     if now < due {
         let millis = (due - now).num_milliseconds().max(0) as u64;
         return Decision::Wait {
             seconds: millis.div_ceil(1000),
         };
+    }
+    // The end of a split step's hold: too few calls keep it holding, or end it. At 100 %
+    // (the bake) there is nothing left to advance to, so only a fail counts there.
+    if let Some(analysis) = analysis.filter(|_| rollout.weight < 1.0) {
+        let verdict = judgement.map_or(Verdict::Insufficient, |j| j.verdict);
+        let past = (now - due).num_seconds().max(0) as u64;
+        match analysis.at_hold_end(verdict, past) {
+            HoldEnd::Advance => {}
+            HoldEnd::Extend { seconds_left } => {
+                return Decision::Wait {
+                    seconds: seconds_left.min(CHECK_INTERVAL_SECONDS),
+                }
+            }
+            HoldEnd::RollBack { why } => {
+                let evidence = judgement.map_or("its metrics could not be read", |j| &j.reason);
+                return Decision::RollBack {
+                    reason: format!("canary judgement: {why}: {evidence}"),
+                };
+            }
+        }
     }
     if rollout.step_index >= plan.last_index() {
         return Decision::Complete;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{Decision, CHECK_INTERVAL_SECONDS};
 use crate::alias::AliasState;
+use crate::judgement::Judgement;
 use crate::marker::Marker;
 use crate::plan::Plan;
 use crate::provisioned::{Provisioning, ALLOCATION_LIMIT_SECONDS, ALLOCATION_POLL_SECONDS};
@@ -35,6 +36,8 @@ impl Rollout {
             wait_seconds: 0,
             reason: None,
             provisioned_concurrency: provisioned.then_some(Provisioning::Ready),
+            step_started_at: None,
+            last_judgement: None,
         }
         .after(&super::start::first_step(plan), plan, now)
     }
@@ -62,11 +65,13 @@ impl Rollout {
             Decision::Shift { step_index, weight } => {
                 next.step_index = *step_index;
                 next.weight = *weight;
+                next.step_started_at = Some(now);
                 next.hold(plan.steps[*step_index].hold_seconds, now);
             }
             Decision::Promote { step_index } => {
                 next.step_index = *step_index;
                 next.weight = 1.0;
+                next.step_started_at = Some(now);
                 match plan.steps[*step_index].hold_seconds {
                     0 => next.end(
                         Status::Succeeded,
@@ -98,6 +103,21 @@ impl Rollout {
                 next.end(Status::RolledBack, reason.clone());
             }
             Decision::Ended => {}
+        }
+        next
+    }
+
+    /// The state after `decision` with the judgement it was made on, as `lastJudgement`.
+    pub fn after_judged(
+        &self,
+        decision: &Decision,
+        plan: &Plan,
+        judgement: Option<Judgement>,
+        now: DateTime<Utc>,
+    ) -> Rollout {
+        let mut next = self.after(decision, plan, now);
+        if judgement.is_some() {
+            next.last_judgement = judgement;
         }
         next
     }

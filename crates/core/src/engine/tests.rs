@@ -24,6 +24,7 @@ fn spec(strategy: &str) -> Spec {
         alarms: vec!["errors".into()],
         notification_topic_arn: None,
         bake_time: None,
+        analysis: None,
     }
 }
 
@@ -220,7 +221,7 @@ fn a_replayed_start_resumes_instead_of_shifting_again() {
 fn holds_until_the_step_is_due() {
     let (rollout, plan) = started("Canary10Percent5Minutes");
     assert_eq!(
-        decide(&rollout, &plan, &ok(), t(100)),
+        decide(&rollout, &plan, &ok(), None, t(100)),
         Decision::Wait { seconds: 200 }
     );
     let waiting = rollout.after(&Decision::Wait { seconds: 200 }, &plan, t(100));
@@ -233,7 +234,7 @@ fn holds_until_the_step_is_due() {
 #[test]
 fn shifts_to_the_next_weight_when_due() {
     let (rollout, plan) = started("Linear10PercentEvery1Minute");
-    let decision = decide(&rollout, &plan, &ok(), t(60));
+    let decision = decide(&rollout, &plan, &ok(), None, t(60));
     assert_eq!(
         decision,
         Decision::Shift {
@@ -251,7 +252,7 @@ fn shifts_to_the_next_weight_when_due() {
 #[test]
 fn promotes_after_the_last_partial_step() {
     let (rollout, plan) = started("Canary10Percent5Minutes");
-    let decision = decide(&rollout, &plan, &ok(), t(300));
+    let decision = decide(&rollout, &plan, &ok(), None, t(300));
     assert_eq!(decision, Decision::Promote { step_index: 1 });
     let done = rollout.after(&decision, &plan, t(300));
     assert_eq!((done.status, done.weight), (Status::Succeeded, 1.0));
@@ -269,10 +270,13 @@ fn bakes_after_promotion_then_succeeds() {
         (Status::InProgress, 1.0)
     );
     assert_eq!(
-        decide(&promoted, &plan, &ok(), t(600)),
+        decide(&promoted, &plan, &ok(), None, t(600)),
         Decision::Wait { seconds: 300 }
     );
-    assert_eq!(decide(&promoted, &plan, &ok(), t(900)), Decision::Complete);
+    assert_eq!(
+        decide(&promoted, &plan, &ok(), None, t(900)),
+        Decision::Complete
+    );
     assert_eq!(
         promoted.after(&Decision::Complete, &plan, t(900)).status,
         Status::Succeeded
@@ -282,7 +286,7 @@ fn bakes_after_promotion_then_succeeds() {
 #[test]
 fn rolls_back_when_alarm_fires_mid_shift() {
     let (rollout, plan) = started("Linear10PercentEvery1Minute");
-    let decision = decide(&rollout, &plan, &firing(), t(10));
+    let decision = decide(&rollout, &plan, &firing(), None, t(10));
     assert!(
         matches!(decision, Decision::RollBack { ref reason } if reason.contains("errors is in ALARM"))
     );
@@ -298,7 +302,7 @@ fn rolls_back_when_an_alarm_breaches_during_bake_time() {
     let baking = Rollout::started(&spec, &plan, RID.into(), "6".into(), false, t(0));
     assert_eq!(baking.status, Status::InProgress);
     assert!(matches!(
-        decide(&baking, &plan, &firing(), t(30)),
+        decide(&baking, &plan, &firing(), None, t(30)),
         Decision::RollBack { .. }
     ));
 }
@@ -312,7 +316,7 @@ fn a_missing_or_unreadable_alarm_mid_rollout_rolls_back() {
     ] {
         let alarms = [AlarmVerdict::new("errors", state)];
         assert!(matches!(
-            decide(&rollout, &plan, &alarms, t(1)),
+            decide(&rollout, &plan, &alarms, None, t(1)),
             Decision::RollBack { .. }
         ));
     }
@@ -323,7 +327,7 @@ fn insufficient_data_is_not_a_breach() {
     let (rollout, plan) = started("Canary10Percent5Minutes");
     let alarms = [AlarmVerdict::new("errors", AlarmState::InsufficientData)];
     assert_eq!(
-        decide(&rollout, &plan, &alarms, t(300)),
+        decide(&rollout, &plan, &alarms, None, t(300)),
         Decision::Promote { step_index: 1 }
     );
 }
@@ -332,7 +336,10 @@ fn insufficient_data_is_not_a_breach() {
 fn an_ended_rollout_does_nothing() {
     let (mut rollout, plan) = started("Canary10Percent5Minutes");
     rollout.end(Status::RolledBack, "alarm".into());
-    assert_eq!(decide(&rollout, &plan, &firing(), t(1000)), Decision::Ended);
+    assert_eq!(
+        decide(&rollout, &plan, &firing(), None, t(1000)),
+        Decision::Ended
+    );
 }
 
 #[test]
@@ -366,7 +373,7 @@ fn an_alias_restored_to_current_version_means_rolled_back() {
 #[test]
 fn replaying_a_state_after_its_step_was_taken_never_shifts_twice() {
     let (rollout, plan) = started("Linear10PercentEvery1Minute");
-    let decision = decide(&rollout, &plan, &ok(), t(60));
+    let decision = decide(&rollout, &plan, &ok(), None, t(60));
     let mut shifted = rollout.after(&decision, &plan, t(60));
     shifted.alias_revision_id = "r2".into();
     let now_alias = alias_of(&shifted, "r2");
@@ -438,7 +445,7 @@ proptest! {
             now += Duration::seconds(advance);
             let breached = alarms.iter().any(AlarmVerdict::fails);
             let was_terminal = rollout.status.is_terminal();
-            let decision = decide(&rollout, &plan, &alarms, now);
+            let decision = decide(&rollout, &plan, &alarms, None, now);
             if was_terminal {
                 prop_assert_eq!(&decision, &Decision::Ended, "no move after an end");
             } else if breached {
@@ -617,7 +624,7 @@ fn with_provisioned_concurrency_no_step_is_judged_before_its_weights_are_ready()
     assert_eq!(holding.provisioned_concurrency, Some(Provisioning::Ready));
     assert_eq!(holding.next_step_at, Some(t(700)));
     assert_eq!(
-        decide(&holding, &plan, &ok(), t(699)),
+        decide(&holding, &plan, &ok(), None, t(699)),
         Decision::Wait { seconds: 1 }
     );
     // The promotion's weights are allocated again before the rollout can succeed.
@@ -627,7 +634,7 @@ fn with_provisioned_concurrency_no_step_is_judged_before_its_weights_are_ready()
         (Status::InProgress, Some(Provisioning::Allocating))
     );
     let ready = promoted.after(&Decision::StartHold, &plan, t(760));
-    assert_eq!(decide(&ready, &plan, &ok(), t(760)), Decision::Complete);
+    assert_eq!(decide(&ready, &plan, &ok(), None, t(760)), Decision::Complete);
     let done = ready.after(&Decision::Complete, &plan, t(760));
     assert_eq!(done.reason.as_deref(), Some("promoted version 7"));
 }
@@ -662,3 +669,5 @@ fn without_provisioned_concurrency_nothing_changes() {
     assert_eq!(rollout.provisioned_concurrency, None);
     assert_eq!(rollout.next_step_at, Some(t(300)));
 }
+
+mod judged;

@@ -51,6 +51,19 @@ impl Driver<'_> {
         crate::patience::read_alarms(self.alarms, names, &self.patience).await
     }
 
+    /// The current step's judgement, when the spec asks for one (one metrics read).
+    pub(super) async fn judge(
+        &self,
+        rollout: &Rollout,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<rollout_core::Judgement> {
+        let analysis = rollout.spec.analysis.as_ref()?;
+        Some(
+            crate::patience::read_judgement(self.metrics, rollout, analysis, &self.patience, now)
+                .await,
+        )
+    }
+
     /// The alias, read patiently.
     pub(super) async fn read_alias(
         &self,

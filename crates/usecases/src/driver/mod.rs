@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::ports::AlarmSource;
+use crate::ports::MetricsSource;
 use crate::ports::Notifier;
 use crate::ports::{AliasError, AliasStore};
 use crate::readiness::{self, ReadyWait, Waited};
@@ -91,6 +92,8 @@ impl From<AliasError> for DriveError {
 pub struct Driver<'a> {
     pub aliases: &'a dyn AliasStore,
     pub alarms: &'a dyn AlarmSource,
+    /// Per-version metrics, read when a spec has `analysis`.
+    pub metrics: &'a dyn MetricsSource,
     pub notifier: &'a dyn Notifier,
     /// Who acts, as named in notifications: `traffic-shifter`, `rollout-cli`, …
     pub source: &'a str,
@@ -258,28 +261,31 @@ impl Driver<'_> {
         }
         let plan = rollout.validate()?;
         let (function, alias_name) = (&rollout.spec.function_name, &rollout.spec.alias);
-        let (verdicts, decision) =
+        let (verdicts, judgement, decision) =
             if rollout.provisioned_concurrency == Some(Provisioning::Allocating) {
                 // Nothing is judged before the new weights are allocated: no alarms read.
                 let seen = self.read_provisioned(function, alias_name).await?;
                 let decision = engine::decide_allocating(rollout, seen.as_ref(), now);
-                (Vec::new(), decision)
+                (Vec::new(), None, decision)
             } else {
                 let verdicts = self.read_alarms(&self.alarm_names(&rollout.spec)).await;
-                let decision = engine::decide(rollout, &plan, &verdicts, now);
-                (verdicts, decision)
+                let judgement = self.judge(rollout, now).await;
+                let decision = engine::decide(rollout, &plan, &verdicts, judgement.as_ref(), now);
+                (verdicts, judgement, decision)
             };
         if let Decision::Wait { .. } | Decision::StartHold = decision {
             let alias = self.read_alias(function, alias_name).await?;
             return match engine::reconcile(rollout, &plan, &alias) {
-                AliasCheck::Ours => Ok(Stepped::quiet(rollout.after(&decision, &plan, now))),
+                AliasCheck::Ours => Ok(Stepped::quiet(
+                    rollout.after_judged(&decision, &plan, judgement, now),
+                )),
                 check => {
                     self.foreign(rollout, &plan, check, &alias, verdicts, now)
                         .await
                 }
             };
         }
-        let mut next = rollout.after(&decision, &plan, now);
+        let mut next = rollout.after_judged(&decision, &plan, judgement, now);
         let kind = match (&decision, next.status) {
             (Decision::RollBack { .. }, _) => EventKind::RolledBack,
             (_, Status::Succeeded) => EventKind::Succeeded,

@@ -89,7 +89,8 @@ impl Driver<'_> {
             alarms,
             now,
             self.source,
-        );
+        )
+        .judged(rollout.last_judgement.clone());
         note.event_id = rollout_event_id(&rollout.rollout_id, rollout.step_index, kind);
         self.publish(topic, &note).await
     }

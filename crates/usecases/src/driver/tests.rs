@@ -583,3 +583,5 @@ async fn a_rollout_without_provisioned_concurrency_never_asks_for_it_after_the_s
     world.driver().step(&started, t(60)).await.unwrap();
     assert_eq!(world.aliases.called("GetProvisionedConcurrencyConfig"), 1);
 }
+
+mod judged;

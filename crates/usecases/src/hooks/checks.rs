@@ -18,6 +18,8 @@ pub struct Verdict {
     pub failures: Vec<String>,
     /// The named alarms as last read, for the notification.
     pub alarms: Vec<AlarmVerdict>,
+    /// The post-traffic hook's canary judgement, for the notification (`lastJudgement`).
+    pub judgement: Option<rollout_core::Judgement>,
 }
 
 impl Verdict {
@@ -154,6 +156,24 @@ pub fn evidence(answer: &[u8]) -> String {
         format!("{}…", &text[..end])
     } else {
         text.into_owned()
+    }
+}
+
+/// The post-traffic hook's judgement: a fail fails the hook; too few calls fail it too
+/// unless `onInsufficientData` is `pass` (an extension cannot outlast the invocation).
+pub fn judgement(analysis: &rollout_core::Analysis, j: &rollout_core::Judgement) -> Finding {
+    use rollout_core::judgement::OnInsufficientData;
+    use rollout_core::Verdict as Judged;
+    match (j.verdict, analysis.on_insufficient_data) {
+        (Judged::Pass, _) => Ok(format!("canary judgement passed: {}", j.reason)),
+        (Judged::Insufficient, OnInsufficientData::Pass) => {
+            Ok(format!("canary judgement passed untested: {}", j.reason))
+        }
+        (Judged::Insufficient, _) => Err(format!(
+            "canary judgement: too few calls during the bake: {}",
+            j.reason
+        )),
+        (Judged::Fail, _) => Err(format!("canary judgement failed: {}", j.reason)),
     }
 }
 

@@ -21,6 +21,7 @@ pub(super) struct Fakes {
     pub(super) alarms: Option<FakeAlarms>,
     /// The function's versions; `Active` by default.
     pub(super) aliases: Option<FakeAliases>,
+    pub(super) metrics: Option<FakeMetrics>,
     pub(super) refuse_publish: bool,
 }
 
@@ -60,6 +61,11 @@ pub(super) fn hook(kind: HookKind, fakes: Fakes) -> (Hook, Seen) {
         deployments: Box::new(fakes.deployments),
         aliases: Box::new(fakes.aliases.unwrap_or_else(|| FakeAliases::on("6"))),
         alarms: Box::new(alarm_source),
+        metrics: Box::new(
+            fakes
+                .metrics
+                .unwrap_or_else(|| FakeMetrics::counting((0, 0, None), (0, 0, None))),
+        ),
         invoker: Box::new(FakeInvoker(br#"{"tag": "two", "version": "7"}"#.to_vec())),
         notifier: Box::new(notifier),
     };

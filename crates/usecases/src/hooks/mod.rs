@@ -18,11 +18,13 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::ports::{AlarmSource, AliasStore, DeploymentError, Deployments, Invoker, Notifier};
+use crate::ports::{
+    AlarmSource, AliasStore, DeploymentError, Deployments, Invoker, MetricsSource, Notifier,
+};
 use crate::settings::env;
 use rollout_core::settings::{self, Lookup};
 use rollout_core::AlarmVerdict;
-use rollout_core::InvalidField;
+use rollout_core::{Analysis, InvalidField};
 
 pub use crate::readiness::deadline_from_epoch_millis;
 pub use appspec::AppSpecTarget;
@@ -33,7 +35,8 @@ pub use checks::Verdict;
 pub enum HookKind {
     /// `BeforeAllowTraffic`: the target version, the alarms, an optional smoke test.
     PreTraffic,
-    /// `AfterAllowTraffic`: the alarms, watched over a bake window.
+    /// `AfterAllowTraffic`: the alarms, watched over a bake window, and the target
+    /// version's own metrics over it when `ANALYSIS` is set.
     PostTraffic,
 }
 
@@ -72,6 +75,9 @@ pub struct HookSettings {
     /// Time kept back from the invocation's deadline to answer and notify (at most a
     /// quarter of the time left).
     pub margin: Duration,
+    /// `ANALYSIS`: the canary judgement's object, judged by the post-traffic hook alone on
+    /// the bake window (so a bad value fails only that hook, still at cold start).
+    pub analysis: Option<Result<Analysis, InvalidField>>,
 }
 
 impl HookSettings {
@@ -88,6 +94,10 @@ impl HookSettings {
             bake_seconds: settings::seconds(get, "BAKE_SECONDS", 0, 0)?,
             poll: Duration::from_secs(settings::seconds(get, "POLL_SECONDS", 5, 1)?),
             margin: Duration::from_secs(10),
+            analysis: settings::json(get, "ANALYSIS")?.map(|value| {
+                Analysis::from_json(&value)
+                    .map_err(|e| InvalidField::new("ANALYSIS", e.to_string()))
+            }),
         })
     }
 
@@ -188,6 +198,8 @@ pub struct Hook {
     pub deployments: Box<dyn Deployments>,
     pub aliases: Box<dyn AliasStore>,
     pub alarms: Box<dyn AlarmSource>,
+    /// The versions' own metrics, for `ANALYSIS`.
+    pub metrics: Box<dyn MetricsSource>,
     pub invoker: Box<dyn Invoker>,
     pub notifier: Box<dyn Notifier>,
 }

@@ -70,6 +70,7 @@ impl Hook {
             Ok(verdict) => (verdict.passed(), verdict.reason(), verdict.alarms.clone()),
             Err(unchecked) => (false, unchecked.reason.clone(), Vec::new()),
         };
+        let judgement = outcome.as_ref().ok().and_then(|v| v.judgement.clone());
         let status = if passed { "Succeeded" } else { "Failed" };
         tracing::info!(deployment_id = id, hook = self.kind.as_str(), status, %reason, "verdict");
 
@@ -82,13 +83,16 @@ impl Hook {
             Err(source) => {
                 let why = format!("could not answer CodeDeploy {status} ({reason}): {source}");
                 // People hear of it now: until CodeDeploy has an answer the deployment waits.
-                let _ = self.notify(id, target.as_ref(), false, why, alarms).await;
+                let _ = self
+                    .notify(id, target.as_ref(), false, why, (alarms, judgement))
+                    .await;
                 return Err(HookError::Unanswered { status, source });
             }
         };
         let notified = match answered {
             Answered::Now => {
-                self.notify(id, target.as_ref(), passed, reason.clone(), alarms.clone())
+                let evidence = (alarms.clone(), judgement);
+                self.notify(id, target.as_ref(), passed, reason.clone(), evidence)
                     .await
             }
             // An earlier attempt answered and notified: say nothing twice.
@@ -140,7 +144,7 @@ impl Hook {
             HookKind::PostTraffic => {
                 guarded(
                     budget.checks_by,
-                    self.post_traffic(settings, budget.bake_by),
+                    self.post_traffic(settings, &found, budget.bake_by),
                 )
                 .await
             }
@@ -199,20 +203,33 @@ impl Hook {
         Ok(verdict)
     }
 
-    /// Reads the alarms every `poll` until the bake ends, failing at the first that fires.
+    /// Reads the alarms every `poll` until the bake ends, failing at the first that fires;
+    /// then, with `ANALYSIS`, judges the target version's own metrics over the bake.
     async fn post_traffic(
         &self,
         settings: &HookSettings,
+        target: &AppSpecTarget,
         bake_by: Instant,
     ) -> Result<Verdict, Unchecked> {
+        let analysis = match &settings.analysis {
+            Some(Err(e)) => {
+                return Err(Unchecked::new(
+                    "InvalidConfiguration",
+                    format!("the hook's configuration is invalid: {e}"),
+                ))
+            }
+            Some(Ok(analysis)) => Some(analysis),
+            None => None,
+        };
         let names = &settings.alarm_names;
         let mut verdict = Verdict::default();
-        if names.is_empty() {
+        if names.is_empty() && analysis.is_none() {
             verdict.record(Ok("no alarms named, nothing to watch".into()));
             return Ok(verdict);
         }
         let bake = Duration::from_secs(settings.bake_seconds);
         let start = Instant::now();
+        let started_at = chrono::Utc::now();
         let end = (start + bake).min(bake_by);
         loop {
             verdict.alarms = read_alarms(&*self.alarms, names, &HOOK_PATIENCE).await;
@@ -231,15 +248,58 @@ impl Hook {
             tokio::time::sleep_until((now + settings.poll).min(end)).await;
         }
         let watched = (end - start).as_secs();
-        verdict.record(Ok(if end < start + bake {
-            format!(
-                "no alarm in ALARM for {watched}s (the {}s bake was cut to fit the invocation's timeout)",
-                bake.as_secs()
-            )
-        } else {
-            format!("no alarm in ALARM during a {watched}s bake")
-        }));
+        if !names.is_empty() {
+            verdict.record(Ok(if end < start + bake {
+                format!(
+                    "no alarm in ALARM for {watched}s (the {}s bake was cut to fit the invocation's timeout)",
+                    bake.as_secs()
+                )
+            } else {
+                format!("no alarm in ALARM during a {watched}s bake")
+            }));
+        }
+        if let Some(analysis) = analysis {
+            let judged = self.judge(analysis, target, started_at).await;
+            verdict.record(checks::judgement(analysis, &judged));
+            verdict.judgement = Some(judged);
+        }
         Ok(verdict)
+    }
+
+    /// The target version's metrics over the bake, judged: after 100 % there is no split,
+    /// so the current version's calls (if any) are compared and the absolute limits apply.
+    async fn judge(
+        &self,
+        analysis: &rollout_core::Analysis,
+        target: &AppSpecTarget,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> rollout_core::Judgement {
+        use rollout_core::judgement::Window;
+        use rollout_core::{Judgement, VersionMetrics};
+        let now = chrono::Utc::now();
+        let query = crate::ports::MetricsQuery {
+            function: rollout_core::validate::short_function_name(&target.function_name).into(),
+            alias: target.alias.clone(),
+            target: target.target_version.clone(),
+            current: target.current_version.clone(),
+            start: since,
+            end: now,
+        };
+        let window = Window::new(since, now);
+        match self.metrics.versions(&query).await {
+            Ok((t, c)) => Judgement::new(analysis, t, c, window.end.clone(), window),
+            Err(e) => {
+                let mut j = Judgement::new(
+                    analysis,
+                    VersionMetrics::none(&query.target),
+                    VersionMetrics::none(&query.current),
+                    window.end.clone(),
+                    window,
+                );
+                j.reason = format!("the metrics could not be read ({e}): counted as too few calls");
+                j
+            }
+        }
     }
 
     /// Publishes `hook.succeeded` or `hook.failed` when a topic is configured.
@@ -249,7 +309,10 @@ impl Hook {
         target: Option<&AppSpecTarget>,
         passed: bool,
         reason: String,
-        alarms: Vec<rollout_core::AlarmVerdict>,
+        (alarms, judgement): (
+            Vec<rollout_core::AlarmVerdict>,
+            Option<rollout_core::Judgement>,
+        ),
     ) -> Result<bool, String> {
         let Some(topic) = self
             .settings
@@ -289,7 +352,8 @@ impl Hook {
             alarms,
             chrono::Utc::now(),
             self.kind.source(),
-        );
+        )
+        .judged(judgement);
         let mut backoff = HOOK_PATIENCE.backoff(HOOK_PATIENCE.reads);
         loop {
             match self.notifier.publish(topic, &notification).await {

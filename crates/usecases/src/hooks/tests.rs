@@ -308,3 +308,74 @@ async fn a_target_still_pending_at_the_deadline_is_answered_failed_with_its_stat
         (vec![false], vec!["hook.failed"])
     );
 }
+
+fn judging(hook: &mut Hook, analysis: &str) {
+    hook.settings = settings(&[
+        ("BAKE_SECONDS", "1"),
+        ("NOTIFICATION_TOPIC_ARN", TOPIC),
+        ("ANALYSIS", analysis),
+    ]);
+}
+
+#[tokio::test]
+async fn with_analysis_the_bake_fails_on_the_new_versions_own_errors() {
+    let fakes = Fakes {
+        metrics: Some(FakeMetrics::counting((400, 40, None), (0, 0, None))),
+        ..Fakes::default()
+    };
+    let (mut hook, seen) = hook(HookKind::PostTraffic, fakes);
+    judging(&mut hook, r#"{"maxErrorRate": 0.02}"#);
+    let report = hook.answer_by(event(), in_seconds(30)).await.unwrap();
+    assert_eq!(report.status, "Failed");
+    assert!(
+        report
+            .reason
+            .contains("canary judgement failed: v7 failed 40 of 400 calls"),
+        "{report:?}"
+    );
+    assert_eq!(
+        seen.answers_and_events(),
+        (vec![false], vec!["hook.failed"])
+    );
+    let sent = seen.sent.lock().unwrap();
+    let judged = sent[0]
+        .last_judgement
+        .as_ref()
+        .expect("the alert carries the judgement");
+    assert_eq!(judged.verdict, rollout_core::Verdict::Fail);
+    assert!(
+        sent[0].text().contains("Judgement: fail"),
+        "{}",
+        sent[0].text()
+    );
+}
+
+#[tokio::test]
+async fn with_analysis_a_healthy_bake_passes_and_too_few_calls_fail_closed() {
+    let healthy = Fakes {
+        metrics: Some(FakeMetrics::counting((400, 0, None), (0, 0, None))),
+        ..Fakes::default()
+    };
+    let (mut hook, _) = hook(HookKind::PostTraffic, healthy);
+    judging(&mut hook, "{}");
+    let report = hook.answer_by(event(), in_seconds(30)).await.unwrap();
+    assert_eq!(report.status, "Succeeded", "{report:?}");
+    assert!(
+        report.reason.contains("canary judgement passed"),
+        "{report:?}"
+    );
+
+    let (mut quiet, _) = super::fakes::hook(HookKind::PostTraffic, Fakes::default());
+    judging(&mut quiet, "{}");
+    let report = quiet.answer_by(event(), in_seconds(30)).await.unwrap();
+    assert_eq!(report.status, "Failed");
+    assert!(report.reason.contains("too few calls"), "{report:?}");
+}
+
+#[test]
+fn a_bad_analysis_setting_fails_only_the_hook_that_judges() {
+    let s = settings(&[("ANALYSIS", r#"{"confidence": 1.5}"#)]).expect("read at cold start");
+    let e = s.analysis.unwrap().unwrap_err();
+    assert_eq!(e.field, "ANALYSIS");
+    assert!(e.problem.starts_with("analysis.confidence:"), "{e}");
+}

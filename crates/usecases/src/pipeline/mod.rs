@@ -90,9 +90,9 @@ pub enum JobOutcome {
 
 /// What one invocation got to.
 enum Progress {
-    Rollout(Rollout),
+    Rollout(Box<Rollout>),
     Waiting {
-        spec: Spec,
+        spec: Box<Spec>,
         since: DateTime<Utc>,
         reason: String,
     },
@@ -111,8 +111,8 @@ pub async fn run_job(
 ) -> Result<JobOutcome, crate::ports::PipelineError> {
     let outcome = match step(driver, job, now, ready).await {
         Ok(Progress::Rollout(rollout)) => match rollout.status {
-            Status::InProgress => JobOutcome::Continue(rollout),
-            Status::Succeeded => JobOutcome::Succeeded(rollout),
+            Status::InProgress => JobOutcome::Continue(*rollout),
+            Status::Succeeded => JobOutcome::Succeeded(*rollout),
             _ => JobOutcome::Failed {
                 kind: FailureKind::JobFailed,
                 message: failure_message(&rollout),
@@ -123,7 +123,7 @@ pub async fn run_job(
             since,
             reason,
         }) => JobOutcome::Waiting {
-            spec,
+            spec: *spec,
             since,
             reason,
         },
@@ -206,13 +206,13 @@ async fn step(
     };
     match result {
         // A lost notification is logged by the driver; the rollout carries on.
-        Ok(stepped) => Ok(Progress::Rollout(stepped.rollout)),
+        Ok(stepped) => Ok(Progress::Rollout(Box::new(stepped.rollout))),
         // AWS is throttling or failing for now and nothing moved: the job goes on with the
         // same token, so the next invocation picks up where this one was (never a job ended
         // with the alias split and no one watching).
         Err(DriveError::Alias(e)) if e.is_transient() && before.is_some() => {
             tracing::warn!(error = %e, "AWS unavailable; the job continues with the same token");
-            Ok(Progress::Rollout(*before.expect("checked")))
+            Ok(Progress::Rollout(before.expect("checked")))
         }
         Err(DriveError::Refused(Refusal::NotReady(reason))) => {
             let since = since.unwrap_or(now);
@@ -227,7 +227,7 @@ async fn step(
                 ));
             }
             Ok(Progress::Waiting {
-                spec,
+                spec: Box::new(spec),
                 since,
                 reason,
             })

@@ -55,6 +55,9 @@ struct TokenProgress {
     /// provisionedConcurrency, when the alias has any
     #[serde(default, skip_serializing_if = "Option::is_none")]
     p: Option<Provisioning>,
+    /// stepStartedAt, epoch seconds: the judgement's window (absent in older tokens)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    w: Option<i64>,
 }
 
 fn checksum(kind: &str, payload: &str, user_parameters: &str) -> String {
@@ -77,6 +80,7 @@ pub fn encode(rollout: &Rollout, user_parameters: &str) -> String {
         t: rollout.started_at.timestamp(),
         n: rollout.next_step_at.map(|at| at.timestamp()),
         p: rollout.provisioned_concurrency,
+        w: rollout.step_started_at.map(|at| at.timestamp()),
     };
     seal(VERSION, &progress, user_parameters)
 }
@@ -153,6 +157,8 @@ pub fn decode(
         wait_seconds: 0,
         reason: None,
         provisioned_concurrency: progress.p,
+        step_started_at: progress.w.map(at).transpose()?,
+        last_judgement: None,
     })))
 }
 
@@ -181,6 +187,7 @@ mod tests {
                 "t".repeat(256)
             )),
             bake_time: Some(172_800),
+            analysis: Some(rollout_core::Analysis::default()),
         };
         let params = serde_json::to_string(&spec).unwrap();
         (spec, params)

@@ -150,3 +150,30 @@ fn an_abort_may_name_the_target_version_it_stops() {
     };
     assert_eq!(target_version.as_deref(), Some("2"));
 }
+
+#[test]
+fn bad_analysis_is_refused_naming_the_field_inside_it() {
+    let with = |analysis: Value| {
+        let mut spec = sample("spec.json");
+        spec["analysis"] = analysis;
+        spec
+    };
+    for (analysis, field) in [
+        (json!({"confidence": 1.5}), "analysis.confidence"),
+        (json!({"maxErrorRate": -0.1}), "analysis.maxErrorRate"),
+        (
+            json!({"maxErrorRateIncrease": 2}),
+            "analysis.maxErrorRateIncrease",
+        ),
+        (json!({"minInvocations": -5}), "analysis.minInvocations"),
+        (json!({"confidance": 0.9}), "analysis"),
+        (json!("yes"), "analysis"),
+    ] {
+        let e = invalid_field(with(analysis.clone()));
+        assert_eq!(e.field, field, "{analysis}: {e}");
+    }
+    let ShifterRequest::Start(spec) = ShifterRequest::parse(with(json!({}))).unwrap() else {
+        panic!("not a start")
+    };
+    assert_eq!(spec.analysis, Some(rollout_core::Analysis::default()));
+}
