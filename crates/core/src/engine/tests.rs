@@ -634,7 +634,10 @@ fn with_provisioned_concurrency_no_step_is_judged_before_its_weights_are_ready()
         (Status::InProgress, Some(Provisioning::Allocating))
     );
     let ready = promoted.after(&Decision::StartHold, &plan, t(760));
-    assert_eq!(decide(&ready, &plan, &ok(), None, t(760)), Decision::Complete);
+    assert_eq!(
+        decide(&ready, &plan, &ok(), None, t(760)),
+        Decision::Complete
+    );
     let done = ready.after(&Decision::Complete, &plan, t(760));
     assert_eq!(done.reason.as_deref(), Some("promoted version 7"));
 }
