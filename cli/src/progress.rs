@@ -168,6 +168,12 @@ impl Progress {
         self.finish(rollout);
     }
 
+    /// After SIGTERM: the alias is left as it is, people have been told.
+    pub fn terminated(&self, rollout: &Rollout) {
+        self.line(format!("terminated (SIGTERM): {}", resume_hint(rollout)));
+        self.finish(rollout);
+    }
+
     /// After a runtime error: where the alias was left, and how to go on.
     pub fn line_for_resume(&self, rollout: &Rollout) {
         self.line(resume_hint(rollout));

@@ -89,7 +89,7 @@ pub async fn run(args: RunArgs) -> Result<i32, CommandError> {
                     rollout.spec.alias
                 );
                 let stopped = driver.report_failure(&rollout, reason, Utc::now()).await;
-                progress.interrupted(&stopped);
+                progress.terminated(&stopped);
                 return Ok(TERMINATED);
             }
         };
@@ -100,15 +100,16 @@ pub async fn run(args: RunArgs) -> Result<i32, CommandError> {
                 eprintln!("warning: {e}; still watching, trying again");
                 continue;
             }
-            Err(DriveError::Alias(e)) => {
+            // Anything else once the rollout has started: people are told where the alias
+            // was left before the command ends (no split is left unannounced).
+            Err(e) => {
                 let failed = driver
                     .report_failure(&rollout, e.to_string(), Utc::now())
                     .await;
                 progress.show(&failed);
                 progress.line_for_resume(&failed);
-                return Err(DriveError::Alias(e).into());
+                return Err(as_flags_in(e).into());
             }
-            Err(other) => return Err(as_flags_in(other).into()),
         };
         progress.show(&rollout);
     }

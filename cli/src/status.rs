@@ -8,12 +8,12 @@ use rollout_usecases::driver::DriveError;
 use rollout_usecases::ports::AliasStore;
 use serde_json::json;
 
-use crate::args::{AliasArgs, Output};
+use crate::args::{as_flags, AliasArgs, Output};
 use crate::exit::{CommandError, PROMOTED};
 
 pub async fn status(args: &AliasArgs) -> Result<i32, CommandError> {
-    check_function_name(&args.function)?;
-    check_alias(&args.alias)?;
+    check_function_name(&args.function).map_err(as_flags)?;
+    check_alias(&args.alias).map_err(as_flags)?;
     let adapters = Adapters::new(&load_config().await);
     let alias = adapters
         .aliases

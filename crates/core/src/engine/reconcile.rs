@@ -30,12 +30,19 @@ pub fn reconcile(rollout: &Rollout, plan: &Plan, alias: &AliasState) -> AliasChe
 
 /// True when the alias looks exactly as the rollout that wrote `marker` left it; the plan
 /// supplies the weight that markers of older releases did not record.
+/// A marker in progress must also fit `plan`: its step exists there with the weight it
+/// recorded (a rollout resumed with another strategy would otherwise take over its step
+/// number and move the weight backwards).
 pub(crate) fn marker_matches_alias(marker: &Marker, plan: &Plan, alias: &AliasState) -> bool {
     let mut marker = marker.clone();
-    if marker.weight.is_none() && marker.status == Status::InProgress {
-        match plan.steps.get(marker.step_index) {
-            Some(step) => marker.weight = Some(step.weight),
-            None => return false,
+    if marker.status == Status::InProgress {
+        let Some(step) = plan.steps.get(marker.step_index) else {
+            return false;
+        };
+        match marker.weight {
+            Some(w) if (w - step.weight).abs() > 1e-9 => return false,
+            Some(_) => {}
+            None => marker.weight = Some(step.weight),
         }
     }
     marker.describes(alias)

@@ -132,8 +132,8 @@ pub fn begin(spec: &Spec, plan: &Plan, seen: &Observed) -> Result<Start, Refusal
         // must not become this rollout's version to roll back to.
         if in_progress && marker.describes(seen.alias) {
             return Err(Refusal::Conflict(format!(
-                "alias {} carries rollout {} to version {} still in progress; let it end or abort it first",
-                spec.alias, marker.rollout_id, marker.to_version
+                "alias {} carries rollout {} to version {} still in progress (step {} of its own strategy); resume it with that strategy, let it end, or abort it first",
+                spec.alias, marker.rollout_id, marker.to_version, marker.step_index + 1
             )));
         }
     }

@@ -674,3 +674,34 @@ fn without_provisioned_concurrency_nothing_changes() {
 }
 
 mod judged;
+
+#[test]
+fn a_rollout_run_again_with_another_strategy_is_refused_not_taken_over() {
+    // Step 4 of a four-step custom list, at 40 %.
+    let (mut rollout, plan) = started("10%:1s,20%:1s,30%:1s,40%:10m");
+    for step_index in 1..=3 {
+        let weight = plan.steps[step_index].weight;
+        rollout = rollout.after(
+            &Decision::Shift { step_index, weight },
+            &plan,
+            t(step_index as i64),
+        );
+    }
+    let a = alias_of(&rollout, "r4");
+    let other = spec("Canary10Percent5Minutes");
+    let refused = begin(
+        &other,
+        &other.validate().unwrap(),
+        &seen(&a, &active(), &ok()),
+    );
+    assert!(
+        matches!(&refused, Err(Refusal::Conflict(why)) if why.contains("its own strategy")),
+        "{refused:?}"
+    );
+    // With its own strategy it resumes where it was.
+    let same = begin(&rollout.spec, &plan, &seen(&a, &active(), &ok())).unwrap();
+    assert!(
+        matches!(same, Start::Resume(ref m) if m.step_index == 3),
+        "{same:?}"
+    );
+}

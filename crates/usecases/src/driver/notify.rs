@@ -20,16 +20,24 @@ impl Driver<'_> {
     ) -> Rollout {
         let mut failed = rollout.clone();
         failed.end(Status::Failed, reason);
-        // Best effort: `notify` logs a lost notice, and the failure is being reported anyway.
-        let _ = self
-            .notify(EventKind::Failed, &failed, Vec::new(), now)
-            .await;
+        // Best effort: `publish` logs a lost notice, and the failure is being reported anyway.
+        // Each report is its own event (two stops of one driver are two alerts).
+        if let Some(mut note) = self.notification(EventKind::Failed, &failed, Vec::new(), now) {
+            note.event_id = format!("{}@{}", note.event_id, now.timestamp_millis());
+            let topic = failed
+                .spec
+                .notification_topic_arn
+                .as_deref()
+                .or(self.default_topic);
+            if let Some(topic) = topic {
+                let _ = self.publish(topic, &note).await;
+            }
+        }
         failed
     }
 
     /// Refuses a start whose topic cannot be published to (it does not exist, is in another
-    /// region, or is not allowed): every alert would be lost. A check that fails for now
-    /// does not hold the rollout up.
+    /// region, or is not allowed): every alert would be lost.
     pub(super) async fn check_topic(&self, spec: &Spec) -> Result<(), InvalidField> {
         let Some(topic) = spec
             .notification_topic_arn
@@ -38,11 +46,16 @@ impl Driver<'_> {
         else {
             return Ok(());
         };
+        self.topic_usable(topic)
+            .await
+            .map_err(|why| InvalidField::new("notificationTopicArn", why))
+    }
+
+    /// Whether `topic` can be published to; why not, when it cannot. A check that fails for
+    /// now does not hold anything up.
+    pub async fn topic_usable(&self, topic: &str) -> Result<(), String> {
         match self.notifier.check_topic(topic).await {
-            Err(e) if !e.transient => Err(InvalidField::new(
-                "notificationTopicArn",
-                format!("{topic} cannot be published to: {}", e.message),
-            )),
+            Err(e) if !e.transient => Err(format!("{topic} cannot be published to: {}", e.message)),
             _ => Ok(()),
         }
     }
@@ -73,7 +86,23 @@ impl Driver<'_> {
             .notification_topic_arn
             .as_deref()
             .or(self.default_topic)?;
+        let note = self.notification(kind, rollout, alarms, now)?;
+        self.publish(topic, &note).await
+    }
+
+    /// The message for `kind` about `rollout`, keyed by its rollout, step and event; `None`
+    /// when there is no topic to send it to.
+    fn notification(
+        &self,
+        kind: EventKind,
+        rollout: &Rollout,
+        alarms: Vec<AlarmVerdict>,
+        now: DateTime<Utc>,
+    ) -> Option<Notification> {
         let spec = &rollout.spec;
+        spec.notification_topic_arn
+            .as_deref()
+            .or(self.default_topic)?;
         let mut note = Notification::new(
             kind,
             &rollout.rollout_id,
@@ -92,7 +121,7 @@ impl Driver<'_> {
         )
         .judged(rollout.last_judgement.clone());
         note.event_id = rollout_event_id(&rollout.rollout_id, rollout.step_index, kind);
-        self.publish(topic, &note).await
+        Some(note)
     }
 
     /// Sends one notification, trying again (within the read bound) while SNS throttles or

@@ -109,12 +109,36 @@ impl Driver<'_> {
         };
         let mut backoff = self.patience.backoff(self.patience.rollback);
         let mut conflicts = 0;
-        let (restored, stopped_version, marker, replayed) = loop {
-            let alias = retrying(&mut backoff, async || {
+        // The last restore tried (version, the split it replaced) and the alias last seen:
+        // a restore whose answer was lost reads back as the alias settled where it was put.
+        let mut tried: Option<(String, String, String)> = None;
+        let mut last_seen: Option<AliasState> = None;
+        let (restored, stopped_version, marker, replayed, replaced) = loop {
+            let alias = match retrying(&mut backoff, async || {
                 self.aliases.get(function, alias_name).await
             })
-            .await?;
+            .await
+            {
+                Ok(alias) => alias,
+                Err(error) => {
+                    if let Some(seen) = &last_seen {
+                        self.report_still_split(
+                            function, alias_name, seen, &error, reason, topic, now,
+                        )
+                        .await;
+                    }
+                    return Err(error.into());
+                }
+            };
             let (version, stopped_version, marker) = match plan_stop(&alias, scope, status, &by) {
+                Plan::Nothing(_)
+                    if tried
+                        .as_ref()
+                        .is_some_and(|(version, _, _)| alias.is_settled_on(version)) =>
+                {
+                    let (version, was, replaced) = tried.take().expect("checked");
+                    break (version, was, None, false, replaced);
+                }
                 Plan::Nothing(why) => {
                     stopped.reason = why;
                     return Ok(stopped);
@@ -122,7 +146,13 @@ impl Driver<'_> {
                 Plan::AlreadyDone(marker) => {
                     let restored = marker.from_version.clone();
                     let from = marker.to_version.clone();
-                    break (restored, from, Some(marker), true);
+                    break (
+                        restored,
+                        from,
+                        Some(marker),
+                        true,
+                        alias.revision_id.clone(),
+                    );
                 }
                 Plan::Restore {
                     version,
@@ -147,6 +177,12 @@ impl Driver<'_> {
                 routing: None,
                 description,
             };
+            tried = Some((
+                version.clone(),
+                stopped_version.clone(),
+                alias.revision_id.clone(),
+            ));
+            last_seen = Some(alias.clone());
             match retrying(&mut backoff, async || {
                 self.aliases
                     .update(function, alias_name, &update, &alias.revision_id)
@@ -154,7 +190,15 @@ impl Driver<'_> {
             })
             .await
             {
-                Ok(_) => break (version, stopped_version, marker, false),
+                Ok(_) => {
+                    break (
+                        version,
+                        stopped_version,
+                        marker,
+                        false,
+                        alias.revision_id.clone(),
+                    )
+                }
                 Err(AliasError::Conflict) if conflicts < MAX_CONFLICTS => conflicts += 1,
                 Err(error) => {
                     self.report_still_split(
@@ -190,7 +234,8 @@ impl Driver<'_> {
             );
             note.event_id = match &marker {
                 Some(m) => rollout_event_id(&m.rollout_id, m.step_index, kind),
-                None => format!("{function}:{alias_name}/{}", kind.as_str()),
+                // No rollout of ours: the split replaced names the event.
+                None => format!("{function}:{alias_name}@{replaced}/{}", kind.as_str()),
             };
             stopped.warning = self.publish(topic, &note).await;
         }

@@ -585,3 +585,22 @@ async fn a_rollout_without_provisioned_concurrency_never_asks_for_it_after_the_s
 }
 
 mod judged;
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_whose_answer_was_lost_still_tells_people_once_per_split() {
+    let world = World::new();
+    // A split no rollout of ours made (no marker), as an operator's abort finds it.
+    world.aliases.alias.lock().unwrap().routing = Some(("2".into(), 0.3));
+    *world.aliases.write_faults.lock().unwrap() = vec![Fault::LoseAnswer];
+    let stopped = world
+        .driver()
+        .stop(request(EventKind::Aborted, None), t(5))
+        .await
+        .unwrap();
+    assert_eq!(stopped.restored_version.as_deref(), Some("1"));
+    assert!(world.aliases.now().is_settled_on("1"));
+    let sent = world.notifier.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "told once, not left silent");
+    // Keyed by the split it replaced: another abort of another split is another event.
+    assert_eq!(sent[0].event_id, "orders:live@r0/rollout.aborted");
+}
