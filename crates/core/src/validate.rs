@@ -35,6 +35,14 @@ pub fn short_function_name(name_or_arn: &str) -> &str {
 }
 
 pub fn check_function_name(name: &str) -> Result<(), InvalidField> {
+    if name.starts_with("arn:") && name.split(':').count() != 7 {
+        return Err(InvalidField::new(
+            "functionName",
+            format!(
+                "{name:?} must be an unqualified function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME); the alias is given on its own"
+            ),
+        ));
+    }
     let short = short_function_name(name);
     let valid = !short.is_empty()
         && short.len() <= 64
@@ -73,7 +81,8 @@ pub fn check_alias(alias: &str) -> Result<(), InvalidField> {
 pub fn check_version(field: &'static str, version: &str) -> Result<(), InvalidField> {
     let valid =
         !version.is_empty() && version.len() <= 10 && version.bytes().all(|b| b.is_ascii_digit());
-    if valid && version != "0" {
+    // Lambda numbers versions from 1, without leading zeros ("02" names no version).
+    if valid && !version.starts_with('0') {
         Ok(())
     } else {
         Err(InvalidField::new(
@@ -131,6 +140,17 @@ mod tests {
             "arn:aws:sns:us-east-1:12:rollouts",
         ] {
             assert_eq!(check_topic_arn("t", bad).unwrap_err().field, "t", "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_qualified_arn_or_a_padded_version_is_refused_before_aws() {
+        let arn = "arn:aws:lambda:us-east-1:000000000000:function:orders";
+        assert!(check_function_name(arn).is_ok());
+        assert!(check_function_name(&format!("{arn}:live")).is_err());
+        assert!(check_version("targetVersion", "12").is_ok());
+        for bad in ["02", "0", "", "$LATEST"] {
+            assert!(check_version("targetVersion", bad).is_err(), "{bad}");
         }
     }
 
