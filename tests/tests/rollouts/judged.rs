@@ -59,6 +59,8 @@ async fn a_healthy_canary_is_promoted_on_its_own_numbers() {
     let spec = judged(&s, "Canary10Percent5Minutes", serde_json::json!({}));
     let at = t0();
     let rollout = s.start(&spec, at).await.expect("start");
+    // A start that waited for the fresh version moves its clock: count from its start.
+    let at = rollout.started_at;
     s.world
         .put_version_metrics("orders", "2", 200, 0, 40.0)
         .await;
@@ -97,6 +99,8 @@ async fn a_bad_canary_at_ten_percent_is_rolled_back_while_the_alias_alarm_stays_
     };
     let at = t0();
     let rollout = s.start(&spec, at).await.expect("start");
+    // A start that waited for the fresh version moves its clock: count from its start.
+    let at = rollout.started_at;
     // 30 % of the canary's calls fail: 3 points on the alias, under a typical threshold.
     s.world
         .put_version_metrics("orders", "2", 100, 30, 40.0)
@@ -144,6 +148,8 @@ async fn a_canary_with_no_traffic_extends_then_fails() {
     );
     let at = t0();
     let rollout = s.start(&spec, at).await.expect("start");
+    // A start that waited for the fresh version moves its clock: count from its start.
+    let at = rollout.started_at;
     let held = s.step(&rollout, later(at, 300)).await.expect("step");
     assert_eq!((held.status, held.step_index), (Status::InProgress, 0));
     assert_eq!(
@@ -174,6 +180,8 @@ async fn a_latency_regression_is_caught() {
     );
     let at = t0();
     let rollout = s.start(&spec, at).await.expect("start");
+    // A start that waited for the fresh version moves its clock: count from its start.
+    let at = rollout.started_at;
     s.world
         .put_version_metrics("orders", "2", 200, 0, 400.0)
         .await;
