@@ -121,8 +121,20 @@ async fn main() {
     println!("\n== alarm-rollback: event in -> alias restored and published, 100 events ==");
     rollback_latency(&stack, &world).await;
     println!("\n== cold start: init to first Runtime API poll (budget 25 ms), peak RSS (budget 20 MB) ==");
+    // The first binary named is the floor (hello-lambda): the others are also given as a
+    // ratio of it (aim: 1.3x init, 2x RSS).
+    let mut floor = None;
     for name in std::env::args().skip(1) {
-        cold_start(&stack, &world, &name).await;
+        let (init_ms, rss_mb) = cold_start(&stack, &world, &name).await;
+        match floor {
+            None => floor = Some((init_ms, rss_mb)),
+            Some((f_init, f_rss)) => println!(
+                "  {:<18} vs the floor: init {:.2}x, RSS {:.2}x",
+                "",
+                init_ms / f_init,
+                rss_mb / f_rss
+            ),
+        }
     }
 }
 
@@ -287,7 +299,8 @@ async fn rollback_latency(stack: &Ministack, world: &World) {
 
 /// Runs a release binary against a one-event fake Runtime API: the time from spawn to its
 /// first poll is its init; its VmHWM after answering one real event is its peak RSS.
-async fn cold_start(stack: &Ministack, world: &World, binary: &str) {
+/// Times `binary`'s cold starts and weighs it; returns (median init ms, peak RSS MB).
+async fn cold_start(stack: &Ministack, world: &World, binary: &str) -> (f64, f64) {
     const RUNS: usize = 7;
     let mut runs = Vec::new();
     for _ in 0..RUNS {
@@ -318,6 +331,7 @@ async fn cold_start(stack: &Ministack, world: &World, binary: &str) {
             .take(70)
             .collect::<String>()
     );
+    (init_ms, rss_mb)
 }
 
 /// One cold start: (init ms, peak RSS MB, the answer it posted).
