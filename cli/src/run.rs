@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::Utc;
 use rollout_aws::{load_config, Adapters};
 use rollout_core::plan::parse_hold;
-use rollout_core::{InvalidField, Refusal};
+use rollout_core::{InvalidField, Refusal, Rollout};
 use rollout_usecases::driver::{new_rollout_id, DriveError, Stepped};
 use rollout_usecases::readiness::ReadyWait;
 
@@ -37,17 +37,57 @@ pub async fn run(args: RunArgs) -> Result<i32, CommandError> {
     let mut progress = Progress::new(plan, args.output == Output::Json);
 
     let now = Utc::now();
+    let rollout_id = new_rollout_id(now);
+    // Signals are taken from the start on: a start can wait minutes for a Pending version,
+    // then write, and a CI job cancelled meanwhile must not leave a split unannounced.
+    let mut stop = Stop::listen();
     let started = {
         let tell = |line: &str| progress.note(line);
         let ready = ReadyWait {
             limit: wait_limit,
             on_wait: &tell,
         };
-        driver.start(&spec, new_rollout_id(now), now, &ready).await
+        tokio::select! {
+            started = driver.start(&spec, rollout_id.clone(), now, &ready) => Ok(started),
+            signal = stop.received() => Err(signal),
+        }
+    };
+    let started = match started {
+        Ok(started) => started,
+        Err(signal) => {
+            // The first write may have landed: the alias's marker says whether it did.
+            let alias = driver
+                .aliases
+                .get(&spec.function_name, &spec.alias)
+                .await
+                .ok();
+            let marker = alias.as_ref().and_then(|a| a.marker());
+            return match (marker, alias) {
+                (Some(m), Some(alias)) if m.rollout_id == rollout_id && m.describes(&alias) => {
+                    let mut at_start = Rollout::started(
+                        &spec,
+                        &plan_of(&spec)?,
+                        rollout_id,
+                        m.from_version.clone(),
+                        false,
+                        Utc::now(),
+                    );
+                    at_start.reason = None;
+                    let rollout = at_start.replayed(&m, &plan_of(&spec)?, &alias, Utc::now());
+                    Ok(stopped_by(signal, &driver, &progress, &rollout).await)
+                }
+                _ => {
+                    eprintln!("stopped before the first shift: the alias is untouched");
+                    Ok(match signal {
+                        Signal::Interrupt => INTERRUPTED,
+                        Signal::Terminate => TERMINATED,
+                    })
+                }
+            };
+        }
     };
     let mut rollout = carry_on(started)?;
     progress.show(&rollout);
-    let mut stop = Stop::listen();
     while !rollout.status.is_terminal() {
         let due = rollout
             .next_step_at
@@ -74,24 +114,7 @@ pub async fn run(args: RunArgs) -> Result<i32, CommandError> {
         };
         let result = match step {
             Ok(result) => result,
-            Err(Signal::Interrupt) => {
-                progress.interrupted(&rollout);
-                return Ok(INTERRUPTED);
-            }
-            Err(Signal::Terminate) => {
-                // A cancelled CI job: no one is at the terminal to read the hint, so people
-                // are told the alias is left split with no driver.
-                let reason = format!(
-                    "rollout run was stopped (SIGTERM) with {} on version {}; no one is driving it. Run the same command again to resume, or `rollout abort --function {} --alias {}`",
-                    rollout_core::plan::format_percent(rollout.weight),
-                    rollout.spec.target_version,
-                    rollout.spec.function_name,
-                    rollout.spec.alias
-                );
-                let stopped = driver.report_failure(&rollout, reason, Utc::now()).await;
-                progress.terminated(&stopped);
-                return Ok(TERMINATED);
-            }
+            Err(signal) => return Ok(stopped_by(signal, &driver, &progress, &rollout).await),
         };
         rollout = match carry_on(result) {
             Ok(next) => next,
@@ -180,6 +203,40 @@ impl Stop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => Signal::Interrupt,
             _ = terminate => Signal::Terminate,
+        }
+    }
+}
+
+/// The plan a spec names (already checked once, so this only re-derives it).
+fn plan_of(spec: &rollout_core::Spec) -> Result<rollout_core::Plan, CommandError> {
+    Ok(spec.validate().map_err(as_flags)?)
+}
+
+/// Leaves the alias as it is and ends: Ctrl-C (a person at the terminal) reads the hint;
+/// SIGTERM (a cancelled CI job, a stopped container) also tells people, since no one is
+/// there to read it. Returns the exit code.
+async fn stopped_by(
+    signal: Signal,
+    driver: &rollout_usecases::driver::Driver<'_>,
+    progress: &Progress,
+    rollout: &Rollout,
+) -> i32 {
+    match signal {
+        Signal::Interrupt => {
+            progress.interrupted(rollout);
+            INTERRUPTED
+        }
+        Signal::Terminate => {
+            let reason = format!(
+                "rollout run was stopped (SIGTERM) with {} on version {}; no one is driving it. Run the same command again to resume, or `rollout abort --function {} --alias {}`",
+                rollout_core::plan::format_percent(rollout.weight),
+                rollout.spec.target_version,
+                rollout.spec.function_name,
+                rollout.spec.alias
+            );
+            let stopped = driver.report_failure(rollout, reason, Utc::now()).await;
+            progress.terminated(&stopped);
+            TERMINATED
         }
     }
 }

@@ -459,3 +459,56 @@ async fn run_refuses_bad_analysis_with_exit_2_naming_the_field_and_touches_nothi
     }
     assert_eq!(s.world.alias("orders").await, before);
 }
+
+#[tokio::test]
+async fn sigterm_leaves_the_split_as_it_is_and_tells_people_no_one_drives_it() {
+    let s = Setup::new("orders").await;
+    let topic = s.world.topic_arn.clone();
+    let child = rollout_testkit::fixture::spawn_rollout_cli(
+        &s.stack,
+        &s.stack.endpoint(),
+        &[
+            "run",
+            "--function",
+            "orders",
+            "--alias",
+            "live",
+            "--to",
+            "2",
+            "--strategy",
+            "50%:10m",
+            "--topic",
+            &topic,
+            "--poll",
+            "1s",
+        ],
+    );
+    s.world.until_split("orders").await;
+    // What a cancelled CI job does to its steps.
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(|| child.wait_with_output())
+        .await
+        .unwrap()
+        .expect("rollout run ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert_eq!(
+        s.world.alias("orders").await.routing,
+        Some(("2".into(), 0.5)),
+        "the alias is left as it was"
+    );
+    let failed: Vec<_> = s
+        .world
+        .notifications()
+        .await
+        .into_iter()
+        .filter(|n| n["event"] == "rollout.failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let reason = failed[0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("no one is driving it"), "{reason}");
+}
