@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::driver::{DriveError, Driver};
 use crate::ports::Triggers;
 use crate::readiness::ReadyWait;
-use rollout_core::engine::{self, Start};
+use rollout_core::engine::{self, Refusal, Start};
 use rollout_core::plan::format_percent;
 use rollout_core::wiring;
 use rollout_core::{Decision, Spec};
@@ -76,6 +76,10 @@ pub async fn check(
         .into_iter()
         .map(|c| match c.outcome {
             Ok(held) => Finding::new(c.name, Level::Pass, held),
+            // A field named like its check is said once: `targetVersion: version 7 …`.
+            Err(Refusal::Invalid(e)) if e.field == c.name => {
+                Finding::new(c.name, Level::Refusal, e.problem)
+            }
             Err(refusal) => Finding::new(c.name, Level::Refusal, refusal.to_string()),
         })
         .collect();
@@ -247,6 +251,37 @@ mod tests {
         assert!(
             report.findings[0].message.contains("is Pending (Creating"),
             "{report:#?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_target_is_said_once_and_nothing_is_claimed_about_it() {
+        let mut world = World::new();
+        world.aliases.target = PublishedVersion::Missing;
+        let report = check(
+            &world.driver(),
+            &FakeTriggers::default(),
+            &spec(),
+            &ReadyWait::up_to(Duration::ZERO),
+        )
+        .await
+        .unwrap();
+        assert!(!report.clear);
+        let target = &report.findings[0];
+        assert_eq!(
+            (target.check, target.level),
+            ("targetVersion", Level::Refusal)
+        );
+        assert!(
+            target.message.starts_with("version 2 of ")
+                && target.message.contains("does not exist"),
+            "{target:?}"
+        );
+        assert!(
+            !levels(&report)
+                .iter()
+                .any(|(check, _)| *check == "weightedAlias"),
+            "nothing can be compared with a version that does not exist: {report:#?}"
         );
     }
 }

@@ -169,6 +169,10 @@ fn weighted_alias(spec: &Spec, plan: &Plan, seen: &Observed) -> Vec<Check> {
         (None, false) => &PublishedVersion::Missing,
         (None, true) => return Vec::new(),
     };
+    // A missing target is the readiness rule's to report: there is nothing to compare.
+    if seen.target.config().is_none() && current_seen.config().is_some() {
+        return Vec::new();
+    }
     let function = spec.function_short_name();
     let problems = weighted_alias_problems(function, (current, current_seen), (to, seen.target));
     if problems.is_empty() {
