@@ -403,7 +403,13 @@ async fn the_abort_state_puts_a_stranded_alias_back() {
     r.world.notifications().await;
     let mut input = r.spec("25%:1s");
     input["error"] = json!({"Error": "Lambda.Unknown", "Cause": "the shifter crashed"});
-    let out = r.test_state("Abort", &input, None).await;
+    let choice = r.test_state("Abort", &input, None).await;
+    assert_eq!(
+        choice.next_state(),
+        Some("AbortToDefaultTopic"),
+        "{choice:?}"
+    );
+    let out = r.test_state("AbortToDefaultTopic", &input, None).await;
     assert_eq!(out.next_state(), Some("Stopped"), "{out:?}");
     let alias = r.world.alias("orders").await;
     assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
@@ -421,13 +427,55 @@ async fn the_abort_state_never_overwrites_someone_elses_split() {
     r.world.set_alias("orders", "1", Some(("2", 0.3))).await;
     let mut input = r.spec("25%:1s");
     input["error"] = json!({"Error": "Lambda.Unknown", "Cause": "the shifter crashed"});
-    let out = r.test_state("Abort", &input, None).await;
+    let out = r.test_state("AbortToDefaultTopic", &input, None).await;
     assert_eq!(out.next_state(), Some("Stopped"), "{out:?}");
     assert_eq!(
         r.world.alias("orders").await.routing,
         Some(("2".into(), 0.3))
     );
     assert!(r.world.events().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_stopped_rollout_is_announced_on_the_topic_it_named() {
+    let r = Rollouts::new().await;
+    // A shifter with no default topic: the alert can only reach the rollout's own topic.
+    const QUIET: &str = "rollout-traffic-shifter-quiet";
+    r.world.deploy_binary(QUIET, "traffic-shifter", &[]).await;
+    let quiet_arn = r
+        .world
+        .lambda
+        .get_function_configuration()
+        .function_name(QUIET)
+        .send()
+        .await
+        .expect("get_function_configuration")
+        .function_arn()
+        .expect("function arn")
+        .to_string();
+    let mut input = r.spec("25%:1s");
+    input["notificationTopicArn"] = json!(r.world.topic_arn);
+    let (error, _) = r.world.invoke(QUIET, &input).await;
+    assert_eq!(error, None);
+    assert_eq!(r.world.events().await, ["rollout.started"]);
+    input["error"] = json!({"Error": "Lambda.Unknown", "Cause": "the shifter crashed"});
+
+    let choice = r.test_state("Abort", &input, None).await;
+    assert_eq!(choice.next_state(), Some("AbortToItsTopic"), "{choice:?}");
+    let out = r
+        .sfn
+        .test_state()
+        .definition(definition(&quiet_arn))
+        .state_name("AbortToItsTopic")
+        .input(input.to_string())
+        .role_arn("arn:aws:iam::000000000000:role/rollout-state-machine")
+        .send()
+        .await
+        .expect("test_state");
+    assert_eq!(out.next_state(), Some("Stopped"), "{out:?}");
+    let alias = r.world.alias("orders").await;
+    assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+    assert_eq!(r.world.events().await, ["rollout.aborted"]);
 }
 
 #[tokio::test]
