@@ -19,7 +19,8 @@ use crate::exit::{CommandError, PROMOTED};
 const MAX_SINCE_DAYS: i64 = 15;
 /// Without `--since` or a rollout recorded on the alias.
 const DEFAULT_SINCE_HOURS: i64 = 3;
-/// Moments shown before a rollout's start, so that its first step is not on the edge.
+/// The most shown before a rollout's start (a twentieth of its window, up to this), so that
+/// its first step is not on the edge.
 const LEAD_SECONDS: i64 = 60;
 /// The longest window of one rollout (its end is not recorded anywhere).
 const MAX_ROLLOUT_HOURS: i64 = 24;
@@ -159,11 +160,12 @@ fn window(
         },
     };
     let end = rollout_end(rollout.1, marker, now);
-    (
-        Some(rollout.0),
-        rollout.1 - Duration::seconds(LEAD_SECONDS),
-        end,
-    )
+    // From the whole minute before the start: Lambda's per-minute data of the rollout's
+    // first minute is stamped with that minute's start.
+    let lead = ((end - rollout.1).num_seconds() / 20).clamp(1, LEAD_SECONDS);
+    let lead = rollout.1 - Duration::seconds(lead);
+    let start = DateTime::from_timestamp(lead.timestamp() / 60 * 60, 0).unwrap_or(lead);
+    (Some(rollout.0), start, end)
 }
 
 /// A rollout's window ends now, a day after its start, or when the next rollout the alias

@@ -162,7 +162,10 @@ impl CloudWatchAlarms {
                 .send();
             while let Some(page) = pages.next().await {
                 let page = page.map_err(|e| crate::call_failed("DescribeAlarmHistory", &e))?;
-                changes.extend(page.alarm_history_items().iter().filter_map(state_change));
+                // Newest first on the page: reversed, so that changes within one second
+                // keep their order through the sort below.
+                let items = page.alarm_history_items().iter().rev();
+                changes.extend(items.filter_map(state_change));
             }
         }
         changes.sort_by_key(|c| c.at);
@@ -171,7 +174,8 @@ impl CloudWatchAlarms {
 }
 
 /// One history item as a change: the states and the new state's reason from its
-/// `HistoryData` (`{"oldState": {"stateValue"}, "newState": {"stateValue", "stateReason"}}`).
+/// `HistoryData` (`{"oldState": {"stateValue"}, "newState": {"stateValue", "stateReason"}}`);
+/// `None` for an item that changed no state (the emulator records an alarm's creation so).
 fn state_change(item: &AlarmHistoryItem) -> Option<AlarmChange> {
     let at = item.timestamp()?;
     let at = chrono::DateTime::from_timestamp(at.secs(), at.subsec_nanos())?;
@@ -180,11 +184,18 @@ fn state_change(item: &AlarmHistoryItem) -> Option<AlarmChange> {
         .and_then(|d| serde_json::from_str(d).ok())
         .unwrap_or_default();
     let text = |v: &serde_json::Value| v.as_str().unwrap_or("?").to_string();
+    let (from, to) = (
+        text(&data["oldState"]["stateValue"]),
+        text(&data["newState"]["stateValue"]),
+    );
+    if from == to && from != "?" {
+        return None;
+    }
     Some(AlarmChange {
         alarm: item.alarm_name()?.to_string(),
         at,
-        from: text(&data["oldState"]["stateValue"]),
-        to: text(&data["newState"]["stateValue"]),
+        from,
+        to,
         reason: data["newState"]["stateReason"]
             .as_str()
             .or(item.history_summary())

@@ -103,6 +103,18 @@ pub fn error_rates(series: &VersionSeries) -> Vec<Point> {
         .collect()
 }
 
+/// Per-minute values drawn in the middle of their minute (CloudWatch stamps them with its
+/// start), so that a short rollout's minute is drawn where it happened.
+fn mid_minute(points: Vec<Point>) -> Vec<Point> {
+    points
+        .into_iter()
+        .map(|p| Point {
+            at: p.at + chrono::Duration::seconds(30),
+            ..p
+        })
+        .collect()
+}
+
 /// Calls, errors and the highest minute's p99 of a version over the whole window.
 fn totals(series: &VersionSeries) -> (f64, f64, Option<f64>) {
     let sum = |points: &[Point]| points.iter().map(|p| p.value).sum::<f64>();
@@ -152,9 +164,9 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0 
 ol.steps{display:flex;flex-wrap:wrap;gap:8px;list-style:none;padding:0;margin:0 0 12px}
 ol.steps li{background:#e6f0fa;border-radius:4px;padding:2px 8px}ol.steps time{color:#52606d;margin-right:6px}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e4e7eb;vertical-align:top}
-th{color:#52606d;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{color:#52606d;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}td.nowrap{white-space:nowrap}
 .state-ALARM{color:#d64545;font-weight:700}.state-OK{color:#2f9e44;font-weight:700}
-.legend{display:flex;gap:16px;color:#52606d;margin:4px 0 0}.swatch{display:inline-block;width:12px;height:3px;vertical-align:middle;margin-right:4px}
+.legend{display:flex;flex-wrap:wrap;gap:4px 16px;color:#52606d;margin:4px 0 0}.swatch{display:inline-block;width:12px;height:3px;vertical-align:middle;margin-right:4px}
 .warn{color:#b44d12}
 footer{color:#52606d;font-size:12px;text-align:center;padding:8px}
 svg{display:block;width:100%;height:auto}
@@ -347,12 +359,13 @@ fn versions_section(input: &ReportInput) -> String {
             .map(|v| svg::Series {
                 label: format!("version {}", v.version),
                 color: color(input, &v.version),
-                points: points(v),
+                points: mid_minute(points(v)),
                 step: false,
             })
             .collect()
     };
-    let mut html = String::from("<section id=\"versions\"><h2>Error rate by version (%)</h2>");
+    let mut html =
+        String::from("<section id=\"versions\"><h2>Error rate by version (%, per minute)</h2>");
     html.push_str(&svg::chart(&svg::Chart {
         id: "error-rate-chart",
         unit: "%",
@@ -362,7 +375,7 @@ fn versions_section(input: &ReportInput) -> String {
         series: series(&error_rates),
         marks: &marks,
     }));
-    html.push_str("<h2>p99 duration by version (ms)</h2>");
+    html.push_str("<h2>p99 duration by version (ms, per minute)</h2>");
     html.push_str(&svg::chart(&svg::Chart {
         id: "p99-chart",
         unit: "ms",
@@ -418,7 +431,7 @@ fn alarms_section(input: &ReportInput) -> String {
             let _ = write!(
                 html,
                 "<tr class=\"alarm-change\" data-alarm=\"{0}\" data-from=\"{1}\" data-to=\"{2}\">\
-                 <td>{3}</td><td>{0}</td><td><span class=\"state-{1}\">{1}</span> → <span class=\"state-{2}\">{2}</span></td><td>{4}</td></tr>",
+                 <td class=\"nowrap\">{3}</td><td class=\"nowrap\">{0}</td><td class=\"nowrap\"><span class=\"state-{1}\">{1}</span> → <span class=\"state-{2}\">{2}</span></td><td>{4}</td></tr>",
                 escape(&c.alarm),
                 escape(&c.from),
                 escape(&c.to),

@@ -287,6 +287,10 @@ async fn the_report_of_a_rolled_back_rollout_shows_its_steps_the_alarm_and_the_r
         let out = rollout_cli(&s.stack, &args);
         assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
         let html = std::fs::read_to_string(&path).expect("report written");
+        // scripts/report-screenshot.sh looks at this report in a browser.
+        if let Some(dir) = std::env::var_os("REPORT_SCREENSHOT_DIR") {
+            std::fs::copy(&path, PathBuf::from(dir).join(name)).expect("copy the report");
+        }
 
         assert_eq!(
             attribute_values(&html, "step", "data-percent"),
