@@ -188,3 +188,44 @@ fn rollout_end(
     .min()
     .unwrap_or(now)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_rollouts_window_starts_a_whole_minute_before_it_and_ends_at_the_next_rollout() {
+        let now = at("2026-11-23T15:00:00Z");
+        let next = Marker::parse(
+            "lambda-rollout id=r-20261123T140000000Z from=2 to=3 step=0 w=10 status=InProgress",
+        );
+        let (id, start, end) = window(
+            Asked::Rollout("r-20261123T130030000Z".into(), at("2026-11-23T13:00:30Z")),
+            next.as_ref(),
+            now,
+        );
+        assert_eq!(id.as_deref(), Some("r-20261123T130030000Z"));
+        assert_eq!(
+            start,
+            at("2026-11-23T12:59:00Z"),
+            "a minute before, from its whole minute"
+        );
+        assert_eq!(end, at("2026-11-23T14:00:00Z"), "the next rollout's start");
+    }
+
+    #[test]
+    fn without_flags_the_window_is_the_recorded_rollout_or_the_last_hours() {
+        let now = at("2026-11-23T15:00:00Z");
+        let recorded = Marker::parse(
+            "lambda-rollout id=r-20261123T145000000Z from=1 to=2 step=1 w=0 status=RolledBack",
+        );
+        let (id, _, end) = window(Asked::Latest, recorded.as_ref(), now);
+        assert_eq!((id.as_deref(), end), (Some("r-20261123T145000000Z"), now));
+        let (id, start, _) = window(Asked::Latest, None, now);
+        assert_eq!((id, start), (None, at("2026-11-23T12:00:00Z")));
+    }
+}
