@@ -35,7 +35,7 @@ async fn dashboard_body(world: &World, name: &str) -> Value {
     serde_json::from_str(out.dashboard_body().expect("body")).expect("body is JSON")
 }
 
-fn widget<'a>(body: &'a Value, pred: impl Fn(&Value) -> bool) -> Option<&'a Value> {
+fn widget(body: &Value, pred: impl Fn(&Value) -> bool) -> Option<&Value> {
     body["widgets"].as_array()?.iter().find(|w| pred(w))
 }
 
