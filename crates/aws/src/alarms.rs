@@ -312,6 +312,34 @@ mod tests {
         assert!(failed.transient, "{failed:?}");
     }
 
+    #[test]
+    fn a_history_item_is_a_change_with_its_reason_unless_it_changed_nothing() {
+        let item = |old: &str, new: &str| {
+            AlarmHistoryItem::builder()
+                .alarm_name("errors")
+                .timestamp(DateTime::from_secs(1_800_000_000))
+                .history_data(format!(
+                    r#"{{"oldState": {{"stateValue": "{old}"}}, "newState": {{"stateValue": "{new}", "stateReason": "Threshold Crossed"}}}}"#
+                ))
+                .build()
+        };
+        let change = state_change(&item("OK", "ALARM")).expect("a change");
+        assert_eq!(
+            (
+                change.alarm.as_str(),
+                change.from.as_str(),
+                change.to.as_str()
+            ),
+            ("errors", "OK", "ALARM")
+        );
+        assert_eq!(change.reason, "Threshold Crossed");
+        assert_eq!(change.at.timestamp(), 1_800_000_000);
+        assert_eq!(
+            state_change(&item("INSUFFICIENT_DATA", "INSUFFICIENT_DATA")),
+            None
+        );
+    }
+
     #[tokio::test]
     async fn no_alarms_means_no_call() {
         let client = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, []);
