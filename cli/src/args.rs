@@ -29,6 +29,11 @@ pub enum Command {
     Status(AliasArgs),
     /// Put a split alias back on its current version now
     Abort(AbortArgs),
+    /// Create or update a CloudWatch dashboard of an alias: weight, verdict, per-version calls,
+    /// error rate and p99, and the alarms that guard it
+    Dashboard(DashboardArgs),
+    /// Write a rollout's timeline as one self-contained HTML file, from CloudWatch and the alias
+    Report(ReportArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -177,4 +182,45 @@ pub struct AbortArgs {
     /// SNS topic ARN to tell (default: none)
     #[arg(long)]
     pub topic: Option<String>,
+}
+
+#[derive(Args)]
+pub struct DashboardArgs {
+    /// Function name or ARN
+    #[arg(long = "function")]
+    pub function: String,
+    /// The alias to show
+    #[arg(long)]
+    pub alias: String,
+    /// The dashboard's name (default: lambda-rollout-FUNCTION-ALIAS)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// An alarm to show besides those whose dimensions name the alias (repeatable); a missing
+    /// one is refused
+    #[arg(long = "alarm")]
+    pub alarms: Vec<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// Function name or ARN
+    #[arg(long = "function")]
+    pub function: String,
+    /// The alias the rollout moved
+    #[arg(long)]
+    pub alias: String,
+    /// The window: this long back from now, e.g. 90m, 6h (at most 15 days, what CloudWatch keeps per minute)
+    #[arg(long, conflicts_with = "rollout")]
+    pub since: Option<String>,
+    /// The window of this rollout (its id, e.g. r-20261123T130000123Z; default: the one the alias records)
+    #[arg(long)]
+    pub rollout: Option<String>,
+    /// An alarm to show besides those whose dimensions name the alias (repeatable)
+    #[arg(long = "alarm")]
+    pub alarms: Vec<String>,
+    /// The HTML file to write
+    #[arg(long)]
+    pub out: std::path::PathBuf,
 }

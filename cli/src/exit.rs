@@ -19,6 +19,10 @@ pub enum CommandError {
     Invalid(String),
     #[error(transparent)]
     Drive(#[from] DriveError),
+    #[error(transparent)]
+    Call(#[from] rollout_usecases::ports::CallFailed),
+    #[error("{0}")]
+    Runtime(String),
 }
 
 impl CommandError {
@@ -32,6 +36,7 @@ impl CommandError {
             // Still not Active after --wait-ready: the message names its state.
             CommandError::Drive(DriveError::Refused(Refusal::NotReady(_))) => INVALID,
             CommandError::Drive(_) => RUNTIME,
+            CommandError::Call(_) | CommandError::Runtime(_) => RUNTIME,
         }
     }
 

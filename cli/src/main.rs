@@ -12,9 +12,11 @@ macro_rules! out {
 mod abort;
 mod args;
 mod check;
+mod dashboard;
 mod exit;
 mod plan;
 mod progress;
+mod report;
 mod run;
 mod status;
 
@@ -50,5 +52,7 @@ async fn dispatch(command: Command) -> Result<i32, CommandError> {
         Command::Check(args) => check::check(&args).await,
         Command::Status(args) => status::status(&args).await,
         Command::Abort(args) => abort::abort(&args).await,
+        Command::Dashboard(args) => dashboard::dashboard(&args).await,
+        Command::Report(args) => report::report(&args).await,
     }
 }

@@ -2,9 +2,12 @@
 //! alarm that does not come back is missing; a failed read makes every alarm unreadable.
 
 use async_trait::async_trait;
-use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{AlarmHistoryItem, AlarmType, HistoryItemType, StateValue};
 use aws_sdk_cloudwatch::Client;
 
+use rollout_core::alarms::watches_alias;
+use rollout_core::report::AlarmChange;
 use rollout_core::{AlarmState, AlarmVerdict};
 use rollout_usecases::ports::{AlarmSource, CallFailed};
 
@@ -50,6 +53,155 @@ impl CloudWatchAlarms {
         }
         Ok(found)
     }
+}
+
+/// For the dashboard and the report: which alarms watch an alias, their ARNs, and their
+/// state changes.
+impl CloudWatchAlarms {
+    /// Every metric alarm whose dimensions name `function:alias` (see
+    /// [`watches_alias`]), in one paginated scan: `(name, arn)`.
+    pub async fn watching(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Vec<(String, String)>, CallFailed> {
+        let mut found = Vec::new();
+        let mut pages = self
+            .client
+            .describe_alarms()
+            .alarm_types(AlarmType::MetricAlarm)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| crate::call_failed("DescribeAlarms", &e))?;
+            for alarm in page.metric_alarms() {
+                // A metric-math alarm names its metrics in `metrics`, a plain one in `dimensions`.
+                let plain = std::iter::once(alarm.dimensions());
+                let math = alarm
+                    .metrics()
+                    .iter()
+                    .filter_map(|q| Some(q.metric_stat()?.metric()?.dimensions()));
+                let watches = plain.chain(math).any(|dims| {
+                    let pairs = dims.iter().filter_map(|d| Some((d.name()?, d.value()?)));
+                    watches_alias(pairs, function, alias)
+                });
+                if let (true, Some(name), Some(arn)) =
+                    (watches, alarm.alarm_name(), alarm.alarm_arn())
+                {
+                    found.push((name.to_string(), arn.to_string()));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The ARN of each named alarm (metric or composite), `None` for one that does not exist.
+    pub async fn arns(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<(String, Option<String>)>, CallFailed> {
+        let mut found: Vec<(String, String)> = Vec::new();
+        for chunk in names.chunks(NAMES_PER_CALL) {
+            let mut pages = self
+                .client
+                .describe_alarms()
+                .set_alarm_names(Some(chunk.to_vec()))
+                .alarm_types(AlarmType::MetricAlarm)
+                .alarm_types(AlarmType::CompositeAlarm)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| crate::call_failed("DescribeAlarms", &e))?;
+                let metric = page
+                    .metric_alarms()
+                    .iter()
+                    .map(|a| (a.alarm_name(), a.alarm_arn()));
+                let composite = page
+                    .composite_alarms()
+                    .iter()
+                    .map(|a| (a.alarm_name(), a.alarm_arn()));
+                for (name, arn) in metric.chain(composite) {
+                    if let (Some(name), Some(arn)) = (name, arn) {
+                        found.push((name.to_string(), arn.to_string()));
+                    }
+                }
+            }
+        }
+        Ok(names
+            .iter()
+            .map(|name| {
+                let arn = found
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, a)| a.clone());
+                (name.clone(), arn)
+            })
+            .collect())
+    }
+
+    /// The state changes (`StateUpdate` history items) of the named alarms between `start`
+    /// and `end`, oldest first; an item whose data cannot be read is shown from its summary.
+    pub async fn state_changes(
+        &self,
+        names: &[String],
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<AlarmChange>, CallFailed> {
+        let mut changes = Vec::new();
+        for name in names {
+            let mut pages = self
+                .client
+                .describe_alarm_history()
+                .alarm_name(name)
+                .alarm_types(AlarmType::MetricAlarm)
+                .alarm_types(AlarmType::CompositeAlarm)
+                .history_item_type(HistoryItemType::StateUpdate)
+                .start_date(DateTime::from_secs(start.timestamp()))
+                .end_date(DateTime::from_secs(end.timestamp() + 1))
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| crate::call_failed("DescribeAlarmHistory", &e))?;
+                // Newest first on the page: reversed, so that changes within one second
+                // keep their order through the sort below.
+                let items = page.alarm_history_items().iter().rev();
+                changes.extend(items.filter_map(state_change));
+            }
+        }
+        changes.sort_by_key(|c| c.at);
+        Ok(changes)
+    }
+}
+
+/// One history item as a change: the states and the new state's reason from its
+/// `HistoryData` (`{"oldState": {"stateValue"}, "newState": {"stateValue", "stateReason"}}`);
+/// `None` for an item that changed no state (the emulator records an alarm's creation so).
+fn state_change(item: &AlarmHistoryItem) -> Option<AlarmChange> {
+    let at = item.timestamp()?;
+    let at = chrono::DateTime::from_timestamp(at.secs(), at.subsec_nanos())?;
+    let data: serde_json::Value = item
+        .history_data()
+        .and_then(|d| serde_json::from_str(d).ok())
+        .unwrap_or_default();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("?").to_string();
+    let (from, to) = (
+        text(&data["oldState"]["stateValue"]),
+        text(&data["newState"]["stateValue"]),
+    );
+    if from == to && from != "?" {
+        return None;
+    }
+    Some(AlarmChange {
+        alarm: item.alarm_name()?.to_string(),
+        at,
+        from,
+        to,
+        reason: data["newState"]["stateReason"]
+            .as_str()
+            .or(item.history_summary())
+            .unwrap_or_default()
+            .to_string(),
+    })
 }
 
 #[async_trait]
@@ -158,6 +310,34 @@ mod tests {
             .await
             .unwrap_err();
         assert!(failed.transient, "{failed:?}");
+    }
+
+    #[test]
+    fn a_history_item_is_a_change_with_its_reason_unless_it_changed_nothing() {
+        let item = |old: &str, new: &str| {
+            AlarmHistoryItem::builder()
+                .alarm_name("errors")
+                .timestamp(DateTime::from_secs(1_800_000_000))
+                .history_data(format!(
+                    r#"{{"oldState": {{"stateValue": "{old}"}}, "newState": {{"stateValue": "{new}", "stateReason": "Threshold Crossed"}}}}"#
+                ))
+                .build()
+        };
+        let change = state_change(&item("OK", "ALARM")).expect("a change");
+        assert_eq!(
+            (
+                change.alarm.as_str(),
+                change.from.as_str(),
+                change.to.as_str()
+            ),
+            ("errors", "OK", "ALARM")
+        );
+        assert_eq!(change.reason, "Threshold Crossed");
+        assert_eq!(change.at.timestamp(), 1_800_000_000);
+        assert_eq!(
+            state_change(&item("INSUFFICIENT_DATA", "INSUFFICIENT_DATA")),
+            None
+        );
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@ pub mod alarms;
 pub mod aliases;
 pub mod codedeploy;
 pub mod codepipeline;
+pub mod dashboards;
 pub mod invoke;
 pub mod metrics;
 pub mod sns;

@@ -10,6 +10,8 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricDataResult, MetricStat};
 use aws_sdk_cloudwatch::Client;
 
+use rollout_core::dashboard::{CANARY_VERDICT, ROLLOUT_NAMESPACE, TRAFFIC_WEIGHT};
+use rollout_core::report::{Point, VersionSeries};
 use rollout_core::VersionMetrics;
 use rollout_usecases::ports::{CallFailed, MetricsQuery, MetricsSource};
 
@@ -103,6 +105,141 @@ pub fn tally(results: &[MetricDataResult], role: &str, version: &str) -> Version
         errors: sum("err"),
         p99_ms: (weights > 0.0).then(|| weighted / weights),
     }
+}
+
+/// What the report draws, over a window: the weight and verdict every driver publishes
+/// (`LambdaRollout`) and each version's calls, errors and p99 (`AWS/Lambda`, per minute).
+pub struct Timeline {
+    pub weight: Vec<Point>,
+    pub verdict: Vec<Point>,
+    pub versions: Vec<VersionSeries>,
+}
+
+/// How far back CloudWatch answers with periods under a minute.
+const FINE_PERIODS_FOR_HOURS: i64 = 3;
+
+impl CloudWatchMetrics {
+    /// The report's series for `function:alias` and `versions` in one paginated
+    /// GetMetricData. The weight is read per second while CloudWatch allows it (windows that
+    /// start under 3 hours ago), so steps seconds apart stay apart; per minute otherwise.
+    pub async fn timeline(
+        &self,
+        function: &str,
+        alias: &str,
+        versions: &[String],
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Timeline, CallFailed> {
+        let fine = chrono::Utc::now() - start < chrono::Duration::hours(FINE_PERIODS_FOR_HOURS);
+        let weight_period = if fine { 1 } else { PERIOD_SECONDS };
+        let rollout = |id: &str, name: &str| {
+            let dimensions = [("FunctionName", function), ("Alias", alias)];
+            query(
+                id,
+                ROLLOUT_NAMESPACE,
+                name,
+                &dimensions,
+                weight_period,
+                "Maximum",
+            )
+        };
+        let mut queries = vec![
+            rollout("weight", TRAFFIC_WEIGHT),
+            rollout("verdict", CANARY_VERDICT),
+        ];
+        let resource = format!("{function}:{alias}");
+        for (i, version) in versions.iter().enumerate() {
+            let dimensions = [
+                ("FunctionName", function),
+                ("Resource", resource.as_str()),
+                ("ExecutedVersion", version.as_str()),
+            ];
+            for (id, name) in SERIES {
+                let stat = if id == "p99" { "p99" } else { "Sum" };
+                queries.push(query(
+                    &format!("v{i}_{id}"),
+                    NAMESPACE,
+                    name,
+                    &dimensions,
+                    PERIOD_SECONDS,
+                    stat,
+                ));
+            }
+        }
+        let mut pages = self
+            .client
+            .get_metric_data()
+            .start_time(DateTime::from_secs(start.timestamp()))
+            .end_time(DateTime::from_secs(end.timestamp() + 1))
+            .set_metric_data_queries(Some(queries))
+            .into_paginator()
+            .send();
+        let mut results = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| crate::call_failed("GetMetricData", &e))?;
+            results.extend(page.metric_data_results().iter().cloned());
+        }
+        let points = |id: &str| -> Vec<Point> {
+            let mut points: Vec<Point> = results
+                .iter()
+                .filter(|r| r.id() == Some(id))
+                .flat_map(|r| r.timestamps().iter().zip(r.values().iter().copied()))
+                .filter(|(_, v)| v.is_finite())
+                .filter_map(|(at, value)| {
+                    let at = chrono::DateTime::from_timestamp(at.secs(), at.subsec_nanos())?;
+                    Some(Point { at, value })
+                })
+                .collect();
+            points.sort_by_key(|p| p.at);
+            points
+        };
+        Ok(Timeline {
+            weight: points("weight"),
+            verdict: points("verdict"),
+            versions: versions
+                .iter()
+                .enumerate()
+                .map(|(i, version)| VersionSeries {
+                    version: version.clone(),
+                    invocations: points(&format!("v{i}_inv")),
+                    errors: points(&format!("v{i}_err")),
+                    p99_ms: points(&format!("v{i}_p99")),
+                })
+                .collect(),
+        })
+    }
+}
+
+/// One metric's statistic as a GetMetricData query.
+fn query(
+    id: &str,
+    namespace: &str,
+    name: &str,
+    dimensions: &[(&str, &str)],
+    period: i32,
+    stat: &str,
+) -> MetricDataQuery {
+    let metric = Metric::builder()
+        .namespace(namespace)
+        .metric_name(name)
+        .set_dimensions(Some(
+            dimensions
+                .iter()
+                .map(|(n, v)| Dimension::builder().name(*n).value(*v).build())
+                .collect(),
+        ))
+        .build();
+    MetricDataQuery::builder()
+        .id(id)
+        .metric_stat(
+            MetricStat::builder()
+                .metric(metric)
+                .period(period)
+                .stat(stat)
+                .build(),
+        )
+        .return_data(true)
+        .build()
 }
 
 #[async_trait]

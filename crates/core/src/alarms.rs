@@ -60,6 +60,25 @@ impl AlarmVerdict {
     }
 }
 
+/// True when an alarm's metric dimensions (`FunctionName`, and `Resource` when it has one)
+/// say it watches calls of `function:alias`: the alarms the dashboard and the report show
+/// for an alias. A `Resource` of another alias, or `FunctionName` of another function, is not.
+pub fn watches_alias<'a>(
+    dimensions: impl IntoIterator<Item = (&'a str, &'a str)>,
+    function: &str,
+    alias: &str,
+) -> bool {
+    let (mut names_function, mut resource) = (false, None);
+    for (name, value) in dimensions {
+        match name {
+            "FunctionName" => names_function = value == function,
+            "Resource" => resource = Some(value),
+            _ => {}
+        }
+    }
+    names_function && resource.is_none_or(|r| r == format!("{function}:{alias}"))
+}
+
 /// Every failing alarm, in one sentence; `None` when all are OK or without data.
 pub fn failing(alarms: &[AlarmVerdict]) -> Option<String> {
     let failing: Vec<String> = alarms
@@ -68,4 +87,26 @@ pub fn failing(alarms: &[AlarmVerdict]) -> Option<String> {
         .map(AlarmVerdict::describe)
         .collect();
     (!failing.is_empty()).then(|| failing.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::watches_alias;
+
+    #[test]
+    fn an_alarm_watches_an_alias_by_function_and_resource() {
+        let watches = |dims: &[(&str, &str)]| watches_alias(dims.iter().copied(), "orders", "live");
+        assert!(watches(&[("FunctionName", "orders")]));
+        assert!(watches(&[
+            ("FunctionName", "orders"),
+            ("Resource", "orders:live")
+        ]));
+        assert!(!watches(&[
+            ("FunctionName", "orders"),
+            ("Resource", "orders:beta")
+        ]));
+        assert!(!watches(&[("FunctionName", "billing")]));
+        assert!(!watches(&[("Resource", "orders:live")]));
+        assert!(!watches(&[]));
+    }
 }

@@ -13,9 +13,12 @@
 //! - [`engine`]: start, decide, reconcile, and the state each decision leads to.
 //! - [`notification`]: what people are told, for every event.
 //! - [`settings`]: parsers for the functions' environment variables.
+//! - [`dashboard`], [`report`]: what people look at: the CloudWatch dashboard body of an
+//!   alias, and the self-contained HTML report of a rollout's timeline.
 
 pub mod alarms;
 pub mod alias;
+pub mod dashboard;
 pub mod engine;
 pub mod fields;
 pub mod judgement;
@@ -23,6 +26,7 @@ pub mod marker;
 pub mod notification;
 pub mod plan;
 pub mod provisioned;
+pub mod report;
 pub mod settings;
 pub mod state;
 pub mod validate;

@@ -218,6 +218,19 @@ pub fn check_rollout_id(id: &str) -> Result<(), InvalidField> {
     }
 }
 
+/// When a rollout started, from its id (`r-20261123T130000123Z`: 13:00:00.123 UTC).
+pub fn rollout_started_at(id: &str) -> Result<DateTime<Utc>, InvalidField> {
+    check_rollout_id(id)?;
+    chrono::NaiveDateTime::parse_from_str(&id[2..20], "%Y%m%dT%H%M%S%3f")
+        .map(|at| at.and_utc())
+        .map_err(|_| {
+            InvalidField::new(
+                "rolloutId",
+                format!("{id:?} does not hold a valid time (like \"r-20261123T130000123Z\")"),
+            )
+        })
+}
+
 impl Rollout {
     /// Checks that a state handed back (by Step Functions, a pipeline token, a person) fits
     /// its own plan before anything acts on it, and returns the plan.
@@ -335,6 +348,19 @@ impl Rollout {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_rollout_id_tells_when_it_started() {
+        let at = rollout_started_at("r-20261123T130005123Z").unwrap();
+        assert_eq!(at.to_rfc3339(), "2026-11-23T13:00:05.123+00:00");
+        for bad in ["r-20261323T130005123Z", "r-2026", "20261123T130005123Z"] {
+            assert_eq!(
+                rollout_started_at(bad).unwrap_err().field,
+                "rolloutId",
+                "{bad}"
+            );
+        }
+    }
 
     fn state(step_index: usize, weight: f64, next: bool, id: &str) -> Rollout {
         let at = DateTime::<Utc>::UNIX_EPOCH;

@@ -6,6 +6,7 @@ mod check;
 mod cli;
 mod functions;
 mod judged;
+mod pictures;
 mod shifting;
 
 use chrono::{DateTime, Duration, Utc};

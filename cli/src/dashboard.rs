@@ -1,0 +1,113 @@
+//! `rollout dashboard`: writes (creates or replaces) a CloudWatch dashboard of one alias.
+
+use rollout_aws::dashboards::CloudWatchDashboards;
+use rollout_aws::{load_config, Adapters};
+use rollout_core::dashboard::{dashboard_body, default_dashboard_name, DashboardInput};
+use rollout_core::validate::{check_alias, check_function_name, short_function_name};
+use rollout_core::{AliasState, InvalidField};
+use rollout_usecases::driver::DriveError;
+use rollout_usecases::ports::AliasStore;
+use serde_json::json;
+
+use crate::args::{as_flags, DashboardArgs, Output};
+use crate::exit::{CommandError, PROMOTED};
+
+pub async fn dashboard(args: &DashboardArgs) -> Result<i32, CommandError> {
+    check_function_name(&args.function).map_err(as_flags)?;
+    check_alias(&args.alias).map_err(as_flags)?;
+    let name = match &args.name {
+        Some(name) => check_dashboard_name(name)?,
+        None => default_dashboard_name(&args.function, &args.alias),
+    };
+    let config = load_config().await;
+    let region = config
+        .region()
+        .map(|r| r.to_string())
+        .ok_or_else(|| CommandError::Invalid("no AWS region: set AWS_REGION".into()))?;
+    let adapters = Adapters::new(&config);
+    let alias = adapters
+        .aliases
+        .get(&args.function, &args.alias)
+        .await
+        .map_err(DriveError::from)?;
+    let function = short_function_name(&args.function);
+    let mut alarms = adapters.alarms.watching(function, &args.alias).await?;
+    for (alarm, arn) in adapters.alarms.arns(&args.alarms).await? {
+        let arn =
+            arn.ok_or_else(|| InvalidField::new("--alarm", format!("{alarm:?} does not exist")))?;
+        if !alarms.iter().any(|(n, _)| *n == alarm) {
+            alarms.push((alarm, arn));
+        }
+    }
+    let versions = versions_of(&alias);
+    let body = dashboard_body(&DashboardInput {
+        function: function.to_string(),
+        alias: args.alias.clone(),
+        versions: versions.clone(),
+        alarm_arns: alarms.iter().map(|(_, arn)| arn.clone()).collect(),
+        region: region.clone(),
+    });
+    let problems = CloudWatchDashboards::new(&config)
+        .put(&name, &body.to_string())
+        .await?;
+    if !problems.is_empty() {
+        return Err(CommandError::Runtime(format!(
+            "CloudWatch found problems in dashboard {name}: {}",
+            problems.join("; ")
+        )));
+    }
+    let names: Vec<&str> = alarms.iter().map(|(n, _)| n.as_str()).collect();
+    let url = format!(
+        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards:name={name}"
+    );
+    match args.output {
+        Output::Json => out!(
+            "{}",
+            json!({"dashboardName": name, "region": region, "versions": versions,
+                   "alarms": names, "url": url})
+        ),
+        Output::Text => {
+            out!(
+                "dashboard {name} written (versions {})",
+                versions.join(", ")
+            );
+            match names.is_empty() {
+                true => out!("alarms: none found (none names {function}:{} in its dimensions; add --alarm NAME)", args.alias),
+                false => out!("alarms: {}", names.join(", ")),
+            }
+            out!("{url}");
+        }
+    }
+    Ok(PROMOTED)
+}
+
+/// The versions a rollout of this alias involves: those its marker records, otherwise the
+/// alias's own (and the one it routes to).
+pub fn versions_of(alias: &AliasState) -> Vec<String> {
+    let mut versions = match alias.marker() {
+        Some(m) => vec![m.from_version, m.to_version],
+        None => vec![alias.version.clone()],
+    };
+    if let Some((routed, _)) = &alias.routing {
+        versions.push(routed.clone());
+    }
+    let mut seen = Vec::new();
+    versions.retain(|v| {
+        let new = !seen.contains(v);
+        seen.push(v.clone());
+        new
+    });
+    versions
+}
+
+/// CloudWatch's rule for dashboard names.
+fn check_dashboard_name(name: &str) -> Result<String, InvalidField> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    match !name.is_empty() && name.len() <= 255 && name.chars().all(allowed) {
+        true => Ok(name.to_string()),
+        false => Err(InvalidField::new(
+            "--name",
+            format!("{name:?} must be 1 to 255 of A-Z, a-z, 0-9, - and _"),
+        )),
+    }
+}

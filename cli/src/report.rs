@@ -1,0 +1,231 @@
+//! `rollout report`: a rollout's timeline as one self-contained HTML file, built from
+//! CloudWatch and the alias alone.
+
+use chrono::{DateTime, Duration, Utc};
+use rollout_aws::{load_config, Adapters};
+use rollout_core::alias::describe_alias;
+use rollout_core::report::{render, weight_steps, ReportInput};
+use rollout_core::state::rollout_started_at;
+use rollout_core::validate::{check_alias, check_function_name, short_function_name};
+use rollout_core::{InvalidField, Marker};
+use rollout_usecases::driver::DriveError;
+use rollout_usecases::ports::AliasStore;
+
+use crate::args::{as_flags, ReportArgs};
+use crate::dashboard::versions_of;
+use crate::exit::{CommandError, PROMOTED};
+
+/// How far back `--since` reaches: CloudWatch keeps per-minute data for 15 days.
+const MAX_SINCE_DAYS: i64 = 15;
+/// Without `--since` or a rollout recorded on the alias.
+const DEFAULT_SINCE_HOURS: i64 = 3;
+/// The most shown before a rollout's start (a twentieth of its window, up to this), so that
+/// its first step is not on the edge.
+const LEAD_SECONDS: i64 = 60;
+/// The longest window of one rollout (its end is not recorded anywhere).
+const MAX_ROLLOUT_HOURS: i64 = 24;
+
+/// The window the flags ask for, checked before any AWS call.
+enum Asked {
+    Since(Duration),
+    Rollout(String, DateTime<Utc>),
+    /// The rollout the alias records, or the last hours without one.
+    Latest,
+}
+
+fn asked(args: &ReportArgs) -> Result<Asked, InvalidField> {
+    if let Some(text) = &args.since {
+        let since = humantime::parse_duration(text)
+            .ok()
+            .and_then(|d| Duration::from_std(d).ok())
+            .filter(|d| *d > Duration::zero() && *d <= Duration::days(MAX_SINCE_DAYS))
+            .ok_or_else(|| {
+                InvalidField::new(
+                    "--since",
+                    format!("{text:?} must be a duration like 30m, 6h or 2days, at most {MAX_SINCE_DAYS} days"),
+                )
+            })?;
+        return Ok(Asked::Since(since));
+    }
+    if let Some(id) = &args.rollout {
+        let started =
+            rollout_started_at(id).map_err(|e| InvalidField::new("--rollout", e.problem))?;
+        return Ok(Asked::Rollout(id.clone(), started));
+    }
+    Ok(Asked::Latest)
+}
+
+pub async fn report(args: &ReportArgs) -> Result<i32, CommandError> {
+    check_function_name(&args.function).map_err(as_flags)?;
+    check_alias(&args.alias).map_err(as_flags)?;
+    let asked = asked(args)?;
+    if args.out.as_os_str().is_empty() || args.out.is_dir() {
+        return Err(InvalidField::new("--out", "must name a file to write").into());
+    }
+    let adapters = Adapters::new(&load_config().await);
+    let alias = adapters
+        .aliases
+        .get(&args.function, &args.alias)
+        .await
+        .map_err(DriveError::from)?;
+    let marker = alias.marker();
+    let now = Utc::now();
+    let (rollout_id, start, end) = window(asked, marker.as_ref(), now);
+    // The outcome only of the rollout the report is about.
+    let outcome = marker.clone().filter(|m| match &rollout_id {
+        Some(id) => m.rollout_id == *id,
+        None => rollout_started_at(&m.rollout_id).is_ok_and(|at| at >= start && at <= end),
+    });
+    let versions = match &outcome {
+        Some(m) => vec![m.from_version.clone(), m.to_version.clone()],
+        None => versions_of(&alias),
+    };
+    let function = short_function_name(&args.function);
+    let mut alarms: Vec<String> = adapters
+        .alarms
+        .watching(function, &args.alias)
+        .await?
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    for name in &args.alarms {
+        if !alarms.contains(name) {
+            alarms.push(name.clone());
+        }
+    }
+    let timeline = adapters
+        .metrics
+        .timeline(function, &args.alias, &versions, start, end)
+        .await?;
+    let changes = adapters.alarms.state_changes(&alarms, start, end).await?;
+    let input = ReportInput {
+        function: function.to_string(),
+        alias: args.alias.clone(),
+        rollout_id,
+        start,
+        end,
+        weight: timeline.weight,
+        verdict: timeline.verdict,
+        versions: timeline.versions,
+        alarms,
+        changes,
+        outcome_current: outcome.as_ref().is_some_and(|m| m.describes(&alias)),
+        outcome,
+        alias_now: describe_alias(&alias),
+        generated_at: now,
+    };
+    std::fs::write(&args.out, render(&input)).map_err(|e| {
+        CommandError::Runtime(format!("could not write {}: {e}", args.out.display()))
+    })?;
+    let steps: Vec<String> = weight_steps(&input.weight)
+        .iter()
+        .map(|s| format!("{}%", (s.value * 100.0).round() / 100.0))
+        .collect();
+    out!(
+        "report written to {}: steps {}, {} alarm change(s), outcome {}",
+        args.out.display(),
+        if steps.is_empty() {
+            "none".into()
+        } else {
+            steps.join(" -> ")
+        },
+        input.changes.len(),
+        input
+            .outcome
+            .as_ref()
+            .map_or("not recorded", |m| m.status.as_str())
+    );
+    Ok(PROMOTED)
+}
+
+/// The report's window: `(rollout id, start, end)`. Without a flag, the rollout the alias
+/// records, or the last hours when it records none.
+fn window(
+    asked: Asked,
+    marker: Option<&Marker>,
+    now: DateTime<Utc>,
+) -> (Option<String>, DateTime<Utc>, DateTime<Utc>) {
+    let recorded = marker.and_then(|m| {
+        Some((
+            m.rollout_id.clone(),
+            rollout_started_at(&m.rollout_id).ok()?,
+        ))
+    });
+    let rollout = match asked {
+        Asked::Since(since) => return (None, now - since, now),
+        Asked::Rollout(id, started) => (id, started),
+        Asked::Latest => match recorded {
+            Some(recorded) => recorded,
+            None => return (None, now - Duration::hours(DEFAULT_SINCE_HOURS), now),
+        },
+    };
+    let end = rollout_end(rollout.1, marker, now);
+    // From the whole minute before the start: Lambda's per-minute data of the rollout's
+    // first minute is stamped with that minute's start.
+    let lead = ((end - rollout.1).num_seconds() / 20).clamp(1, LEAD_SECONDS);
+    let lead = rollout.1 - Duration::seconds(lead);
+    let start = DateTime::from_timestamp(lead.timestamp() / 60 * 60, 0).unwrap_or(lead);
+    (Some(rollout.0), start, end)
+}
+
+/// A rollout's window ends now, a day after its start, or when the next rollout the alias
+/// records started, whichever comes first (rollout ids sort by their start).
+fn rollout_end(
+    started: DateTime<Utc>,
+    marker: Option<&Marker>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let next = marker
+        .and_then(|m| rollout_started_at(&m.rollout_id).ok())
+        .filter(|at| *at > started);
+    [
+        Some(now),
+        Some(started + Duration::hours(MAX_ROLLOUT_HOURS)),
+        next,
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+    .unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_rollouts_window_starts_a_whole_minute_before_it_and_ends_at_the_next_rollout() {
+        let now = at("2026-11-23T15:00:00Z");
+        let next = Marker::parse(
+            "lambda-rollout id=r-20261123T140000000Z from=2 to=3 step=0 w=10 status=InProgress",
+        );
+        let (id, start, end) = window(
+            Asked::Rollout("r-20261123T130030000Z".into(), at("2026-11-23T13:00:30Z")),
+            next.as_ref(),
+            now,
+        );
+        assert_eq!(id.as_deref(), Some("r-20261123T130030000Z"));
+        assert_eq!(
+            start,
+            at("2026-11-23T12:59:00Z"),
+            "a minute before, from its whole minute"
+        );
+        assert_eq!(end, at("2026-11-23T14:00:00Z"), "the next rollout's start");
+    }
+
+    #[test]
+    fn without_flags_the_window_is_the_recorded_rollout_or_the_last_hours() {
+        let now = at("2026-11-23T15:00:00Z");
+        let recorded = Marker::parse(
+            "lambda-rollout id=r-20261123T145000000Z from=1 to=2 step=1 w=0 status=RolledBack",
+        );
+        let (id, _, end) = window(Asked::Latest, recorded.as_ref(), now);
+        assert_eq!((id.as_deref(), end), (Some("r-20261123T145000000Z"), now));
+        let (id, start, _) = window(Asked::Latest, None, now);
+        assert_eq!((id, start), (None, at("2026-11-23T12:00:00Z")));
+    }
+}
