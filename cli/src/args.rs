@@ -13,8 +13,31 @@ use rollout_core::{InvalidField, Spec};
     about = "Progressive delivery for AWS Lambda aliases"
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Flags every command takes, before or after its name (like the AWS CLI's).
+#[derive(Args)]
+pub struct Global {
+    /// AWS region (default: AWS_REGION, then the profile's region)
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Named profile from ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE)
+    #[arg(long, global = true, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Show the CLI's logs on stderr: -v info and debug, -vv also the AWS SDK's (RUST_LOG wins)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Print only errors, warnings and the final result
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// text, or json: one JSON document on stdout (the result, or the error as
+    /// {"error", "field", "exitCode"}); progress and waits go to stderr
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub output: Output,
 }
 
 #[derive(Subcommand)]
@@ -29,6 +52,8 @@ pub enum Command {
     Status(AliasArgs),
     /// Put a split alias back on its current version now
     Abort(AbortArgs),
+    /// Print a shell completion script, e.g. `rollout completions bash > /etc/bash_completion.d/rollout`
+    Completions(CompletionsArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -47,8 +72,6 @@ pub struct PlanArgs {
     /// Show what each step will be judged on: the spec's analysis as JSON, or @FILE
     #[arg(long)]
     pub analysis: Option<String>,
-    #[arg(long, value_enum, default_value = "text")]
-    pub output: Output,
 }
 
 /// What `run` moves and `check` checks.
@@ -137,18 +160,12 @@ pub struct RunArgs {
     /// How often alarms are checked while a step holds, e.g. 2s
     #[arg(long, default_value = "2s")]
     pub poll: String,
-    /// text: progress lines; json: progress on stderr, the final rollout state on stdout
-    #[arg(long, value_enum, default_value = "text")]
-    pub output: Output,
 }
 
 #[derive(Args)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// text: one line per finding; json: the findings as one object
-    #[arg(long, value_enum, default_value = "text")]
-    pub output: Output,
 }
 
 #[derive(Args)]
@@ -159,8 +176,6 @@ pub struct AliasArgs {
     /// The alias to show
     #[arg(long)]
     pub alias: String,
-    #[arg(long, value_enum, default_value = "text")]
-    pub output: Output,
 }
 
 #[derive(Args)]
@@ -177,4 +192,11 @@ pub struct AbortArgs {
     /// SNS topic ARN to tell (default: none)
     #[arg(long)]
     pub topic: Option<String>,
+}
+
+#[derive(Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }

@@ -53,7 +53,7 @@ impl fmt::Display for Cause {
             ),
             Cause::Unreachable { endpoint, why } => write!(
                 f,
-                "could not connect to {endpoint} ({why}); check the network and the region, \
+                "could not connect to {endpoint}: {why}; check the network and the region, \
                  and AWS_ENDPOINT_URL if it is set"
             ),
             Cause::AccessDenied { action, message } => {
@@ -77,6 +77,8 @@ impl fmt::Display for Cause {
         }
     }
 }
+
+impl Error for Cause {}
 
 /// Error codes that mean the caller is not allowed.
 const ACCESS_DENIED: &[&str] = &[

@@ -2,6 +2,8 @@
 //! was for (the SDK's own error does not), so "connection refused" can name
 //! `http://127.0.0.1:4566` or `https://lambda.eu-west-1.amazonaws.com`.
 
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_runtime::client::defaults::default_http_client_plugin_v2;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{
@@ -13,6 +15,7 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::{
     RuntimeComponents, RuntimeComponentsBuilder,
 };
+use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin;
 use aws_smithy_types::config_bag::ConfigBag;
 
 use crate::cause::UnreachableEndpoint;
@@ -22,8 +25,18 @@ use crate::cause::UnreachableEndpoint;
 pub(crate) struct NamingEndpoints(SharedHttpClient);
 
 impl NamingEndpoints {
-    pub(crate) fn wrap(client: SharedHttpClient) -> SharedHttpClient {
-        SharedHttpClient::new(NamingEndpoints(client))
+    /// Around the configured client, or else the very one the SDK would pick by default
+    /// (taken from the SDK's own default plugin, not rebuilt here).
+    pub(crate) fn around(config: &SdkConfig) -> Option<SharedHttpClient> {
+        let client = config.http_client().or_else(|| {
+            let version = config
+                .behavior_version()
+                .unwrap_or_else(BehaviorVersion::latest);
+            default_http_client_plugin_v2(version)?
+                .runtime_components(&RuntimeComponentsBuilder::new("default client"))
+                .http_client()
+        })?;
+        Some(SharedHttpClient::new(NamingEndpoints(client)))
     }
 }
 

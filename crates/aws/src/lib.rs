@@ -80,11 +80,8 @@ async fn loader(target: &AwsTarget) -> SdkConfig {
         profile = ?target.profile,
         "AWS configuration loaded"
     );
-    match config.http_client() {
-        Some(client) => config
-            .into_builder()
-            .http_client(endpoint::NamingEndpoints::wrap(client))
-            .build(),
+    match endpoint::NamingEndpoints::around(&config) {
+        Some(client) => config.into_builder().http_client(client).build(),
         None => config,
     }
 }
