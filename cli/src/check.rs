@@ -16,6 +16,9 @@ pub async fn check(args: &CheckArgs, global: &Global) -> Result<i32, CommandErro
     let driver = adapters.driver("rollout-cli", &[], None);
     let json = global.output == Output::Json;
     let tell = |line: &str| {
+        if global.quiet {
+            return;
+        }
         if json {
             eprintln!("{line}");
         } else {
