@@ -16,8 +16,11 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 pub enum Cause {
     /// No region from `--region`, `AWS_REGION`, or the profile.
     NoRegion { profile: Option<String> },
-    /// No credentials provider had any, or the one configured failed.
+    /// No credentials provider had any, or the profile's settings are wrong.
     NoCredentials { detail: String },
+    /// The configured credentials provider failed or timed out (SSO, a container or
+    /// instance role, a credential process): it may work again.
+    CredentialsFailed { detail: String },
     /// The connection to the endpoint failed (refused, DNS, timed out).
     Unreachable { endpoint: String, why: String },
     /// IAM refused the call; `action` as AWS named it (e.g. `lambda:UpdateAlias`).
@@ -37,7 +40,7 @@ impl fmt::Display for Cause {
             Cause::NoRegion { profile } => {
                 write!(f, "no AWS region is configured")?;
                 if let Some(profile) = profile {
-                    write!(f, " (profile {profile:?} names none)")?;
+                    write!(f, " (profile {profile:?} names none, or does not exist)")?;
                 }
                 write!(
                     f,
@@ -50,6 +53,12 @@ impl fmt::Display for Cause {
                 "no usable AWS credentials ({detail}); pass --profile or set AWS_PROFILE, run \
                  `aws configure` (or `aws sso login`), or set AWS_ACCESS_KEY_ID and \
                  AWS_SECRET_ACCESS_KEY"
+            ),
+            Cause::CredentialsFailed { detail } => write!(
+                f,
+                "the AWS credentials could not be loaded ({detail}); check that the profile \
+                 exists (--profile, AWS_PROFILE) and its settings (`aws sso login` for an SSO \
+                 profile), or the role it assumes"
             ),
             Cause::Unreachable { endpoint, why } => write!(
                 f,
@@ -137,8 +146,11 @@ fn cause_in_chain(top: &(dyn Error + 'static)) -> Option<Cause> {
             });
         }
         if let Some(e) = err.downcast_ref::<CredentialsError>() {
-            return Some(Cause::NoCredentials {
-                detail: credentials_detail(e),
+            let detail = credentials_detail(e);
+            return Some(match e {
+                CredentialsError::CredentialsNotLoaded(_)
+                | CredentialsError::InvalidConfiguration(_) => Cause::NoCredentials { detail },
+                _ => Cause::CredentialsFailed { detail },
             });
         }
         // Without a region the endpoint cannot be resolved (or, with AWS_ENDPOINT_URL, the
@@ -238,6 +250,35 @@ mod tests {
             function:orders:live because no identity-based policy allows the lambda:UpdateAlias action";
         assert_eq!(action_in(message).as_deref(), Some("lambda:UpdateAlias"));
         assert_eq!(action_in("Access denied"), None);
+    }
+
+    #[test]
+    fn missing_credentials_are_named_and_not_worth_retrying() {
+        use aws_sdk_lambda::operation::get_alias::GetAliasError;
+        use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+        let failed: SdkError<GetAliasError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::other(
+                Box::new(CredentialsError::not_loaded("no providers in chain")),
+                None,
+            ));
+        let text = crate::describe_sdk_error(&failed);
+        assert!(
+            text.starts_with("no usable AWS credentials") && text.contains("--profile"),
+            "{text}"
+        );
+        assert!(!crate::is_transient(&failed));
+        let timed_out: SdkError<GetAliasError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::other(
+                Box::new(CredentialsError::provider_timed_out(
+                    std::time::Duration::from_secs(5),
+                )),
+                None,
+            ));
+        assert!(crate::is_transient(&timed_out));
+        assert!(matches!(
+            cause_of(&timed_out),
+            Some(Cause::CredentialsFailed { .. })
+        ));
     }
 
     #[test]
