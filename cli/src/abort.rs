@@ -1,21 +1,20 @@
 //! `rollout abort`: put a split alias back on its current version now, and tell people.
 
-use rollout_aws::{load_config, Adapters};
 use rollout_core::validate::{check_alias, check_function_name, check_topic_arn};
 use rollout_core::EventKind;
 use rollout_core::InvalidField;
 use rollout_usecases::driver::{StopRequest, StopScope};
 
-use crate::args::{as_flags, AbortArgs};
+use crate::args::{as_flags, AbortArgs, Global, Output};
 use crate::exit::{CommandError, PROMOTED};
 
-pub async fn abort(args: &AbortArgs) -> Result<i32, CommandError> {
+pub async fn abort(args: &AbortArgs, global: &Global) -> Result<i32, CommandError> {
     check_function_name(&args.function).map_err(as_flags)?;
     check_alias(&args.alias).map_err(as_flags)?;
     if let Some(topic) = &args.topic {
         check_topic_arn("--topic", topic)?;
     }
-    let adapters = Adapters::new(&load_config().await);
+    let adapters = crate::aws::adapters(global).await?;
     let driver = adapters.driver("rollout-cli", &[], None);
     // A topic that cannot be published to is refused before the alias is touched.
     if let Some(topic) = &args.topic {
@@ -39,16 +38,24 @@ pub async fn abort(args: &AbortArgs) -> Result<i32, CommandError> {
             now,
         )
         .await?;
-    match (&stopped.restored_version, &stopped.stopped_version) {
-        (Some(restored), Some(from)) => out!(
+    if let Some(warning) = &stopped.warning {
+        eprintln!("warning: {warning}");
+    }
+    match (
+        global.output,
+        &stopped.restored_version,
+        &stopped.stopped_version,
+    ) {
+        (Output::Json, ..) => out!(
+            "{}",
+            serde_json::to_string_pretty(&stopped).expect("the stop serializes")
+        ),
+        (Output::Text, Some(restored), Some(from)) => out!(
             "{}:{} aborted: back on version {restored} (was moving to {from})",
             args.function,
             args.alias
         ),
-        _ => out!("{}", stopped.reason),
-    }
-    if let Some(warning) = &stopped.warning {
-        eprintln!("warning: {warning}");
+        (Output::Text, ..) => out!("{}", stopped.reason),
     }
     Ok(PROMOTED)
 }

@@ -13,8 +13,31 @@ use rollout_core::{InvalidField, Spec};
     about = "Progressive delivery for AWS Lambda aliases"
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Flags every command takes, before or after its name (like the AWS CLI's).
+#[derive(Args)]
+pub struct Global {
+    /// AWS region (default: AWS_REGION, then the profile's region)
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Named profile from ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE)
+    #[arg(long, global = true, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Show the CLI's logs on stderr: -v info and debug, -vv also the AWS SDK's (RUST_LOG wins)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Print only errors, warnings and the final result
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// text, or json: one JSON document on stdout (the result, or the error as
+    /// {"error", "field", "exitCode"}); progress and waits go to stderr
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub output: Output,
 }
 
 #[derive(Subcommand)]
@@ -34,6 +57,8 @@ pub enum Command {
     Dashboard(DashboardArgs),
     /// Write a rollout's timeline as one self-contained HTML file, from CloudWatch and the alias
     Report(ReportArgs),
+    /// Print a shell completion script, e.g. `rollout completions bash > /etc/bash_completion.d/rollout`
+    Completions(CompletionsArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -52,8 +77,6 @@ pub struct PlanArgs {
     /// Show what each step will be judged on: the spec's analysis as JSON, or @FILE
     #[arg(long)]
     pub analysis: Option<String>,
-    #[arg(long, value_enum, default_value = "text")]
-    pub output: Output,
 }
 
 /// What `run` moves and `check` checks.
@@ -142,18 +165,12 @@ pub struct RunArgs {
     /// How often alarms are checked while a step holds, e.g. 2s
     #[arg(long, default_value = "2s")]
     pub poll: String,
-    /// text: progress lines; json: progress on stderr, the final rollout state on stdout
-    #[arg(long, value_enum, default_value = "text")]
-    pub output: Output,
 }
 
 #[derive(Args)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// text: one line per finding; json: the findings as one object
-    #[arg(long, value_enum, default_value = "text")]
-    pub output: Output,
 }
 
 #[derive(Args)]
@@ -164,8 +181,6 @@ pub struct AliasArgs {
     /// The alias to show
     #[arg(long)]
     pub alias: String,
-    #[arg(long, value_enum, default_value = "text")]
-    pub output: Output,
 }
 
 #[derive(Args)]
@@ -199,8 +214,6 @@ pub struct DashboardArgs {
     /// one is refused
     #[arg(long = "alarm")]
     pub alarms: Vec<String>,
-    #[arg(long, value_enum, default_value = "text")]
-    pub output: Output,
 }
 
 #[derive(Args)]
@@ -223,4 +236,11 @@ pub struct ReportArgs {
     /// The HTML file to write
     #[arg(long)]
     pub out: std::path::PathBuf,
+}
+
+#[derive(Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }

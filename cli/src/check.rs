@@ -1,22 +1,24 @@
 //! `rollout check`: every pre-flight check of `rollout run` and the alias's wiring, without
 //! changing anything; exit 0 when clear (warnings allowed), 2 on any refusal.
 
-use rollout_aws::{load_config, Adapters};
 use rollout_usecases::check::{check as check_rollout, Level, Report};
 use rollout_usecases::readiness::ReadyWait;
 
-use crate::args::{as_flags, CheckArgs, Output};
+use crate::args::{as_flags, CheckArgs, Global, Output};
 use crate::exit::{CommandError, INVALID, PROMOTED};
 use crate::run::as_flags_in;
 
-pub async fn check(args: &CheckArgs) -> Result<i32, CommandError> {
+pub async fn check(args: &CheckArgs, global: &Global) -> Result<i32, CommandError> {
     let spec = args.target.spec(None, None);
     spec.validate().map_err(as_flags)?;
     let wait_limit = args.target.wait_ready()?;
-    let adapters = Adapters::new(&load_config().await);
+    let adapters = crate::aws::adapters(global).await?;
     let driver = adapters.driver("rollout-cli", &[], None);
-    let json = args.output == Output::Json;
+    let json = global.output == Output::Json;
     let tell = |line: &str| {
+        if global.quiet {
+            return;
+        }
         if json {
             eprintln!("{line}");
         } else {
@@ -30,7 +32,7 @@ pub async fn check(args: &CheckArgs) -> Result<i32, CommandError> {
     let report = check_rollout(&driver, &adapters.triggers, &spec, &ready)
         .await
         .map_err(as_flags_in)?;
-    match args.output {
+    match global.output {
         Output::Json => out!(
             "{}",
             serde_json::to_string_pretty(&report).expect("the report serializes")

@@ -1,7 +1,7 @@
 //! `rollout dashboard`: writes (creates or replaces) a CloudWatch dashboard of one alias.
 
 use rollout_aws::dashboards::CloudWatchDashboards;
-use rollout_aws::{load_config, Adapters};
+use rollout_aws::Adapters;
 use rollout_core::dashboard::{dashboard_body, default_dashboard_name, DashboardInput};
 use rollout_core::validate::{check_alias, check_function_name, short_function_name};
 use rollout_core::{AliasState, InvalidField};
@@ -9,21 +9,19 @@ use rollout_usecases::driver::DriveError;
 use rollout_usecases::ports::AliasStore;
 use serde_json::json;
 
-use crate::args::{as_flags, DashboardArgs, Output};
+use crate::args::{as_flags, DashboardArgs, Global, Output};
 use crate::exit::{CommandError, PROMOTED};
 
-pub async fn dashboard(args: &DashboardArgs) -> Result<i32, CommandError> {
+pub async fn dashboard(args: &DashboardArgs, global: &Global) -> Result<i32, CommandError> {
     check_function_name(&args.function).map_err(as_flags)?;
     check_alias(&args.alias).map_err(as_flags)?;
     let name = match &args.name {
         Some(name) => check_dashboard_name(name)?,
         None => default_dashboard_name(&args.function, &args.alias),
     };
-    let config = load_config().await;
-    let region = config
-        .region()
-        .map(|r| r.to_string())
-        .ok_or_else(|| CommandError::Invalid("no AWS region: set AWS_REGION".into()))?;
+    let config = crate::aws::config(global).await?;
+    // `config` refuses a missing region before any call.
+    let region = config.region().map(|r| r.to_string()).unwrap_or_default();
     let adapters = Adapters::new(&config);
     let alias = adapters
         .aliases
@@ -60,7 +58,7 @@ pub async fn dashboard(args: &DashboardArgs) -> Result<i32, CommandError> {
     let url = format!(
         "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards:name={name}"
     );
-    match args.output {
+    match global.output {
         Output::Json => out!(
             "{}",
             json!({"dashboardName": name, "region": region, "versions": versions,

@@ -1,7 +1,10 @@
 //! Every way the command ends, mapped to DESIGN.md's exit codes in one place.
 
+use rollout_aws::Cause;
 use rollout_core::{InvalidField, Refusal, Status};
 use rollout_usecases::driver::DriveError;
+
+use crate::args::Output;
 
 pub const PROMOTED: i32 = 0;
 pub const RUNTIME: i32 = 1;
@@ -15,8 +18,11 @@ pub const TERMINATED: i32 = 143;
 /// A command that could not finish normally.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
-    #[error("{0}")]
-    Invalid(String),
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
+    /// The AWS setup (region, credentials) is missing, found before any call.
+    #[error(transparent)]
+    Setup(#[from] Cause),
     #[error(transparent)]
     Drive(#[from] DriveError),
     #[error(transparent)]
@@ -29,6 +35,7 @@ impl CommandError {
     pub fn code(&self) -> i32 {
         match self {
             CommandError::Invalid(_) => INVALID,
+            CommandError::Setup(_) => RUNTIME,
             CommandError::Drive(DriveError::Invalid(_)) => INVALID,
             CommandError::Drive(DriveError::Refused(Refusal::Invalid(_))) => INVALID,
             CommandError::Drive(DriveError::Refused(Refusal::Unhealthy(_))) => ROLLED_BACK,
@@ -40,16 +47,33 @@ impl CommandError {
         }
     }
 
-    /// Prints the error on stderr and returns the exit code.
-    pub fn report(self) -> i32 {
-        eprintln!("error: {self}");
-        self.code()
+    /// The flag at fault, when the input was.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            CommandError::Invalid(f)
+            | CommandError::Drive(DriveError::Invalid(f))
+            | CommandError::Drive(DriveError::Refused(Refusal::Invalid(f))) => Some(f.field),
+            _ => None,
+        }
     }
-}
 
-impl From<InvalidField> for CommandError {
-    fn from(e: InvalidField) -> Self {
-        CommandError::Invalid(e.to_string())
+    /// Prints the error on stderr (and, with `--output json`, as the one JSON document on
+    /// stdout, so a script reading stdout always gets JSON) and returns the exit code.
+    pub fn report(self, output: Output) -> i32 {
+        eprintln!("error: {self}");
+        let code = self.code();
+        if output == Output::Json {
+            let error = serde_json::json!({
+                "error": self.to_string(),
+                "field": self.field(),
+                "exitCode": code,
+            });
+            out!(
+                "{}",
+                serde_json::to_string_pretty(&error).expect("an error serializes")
+            );
+        }
+        code
     }
 }
 
@@ -73,5 +97,15 @@ mod tests {
             "version 3 of orders is Pending (Creating), still after waiting 10m".into(),
         )));
         assert_eq!(still.code(), INVALID);
+    }
+
+    #[test]
+    fn an_invalid_flag_is_named_in_the_json_error() {
+        let refused = CommandError::Drive(DriveError::Refused(Refusal::Invalid(
+            InvalidField::new("--to", "must be a published version number"),
+        )));
+        assert_eq!(refused.field(), Some("--to"));
+        let setup = CommandError::Setup(Cause::NoRegion { profile: None });
+        assert_eq!((setup.field(), setup.code()), (None, RUNTIME));
     }
 }

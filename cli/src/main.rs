@@ -11,6 +11,7 @@ macro_rules! out {
 
 mod abort;
 mod args;
+mod aws;
 mod check;
 mod dashboard;
 mod exit;
@@ -20,39 +21,59 @@ mod report;
 mod run;
 mod status;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
-use args::{Cli, Command};
+use args::{Cli, Command, Global};
 use exit::CommandError;
 
 #[tokio::main]
 async fn main() {
-    // Logs are for debugging (RUST_LOG=debug, or ROLLOUT_LOG as before); what people need
-    // is printed anyway.
+    let cli = Cli::parse();
+    init_logs(&cli.global);
+    let code = match dispatch(cli.command, &cli.global).await {
+        Ok(code) => code,
+        Err(error) => error.report(cli.global.output),
+    };
+    std::process::exit(code);
+}
+
+/// Logs are for debugging, on stderr: off unless asked for with `-v` (ours), `-vv` (and the
+/// AWS SDK's: the region, endpoint and each request), `-vvv` (everything); `RUST_LOG` (or
+/// `ROLLOUT_LOG`) wins when set. What people need is printed anyway.
+fn init_logs(global: &Global) {
+    let asked = match global.verbose {
+        0 => "off",
+        1 => "rollout=debug",
+        2 => "rollout=trace,aws=debug",
+        _ => "trace",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_env("ROLLOUT_LOG"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(asked));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    let code = match dispatch(cli.command).await {
-        Ok(code) => code,
-        Err(error) => error.report(),
-    };
-    std::process::exit(code);
 }
 
-async fn dispatch(command: Command) -> Result<i32, CommandError> {
+async fn dispatch(command: Command, global: &Global) -> Result<i32, CommandError> {
     match command {
-        Command::Plan(args) => plan::plan(&args),
-        Command::Run(args) => run::run(args).await,
-        Command::Check(args) => check::check(&args).await,
-        Command::Status(args) => status::status(&args).await,
-        Command::Abort(args) => abort::abort(&args).await,
-        Command::Dashboard(args) => dashboard::dashboard(&args).await,
-        Command::Report(args) => report::report(&args).await,
+        Command::Plan(args) => plan::plan(&args, global.output),
+        Command::Run(args) => run::run(args, global).await,
+        Command::Check(args) => check::check(&args, global).await,
+        Command::Status(args) => status::status(&args, global).await,
+        Command::Abort(args) => abort::abort(&args, global).await,
+        Command::Dashboard(args) => dashboard::dashboard(&args, global).await,
+        Command::Report(args) => report::report(&args, global).await,
+        Command::Completions(args) => {
+            clap_complete::generate(
+                args.shell,
+                &mut Cli::command(),
+                "rollout",
+                &mut std::io::stdout(),
+            );
+            Ok(exit::PROMOTED)
+        }
     }
 }

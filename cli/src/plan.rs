@@ -6,12 +6,11 @@ use rollout_core::{Analysis, InvalidField, Plan};
 use crate::args::{Output, PlanArgs};
 use crate::exit::{CommandError, PROMOTED};
 
-pub fn plan(args: &PlanArgs) -> Result<i32, CommandError> {
+pub fn plan(args: &PlanArgs, output: Output) -> Result<i32, CommandError> {
     let bake = bake_seconds(args.bake.as_deref())?;
-    let plan =
-        Plan::parse(&args.strategy, bake).map_err(|e| CommandError::Invalid(e.to_string()))?;
+    let plan = Plan::parse(&args.strategy, bake).map_err(InvalidField::from)?;
     let analysis = analysis_arg(args.analysis.as_deref())?;
-    match args.output {
+    match output {
         Output::Json => {
             let mut shown = serde_json::to_value(&plan).expect("plan serializes");
             if let Some(analysis) = &analysis {

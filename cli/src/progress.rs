@@ -1,5 +1,5 @@
 //! What `rollout run` shows while it works: a progress bar on a terminal, one plain line per
-//! event otherwise (and on stderr when stdout carries JSON).
+//! event otherwise (and on stderr when stdout carries JSON); with `-q` only how it ended.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -13,6 +13,8 @@ pub struct Progress {
     plan: Plan,
     bar: Option<ProgressBar>,
     to_stderr: bool,
+    /// `-q`: no bar and no progress lines, only the final one.
+    quiet: bool,
     /// (step, status, provisioned concurrency) last shown, so each event is told once.
     shown: Option<(usize, Status, Option<Provisioning>)>,
     /// (step, verdict) of the last judgement shown, so a line comes when it changes.
@@ -20,8 +22,8 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(plan: Plan, to_stderr: bool) -> Progress {
-        let bar = std::io::stderr().is_terminal().then(|| {
+    pub fn new(plan: Plan, to_stderr: bool, quiet: bool) -> Progress {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new(plan.total_seconds().max(1));
             bar.set_style(
                 ProgressStyle::with_template("{spinner} [{bar:30}] {msg}")
@@ -34,6 +36,7 @@ impl Progress {
             plan,
             bar,
             to_stderr,
+            quiet,
             shown: None,
             judged: None,
         }
@@ -50,11 +53,19 @@ impl Progress {
 
     /// One line of its own (e.g. `waiting for version 3 to be Active: …`).
     pub fn note(&self, text: &str) {
-        self.line(text.to_string());
+        if !self.quiet {
+            self.line(text.to_string());
+        }
     }
 
     /// Tells a new step or an end, once, and a judgement whenever its verdict changes.
     pub fn show(&mut self, rollout: &Rollout) {
+        if self.quiet {
+            if rollout.status.is_terminal() {
+                self.show_step(rollout);
+            }
+            return;
+        }
         // The judgement first: it is why the step moved (or the rollout ended).
         if let Some(j) = &rollout.last_judgement {
             let key = (rollout.step_index, j.verdict);

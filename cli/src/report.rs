@@ -2,7 +2,6 @@
 //! CloudWatch and the alias alone.
 
 use chrono::{DateTime, Duration, Utc};
-use rollout_aws::{load_config, Adapters};
 use rollout_core::alias::describe_alias;
 use rollout_core::report::{render, weight_steps, ReportInput};
 use rollout_core::state::rollout_started_at;
@@ -11,7 +10,7 @@ use rollout_core::{InvalidField, Marker};
 use rollout_usecases::driver::DriveError;
 use rollout_usecases::ports::AliasStore;
 
-use crate::args::{as_flags, ReportArgs};
+use crate::args::{as_flags, Global, Output, ReportArgs};
 use crate::dashboard::versions_of;
 use crate::exit::{CommandError, PROMOTED};
 
@@ -55,14 +54,14 @@ fn asked(args: &ReportArgs) -> Result<Asked, InvalidField> {
     Ok(Asked::Latest)
 }
 
-pub async fn report(args: &ReportArgs) -> Result<i32, CommandError> {
+pub async fn report(args: &ReportArgs, global: &Global) -> Result<i32, CommandError> {
     check_function_name(&args.function).map_err(as_flags)?;
     check_alias(&args.alias).map_err(as_flags)?;
     let asked = asked(args)?;
     if args.out.as_os_str().is_empty() || args.out.is_dir() {
         return Err(InvalidField::new("--out", "must name a file to write").into());
     }
-    let adapters = Adapters::new(&load_config().await);
+    let adapters = crate::aws::adapters(global).await?;
     let alias = adapters
         .aliases
         .get(&args.function, &args.alias)
@@ -121,20 +120,30 @@ pub async fn report(args: &ReportArgs) -> Result<i32, CommandError> {
         .iter()
         .map(|s| format!("{}%", (s.value * 100.0).round() / 100.0))
         .collect();
-    out!(
-        "report written to {}: steps {}, {} alarm change(s), outcome {}",
-        args.out.display(),
-        if steps.is_empty() {
-            "none".into()
-        } else {
-            steps.join(" -> ")
-        },
-        input.changes.len(),
-        input
-            .outcome
-            .as_ref()
-            .map_or("not recorded", |m| m.status.as_str())
-    );
+    let outcome = input.outcome.as_ref().map(|m| m.status.as_str());
+    match global.output {
+        Output::Json => out!(
+            "{}",
+            serde_json::json!({
+                "out": args.out.display().to_string(),
+                "rolloutId": input.rollout_id,
+                "steps": steps,
+                "alarmChanges": input.changes.len(),
+                "outcome": outcome,
+            })
+        ),
+        Output::Text => out!(
+            "report written to {}: steps {}, {} alarm change(s), outcome {}",
+            args.out.display(),
+            if steps.is_empty() {
+                "none".into()
+            } else {
+                steps.join(" -> ")
+            },
+            input.changes.len(),
+            outcome.unwrap_or("not recorded")
+        ),
+    }
     Ok(PROMOTED)
 }
 

@@ -4,18 +4,17 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use rollout_aws::{load_config, Adapters};
 use rollout_core::plan::parse_hold;
 use rollout_core::{InvalidField, Refusal, Rollout};
 use rollout_usecases::driver::{new_rollout_id, DriveError, Stepped};
 use rollout_usecases::readiness::ReadyWait;
 
-use crate::args::{as_flags, Output, RunArgs};
+use crate::args::{as_flags, Global, Output, RunArgs};
 use crate::exit::{for_status, CommandError, INTERRUPTED, TERMINATED};
 use crate::plan::{analysis_arg, bake_seconds};
 use crate::progress::Progress;
 
-pub async fn run(args: RunArgs) -> Result<i32, CommandError> {
+pub async fn run(args: RunArgs, global: &Global) -> Result<i32, CommandError> {
     let poll = parse_hold(&args.poll)
         .ok()
         .filter(|s| *s > 0)
@@ -32,9 +31,9 @@ pub async fn run(args: RunArgs) -> Result<i32, CommandError> {
     spec.analysis = analysis_arg(args.analysis.as_deref())?;
     let plan = spec.validate().map_err(as_flags)?;
     let wait_limit = args.target.wait_ready()?;
-    let adapters = Adapters::new(&load_config().await);
+    let adapters = crate::aws::adapters(global).await?;
     let driver = adapters.driver("rollout-cli", &[], None);
-    let mut progress = Progress::new(plan, args.output == Output::Json);
+    let mut progress = Progress::new(plan, global.output == Output::Json, global.quiet);
 
     let now = Utc::now();
     let rollout_id = new_rollout_id(now);
@@ -137,7 +136,7 @@ pub async fn run(args: RunArgs) -> Result<i32, CommandError> {
         progress.show(&rollout);
     }
     progress.finish(&rollout);
-    if args.output == Output::Json {
+    if global.output == Output::Json {
         out!(
             "{}",
             serde_json::to_string_pretty(&rollout).expect("state serializes")

@@ -1,6 +1,5 @@
 //! `rollout status`: an alias and the rollout its marker records, if any.
 
-use rollout_aws::{load_config, Adapters};
 use rollout_core::alias::describe_alias;
 use rollout_core::plan::format_seconds;
 use rollout_core::validate::{check_alias, check_function_name};
@@ -8,20 +7,20 @@ use rollout_usecases::driver::DriveError;
 use rollout_usecases::ports::AliasStore;
 use serde_json::json;
 
-use crate::args::{as_flags, AliasArgs, Output};
+use crate::args::{as_flags, AliasArgs, Global, Output};
 use crate::exit::{CommandError, PROMOTED};
 
-pub async fn status(args: &AliasArgs) -> Result<i32, CommandError> {
+pub async fn status(args: &AliasArgs, global: &Global) -> Result<i32, CommandError> {
     check_function_name(&args.function).map_err(as_flags)?;
     check_alias(&args.alias).map_err(as_flags)?;
-    let adapters = Adapters::new(&load_config().await);
+    let adapters = crate::aws::adapters(global).await?;
     let alias = adapters
         .aliases
         .get(&args.function, &args.alias)
         .await
         .map_err(DriveError::from)?;
     let marker = alias.marker();
-    match args.output {
+    match global.output {
         Output::Json => {
             let rollout = marker.as_ref().map(|m| {
                 json!({"rolloutId": m.rollout_id, "fromVersion": m.from_version, "toVersion": m.to_version,

@@ -525,7 +525,7 @@ pub fn binary(name: &str) -> PathBuf {
 }
 
 /// The `rollout` command against `stack`, ready to run.
-fn rollout_command(stack: &Ministack, args: &[&str]) -> std::process::Command {
+pub fn rollout_command(stack: &Ministack, args: &[&str]) -> std::process::Command {
     let mut command = std::process::Command::new(binary("rollout"));
     command
         .args(args)

@@ -371,6 +371,85 @@ mod tests {
         assert_eq!(rule.num_calls(), 1);
     }
 
+    /// Lambda's error answer as it sends it (restJson1: the code in `x-amzn-ErrorType`).
+    fn lambda_error(status: u16, code: &str, message: &str) -> HttpResponse {
+        let mut response = HttpResponse::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
+            format!(r#"{{"Type":"User","Message":"{message}"}}"#).into(),
+        );
+        response
+            .headers_mut()
+            .insert("x-amzn-ErrorType", code.to_string());
+        response
+            .headers_mut()
+            .insert("content-type", "application/json");
+        response
+    }
+
+    async fn update_failing_with(response: fn() -> HttpResponse) -> AliasError {
+        let rule = mock!(Client::update_alias).then_http_response(response);
+        let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, [&rule]);
+        LambdaAliases::new(client)
+            .update("orders", "live", &update("6", Some(("7", 0.1))), "r1")
+            .await
+            .unwrap_err()
+    }
+
+    #[tokio::test]
+    async fn access_denied_names_the_action_to_allow() {
+        let failed = update_failing_with(|| {
+            lambda_error(
+                403,
+                "AccessDeniedException",
+                "User: arn:aws:sts::123456789012:assumed-role/ci/build is not authorized to \
+                 perform: lambda:UpdateAlias on resource: arn:aws:lambda:eu-west-1:123456789012:\
+                 function:orders:live because no identity-based policy allows the \
+                 lambda:UpdateAlias action",
+            )
+        })
+        .await;
+        let text = failed.to_string();
+        assert!(
+            text.starts_with("Lambda UpdateAlias failed: access denied"),
+            "{text}"
+        );
+        assert!(
+            text.contains("allow lambda:UpdateAlias to the caller"),
+            "{text}"
+        );
+        assert!(!failed.is_transient(), "{failed:?}");
+    }
+
+    #[tokio::test]
+    async fn expired_and_unknown_credentials_say_what_to_refresh() {
+        let expired = update_failing_with(|| {
+            lambda_error(
+                403,
+                "ExpiredTokenException",
+                "The security token included in the request is expired",
+            )
+        })
+        .await
+        .to_string();
+        assert!(
+            expired.contains("session token has expired; refresh"),
+            "{expired}"
+        );
+        let unknown = update_failing_with(|| {
+            lambda_error(
+                403,
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            )
+        })
+        .await
+        .to_string();
+        assert!(
+            unknown.contains("does not accept these credentials (UnrecognizedClientException)"),
+            "{unknown}"
+        );
+    }
+
     #[tokio::test]
     async fn invalid_routing_is_refused_without_calling_lambda() {
         let rule = mock!(Client::update_alias).then_output(|| {

@@ -4,9 +4,11 @@
 
 pub mod alarms;
 pub mod aliases;
+pub mod cause;
 pub mod codedeploy;
 pub mod codepipeline;
 pub mod dashboards;
+mod endpoint;
 pub mod invoke;
 pub mod metrics;
 pub mod sns;
@@ -16,7 +18,8 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::BehaviorVersion;
+pub use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use rollout_core::InvalidField;
 use rollout_usecases::driver::Driver;
@@ -24,30 +27,79 @@ use rollout_usecases::hooks::{Hook, HookKind, HookSettings};
 use rollout_usecases::patience::Patience;
 use rollout_usecases::ports::CallFailed;
 
-/// Loads the SDK configuration once per process: the SDK's own endpoint variables
-/// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`) apply; retries are the SDK's standard
-/// ones (throttling and 5xx), bounded, and every call has a deadline.
+pub use cause::{cause_of, Cause};
+
+/// What the command line adds to the environment's own AWS settings: `--region` and
+/// `--profile`, like the AWS CLI. Empty for the functions (Lambda sets `AWS_REGION`).
+#[derive(Debug, Clone, Default)]
+pub struct AwsTarget {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+}
+
+/// Loads the SDK configuration once per process from the environment alone (the functions).
 pub async fn load_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    loader(&AwsTarget::default()).await
+}
+
+/// Loads the SDK configuration with the command line's region and profile, which win over
+/// `AWS_REGION` / `AWS_PROFILE`; fails before any call when no region is configured at all.
+pub async fn load_config_for(target: &AwsTarget) -> Result<SdkConfig, Cause> {
+    let config = loader(target).await;
+    match config.region() {
+        Some(_) => Ok(config),
+        None => Err(Cause::NoRegion {
+            profile: target
+                .profile
+                .clone()
+                .or_else(|| std::env::var("AWS_PROFILE").ok()),
+        }),
+    }
+}
+
+/// The one way configuration is built: the SDK's own endpoint variables (`AWS_ENDPOINT_URL`,
+/// `AWS_ENDPOINT_URL_<SERVICE>`) apply; retries are the SDK's standard ones (throttling and
+/// 5xx), bounded; every call has a deadline; a failed connection names its endpoint.
+async fn loader(target: &AwsTarget) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(3))
                 .operation_attempt_timeout(Duration::from_secs(10))
                 .build(),
-        )
-        .load()
-        .await
+        );
+    if let Some(region) = &target.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(profile) = &target.profile {
+        loader = loader.profile_name(profile);
+    }
+    let config = loader.load().await;
+    tracing::debug!(
+        region = ?config.region(),
+        endpoint = ?config.endpoint_url(),
+        profile = ?target.profile,
+        "AWS configuration loaded"
+    );
+    match endpoint::NamingEndpoints::around(&config) {
+        Some(client) => config.into_builder().http_client(client).build(),
+        None => config,
+    }
 }
 
 /// The SDK error's code and message (or what kind of failure it was), for errors we report
-/// rather than match: never the raw HTTP response, which would reach people and logs.
+/// rather than match: a setup cause with its fix when it is one, never the raw HTTP response,
+/// which would reach people and logs.
 pub fn describe_sdk_error<E, R>(err: &aws_sdk_lambda::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_lambda::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
     use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
+    if let Some(cause) = cause_of(err) {
+        return cause.to_string();
+    }
     match (err.code(), err.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_string(),
@@ -86,16 +138,19 @@ const TRANSIENT_CODES: &[&str] = &[
 ];
 
 /// True when trying the call again may succeed: throttling, a 5xx, a call that could not be
-/// sent or timed out, an answer that could not be read (it may have been cut off).
+/// sent or timed out, an answer that could not be read (it may have been cut off). Not a
+/// missing region or missing credentials: waiting does not configure them.
 pub fn is_transient<E>(err: &aws_sdk_lambda::error::SdkError<E, HttpResponse>) -> bool
 where
-    E: aws_sdk_lambda::error::ProvideErrorMetadata,
+    E: aws_sdk_lambda::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
     use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
     match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
+        SdkError::DispatchFailure(_) => !matches!(
+            cause_of(err),
+            Some(Cause::NoRegion { .. } | Cause::NoCredentials { .. })
+        ),
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
             status == 429
