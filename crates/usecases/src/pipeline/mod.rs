@@ -302,6 +302,14 @@ fn success(rollout: &Rollout, continuation_token: Option<String>) -> JobSuccess 
             plan_steps
         ),
     };
+    // A paused rollout keeps the job going (a job cannot be paused), and says so.
+    let summary = match rollout.control {
+        Some(rollout_core::marker::Control::Paused) => format!(
+            "{summary}; paused by an operator (`rollout resume --function {} --alias {}` to go on)",
+            spec.function_name, spec.alias
+        ),
+        _ => summary,
+    };
     let percent = match rollout.status {
         Status::Succeeded => 100,
         _ => (((rollout.step_index + 1) * 100 / plan_steps) as i32).min(99),
