@@ -1,4 +1,4 @@
-//! `rollout`: plan, check, run, watch and abort Lambda alias rollouts from a terminal or a
+//! `rollout`: plan, check, run, watch, pause, resume, promote and abort Lambda alias rollouts from a terminal or a
 //! script.
 
 /// `println!` that ignores a closed stdout (`rollout status | head`) instead of panicking.
@@ -12,6 +12,7 @@ macro_rules! out {
 mod abort;
 mod args;
 mod check;
+mod control;
 mod exit;
 mod plan;
 mod progress;
@@ -22,6 +23,7 @@ use clap::Parser;
 
 use args::{Cli, Command};
 use exit::CommandError;
+use rollout_core::engine::control::Operator;
 
 #[tokio::main]
 async fn main() {
@@ -49,6 +51,11 @@ async fn dispatch(command: Command) -> Result<i32, CommandError> {
         Command::Run(args) => run::run(args).await,
         Command::Check(args) => check::check(&args).await,
         Command::Status(args) => status::status(&args).await,
+        Command::Pause(args) => control::control(&args, Operator::Pause).await,
+        Command::Resume(args) => control::control(&args, Operator::Resume).await,
+        Command::Promote(args) => {
+            control::control(&args.target, Operator::Promote { full: args.full }).await
+        }
         Command::Abort(args) => abort::abort(&args).await,
     }
 }
