@@ -760,4 +760,40 @@ mod control {
         );
         assert!(!world.aliases.now().description.contains("op="));
     }
+
+    /// Every AWS call the fakes saw: alias calls, alarm reads, metric reads, publishes.
+    fn calls(world: &World) -> usize {
+        world.aliases.calls.lock().unwrap().len()
+            + *world.alarms.reads.lock().unwrap() as usize
+            + *world.metrics.reads.lock().unwrap() as usize
+            + world.notifier.sent.lock().unwrap().len()
+    }
+
+    #[tokio::test]
+    async fn checks_of_a_paused_judged_rollout_stay_within_the_budget_of_four_calls() {
+        let world = World::new();
+        let mut judged = spec();
+        judged.analysis = Some(rollout_core::Analysis::default());
+        let rollout = world
+            .driver()
+            .start(&judged, RID.into(), t(0), &no_wait())
+            .await
+            .unwrap()
+            .rollout;
+        world
+            .driver()
+            .control(asked(Operator::Pause), t(5))
+            .await
+            .unwrap();
+        // Due: alarms, metrics, the refused write, the re-read that finds the pause.
+        let before = calls(&world);
+        let held = world.driver().step(&rollout, t(120)).await.unwrap().rollout;
+        assert_eq!(held.control, Some(Control::Paused));
+        assert_eq!(calls(&world) - before, 4);
+        // Paused from then on: alarms, metrics, the alias.
+        let before = calls(&world);
+        let held = world.driver().step(&held, t(180)).await.unwrap().rollout;
+        assert_eq!((held.control, held.step_index), (Some(Control::Paused), 0));
+        assert_eq!(calls(&world) - before, 3);
+    }
 }
