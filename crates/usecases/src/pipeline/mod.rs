@@ -455,6 +455,51 @@ mod tests {
         }
 
         #[tokio::test]
+        async fn a_paused_rollout_keeps_the_job_going_saying_so_and_shifts_nothing() {
+            use crate::driver::ControlRequest;
+            use rollout_core::engine::control::Operator;
+            let (world, results) = (World::new(), FakeJobResults::default());
+            invoke(&world, &results, None, t(0)).await;
+            let mut token = results.take().unwrap().continuation_token.unwrap();
+            let asked = |op| ControlRequest {
+                function: "orders",
+                alias: "live",
+                op,
+                reason: "looking",
+                topic: None,
+            };
+            world
+                .driver()
+                .control(asked(Operator::Pause), t(5))
+                .await
+                .unwrap();
+            // Invocations long past the hold: each continues, paused, on the same weight.
+            for at in [120, 240] {
+                let outcome = invoke(&world, &results, Some(&token), t(at)).await;
+                assert!(matches!(outcome, JobOutcome::Continue(_)), "{outcome:?}");
+                let success = results.take().unwrap();
+                assert!(
+                    success
+                        .summary
+                        .contains("50% on 2 (step 1/2); paused by an operator"),
+                    "{}",
+                    success.summary
+                );
+                token = success.continuation_token.unwrap();
+                assert_eq!(world.aliases.now().routing, Some(("2".into(), 0.5)));
+            }
+            world
+                .driver()
+                .control(asked(Operator::Resume), t(250))
+                .await
+                .unwrap();
+            invoke(&world, &results, Some(&token), t(260)).await;
+            token = results.take().unwrap().continuation_token.unwrap();
+            let outcome = invoke(&world, &results, Some(&token), t(261)).await;
+            assert!(matches!(outcome, JobOutcome::Succeeded(_)), "{outcome:?}");
+        }
+
+        #[tokio::test]
         async fn a_version_pending_for_ten_minutes_fails_the_job_naming_its_state() {
             let (world, results) = (World::new(), FakeJobResults::default());
             world.aliases.script_versions([pending(), pending()]);
