@@ -48,8 +48,14 @@ pub enum Command {
     Run(RunArgs),
     /// Every pre-flight check of `run`, and the alias's wiring, without changing anything
     Check(CheckArgs),
-    /// Show an alias and the rollout it carries, if any
-    Status(AliasArgs),
+    /// Show an alias and the rollout it carries, if any (--watch: follow it until it ends)
+    Status(StatusArgs),
+    /// Hold a rollout at its current step, whoever drives it; alarms still roll it back
+    Pause(ControlArgs),
+    /// Let a paused rollout go on (its step advances once its hold is over)
+    Resume(ControlArgs),
+    /// End the current hold now (--full: straight to 100 %; the bake time still applies)
+    Promote(PromoteArgs),
     /// Put a split alias back on its current version now
     Abort(AbortArgs),
     /// Create or update a CloudWatch dashboard of an alias: weight, verdict, per-version calls,
@@ -181,6 +187,54 @@ pub struct AliasArgs {
     /// The alias to show
     #[arg(long)]
     pub alias: String,
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub alias: AliasArgs,
+    /// Follow the rollout until it ends; exit with its exit code (0 promoted, 3 rolled back, 4 aborted)
+    #[arg(long)]
+    pub watch: bool,
+    /// How often --watch reads the alias, e.g. 2s
+    #[arg(long, default_value = "2s")]
+    pub poll: String,
+}
+
+/// What `pause` and `resume` act on.
+#[derive(Args)]
+pub struct ControlArgs {
+    /// Function name or ARN
+    #[arg(long = "function")]
+    pub function: String,
+    /// The alias whose rollout to act on
+    #[arg(long)]
+    pub alias: String,
+    /// Why, recorded on the alias and told in the notification
+    #[arg(long, default_value = "asked by an operator")]
+    pub reason: String,
+    /// SNS topic ARN to tell (default: none)
+    #[arg(long)]
+    pub topic: Option<String>,
+}
+
+#[derive(Args)]
+pub struct PromoteArgs {
+    #[command(flatten)]
+    pub target: ControlArgs,
+    /// Straight to 100 % instead of the next step (the bake time still applies)
+    #[arg(long)]
+    pub full: bool,
+}
+
+/// `--poll` as whole seconds, at least one.
+pub fn poll_seconds(text: &str) -> Result<u64, InvalidField> {
+    parse_hold(text).ok().filter(|s| *s > 0).ok_or_else(|| {
+        InvalidField::new(
+            "--poll",
+            format!("{text:?} must be a duration of at least 1s"),
+        )
+    })
 }
 
 #[derive(Args)]

@@ -29,12 +29,16 @@ pub enum CommandError {
     Call(#[from] rollout_usecases::ports::CallFailed),
     #[error("{0}")]
     Runtime(String),
+    /// A request that would change nothing (pausing twice, no rollout to watch): exit 2,
+    /// nothing touched.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl CommandError {
     pub fn code(&self) -> i32 {
         match self {
-            CommandError::Invalid(_) => INVALID,
+            CommandError::Invalid(_) | CommandError::Refused(_) => INVALID,
             CommandError::Setup(_) => RUNTIME,
             CommandError::Drive(DriveError::Invalid(_)) => INVALID,
             CommandError::Drive(DriveError::Refused(Refusal::Invalid(_))) => INVALID,

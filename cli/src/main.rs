@@ -1,4 +1,4 @@
-//! `rollout`: plan, check, run, watch and abort Lambda alias rollouts from a terminal or a
+//! `rollout`: plan, check, run, watch, pause, resume, promote and abort Lambda alias rollouts from a terminal or a
 //! script.
 
 /// `println!` that ignores a closed stdout (`rollout status | head`) instead of panicking.
@@ -13,6 +13,7 @@ mod abort;
 mod args;
 mod aws;
 mod check;
+mod control;
 mod dashboard;
 mod exit;
 mod plan;
@@ -25,6 +26,7 @@ use clap::{CommandFactory, Parser};
 
 use args::{Cli, Command, Global};
 use exit::CommandError;
+use rollout_core::engine::control::Operator;
 
 #[tokio::main]
 async fn main() {
@@ -63,6 +65,11 @@ async fn dispatch(command: Command, global: &Global) -> Result<i32, CommandError
         Command::Run(args) => run::run(args, global).await,
         Command::Check(args) => check::check(&args, global).await,
         Command::Status(args) => status::status(&args, global).await,
+        Command::Pause(args) => control::control(&args, Operator::Pause, global).await,
+        Command::Resume(args) => control::control(&args, Operator::Resume, global).await,
+        Command::Promote(args) => {
+            control::control(&args.target, Operator::Promote { full: args.full }, global).await
+        }
         Command::Abort(args) => abort::abort(&args, global).await,
         Command::Dashboard(args) => dashboard::dashboard(&args, global).await,
         Command::Report(args) => report::report(&args, global).await,

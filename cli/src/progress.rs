@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{Local, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
+use rollout_core::marker::Control;
 use rollout_core::plan::{format_percent, format_seconds};
 use rollout_core::{Plan, Provisioning, Rollout, Status};
 
@@ -19,6 +20,8 @@ pub struct Progress {
     shown: Option<(usize, Status, Option<Provisioning>)>,
     /// (step, verdict) of the last judgement shown, so a line comes when it changes.
     judged: Option<(usize, rollout_core::Verdict)>,
+    /// The operator's word last shown (paused, resumed, promoted), so each is told once.
+    controlled: Option<Control>,
 }
 
 impl Progress {
@@ -39,6 +42,7 @@ impl Progress {
             quiet,
             shown: None,
             judged: None,
+            controlled: None,
         }
     }
 
@@ -79,7 +83,37 @@ impl Progress {
                 ));
             }
         }
+        self.show_control(rollout);
         self.show_step(rollout);
+    }
+
+    /// An operator's pause, resume or promote, once each, as this run takes it.
+    fn show_control(&mut self, rollout: &Rollout) {
+        if rollout.control == self.controlled || rollout.status.is_terminal() {
+            return;
+        }
+        self.controlled = rollout.control;
+        let at = format!(
+            "{} on {} (step {}/{})",
+            format_percent(rollout.weight),
+            rollout.spec.target_version,
+            rollout.step_index + 1,
+            self.plan.steps.len()
+        );
+        let text = match rollout.control {
+            Some(Control::Paused) => {
+                format!("paused by an operator at {at}; alarms are still watched (rollout resume to go on)")
+            }
+            Some(Control::Resumed) => format!("resumed by an operator at {at}"),
+            Some(Control::Promoted) => {
+                format!("promoted by an operator at {at}: the hold ends now")
+            }
+            Some(Control::PromotedFull) => {
+                format!("promoted by an operator at {at}: straight to 100 %")
+            }
+            None => return,
+        };
+        self.line(text);
     }
 
     fn show_step(&mut self, rollout: &Rollout) {
@@ -156,13 +190,16 @@ impl Progress {
                 .as_ref()
                 .map(|j| format!(" · {}", j.line()))
                 .unwrap_or_default();
+            let next = match rollout.control {
+                Some(Control::Paused) => "paused".to_string(),
+                _ => format!("next in {}", format_seconds(left)),
+            };
             bar.set_message(format!(
-                "step {}/{} · {} on {} · next in {}{judged}",
+                "step {}/{} · {} on {} · {next}{judged}",
                 rollout.step_index + 1,
                 self.plan.steps.len(),
                 format_percent(rollout.weight),
                 rollout.spec.target_version,
-                format_seconds(left)
             ));
             let step = deadline
                 .saturating_duration_since(tokio::time::Instant::now())

@@ -4,26 +4,18 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use rollout_core::plan::parse_hold;
-use rollout_core::{InvalidField, Refusal, Rollout};
+use rollout_core::marker::Control;
+use rollout_core::{Refusal, Rollout};
 use rollout_usecases::driver::{new_rollout_id, DriveError, Stepped};
 use rollout_usecases::readiness::ReadyWait;
 
-use crate::args::{as_flags, Global, Output, RunArgs};
+use crate::args::{as_flags, poll_seconds, Global, Output, RunArgs};
 use crate::exit::{for_status, CommandError, INTERRUPTED, TERMINATED};
 use crate::plan::{analysis_arg, bake_seconds};
 use crate::progress::Progress;
 
 pub async fn run(args: RunArgs, global: &Global) -> Result<i32, CommandError> {
-    let poll = parse_hold(&args.poll)
-        .ok()
-        .filter(|s| *s > 0)
-        .ok_or_else(|| {
-            InvalidField::new(
-                "--poll",
-                format!("{:?} must be a duration of at least 1s", args.poll),
-            )
-        })?;
+    let poll = poll_seconds(&args.poll)?;
     let mut spec = args.target.spec(
         args.topic.clone(),
         Some(bake_seconds(args.bake.as_deref())?).filter(|b| *b > 0),
@@ -91,8 +83,10 @@ pub async fn run(args: RunArgs, global: &Global) -> Result<i32, CommandError> {
         let due = rollout
             .next_step_at
             .map_or(0, |at| (at - Utc::now()).num_milliseconds().max(0) as u64);
-        // Past due and still holding: a step extended for too few calls is judged each poll.
+        // Past due and still holding: a step extended for too few calls is judged each poll,
+        // and a paused one checked each poll for a breach, a resume or a promote.
         let extended = due == 0 && rollout.last_judgement.is_some();
+        let extended = extended || rollout.control == Some(Control::Paused);
         let wait = Duration::from_millis(if extended {
             poll * 1000
         } else {

@@ -1,5 +1,5 @@
 //! The marker codec: what a rollout writes into its alias's description with every update,
-//! `lambda-rollout id=… from=… to=… step=… w=… status=… [next=…] [by=…] [why=…]`. It is how a
+//! `lambda-rollout id=… from=… to=… step=… w=… status=… [next=…] [op=…] [by=…] [why=…]`. It is how a
 //! replayed state or start recognises progress already made (and the alert it owes), and how
 //! `status`, `abort` and alarm-rollback know a rollout from the alias alone. A marker is only
 //! trusted while the alias still looks as it says ([`Marker::describes`]).
@@ -21,10 +21,56 @@ pub struct Marker {
     pub weight: Option<f64>,
     pub status: Status,
     pub next_step_at: Option<DateTime<Utc>>,
-    /// Who ended it, when not the rollout itself: `alarm-rollback:orders-errors`, `rollout-cli`.
+    /// An operator's last say on a rollout in progress (`op=`): paused, resumed, promoted.
+    pub control: Option<Control>,
+    /// Who ended it, when not the rollout itself (`alarm-rollback:orders-errors`,
+    /// `rollout-cli`), or who paused, resumed or promoted it.
     pub by: Option<String>,
-    /// Why it ended, so that a replay can still tell people the real reason.
+    /// Why it ended (or was paused, resumed, promoted), so that a replay can still tell
+    /// people the real reason.
     pub why: Option<String>,
+}
+
+/// What an operator last asked of a rollout in progress, recorded on its alias so that every
+/// driver (CLI, shifter, state machine, pipeline) sees it. A driver's own next write drops it:
+/// a pause is only ever lifted by `resume` (or `promote`), so no driver writes while paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Control {
+    /// No step advances; breaches and failed judgements still roll back.
+    Paused,
+    /// A pause was lifted: steps advance again when their holds are over.
+    Resumed,
+    /// The current hold ends now (`next=` is the moment of the promote).
+    Promoted,
+    /// Straight to 100 % now; the bake time still applies.
+    PromotedFull,
+}
+
+impl Control {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Control::Paused => "paused",
+            Control::Resumed => "resumed",
+            Control::Promoted => "promoted",
+            Control::PromotedFull => "promoted-full",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Control> {
+        [
+            Control::Paused,
+            Control::Resumed,
+            Control::Promoted,
+            Control::PromotedFull,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == text)
+    }
+
+    /// True for a promote, plain or full: the hold (and its minimum of judged calls) ends.
+    pub fn is_promote(self) -> bool {
+        matches!(self, Control::Promoted | Control::PromotedFull)
+    }
 }
 
 const MARKER_PREFIX: &str = "lambda-rollout ";
@@ -45,6 +91,11 @@ impl Marker {
             }),
             status: rollout.status,
             next_step_at: rollout.next_step_at,
+            // A driver's write consumes a promote; only a pause outlives it (and the driver
+            // writes nothing but a rollback while paused).
+            control: rollout
+                .control
+                .filter(|c| *c == Control::Paused && rollout.status == Status::InProgress),
             by: None,
             why: rollout
                 .status
@@ -66,6 +117,7 @@ impl Marker {
             weight: None,
             status: Status::InProgress,
             next_step_at: None,
+            control: None,
             by: None,
             why: None,
         };
@@ -85,6 +137,8 @@ impl Marker {
                 }
                 "status" => marker.status = Status::parse(value)?,
                 "next" => marker.next_step_at = Some(value.parse().ok()?),
+                // An operator's word we cannot read is not trusted as ours.
+                "op" => marker.control = Some(Control::parse(value)?),
                 "by" => marker.by = Some(unescape(value)),
                 "why" => marker.why = Some(unescape(value)),
                 _ => {}
@@ -96,6 +150,7 @@ impl Marker {
                 .iter()
                 .all(|v| crate::validate::is_published_version(v))
             && marker.from_version != marker.to_version
+            && (marker.control.is_none() || marker.status == Status::InProgress)
             && marker.weight.is_none_or(|w| (0.0..=1.0).contains(&w));
         complete.then_some(marker)
     }
@@ -118,6 +173,9 @@ impl Marker {
                 " next={}",
                 next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             ));
+        }
+        if let Some(control) = self.control {
+            text.push_str(&format!(" op={}", control.as_str()));
         }
         for (key, value) in [("by", &self.by), ("why", &self.why)] {
             if let Some(value) = value {
@@ -213,6 +271,7 @@ mod tests {
             weight: Some(0.3),
             status: Status::InProgress,
             next_step_at: None,
+            control: None,
             by: None,
             why: None,
         }
@@ -251,6 +310,83 @@ mod tests {
     }
 
     #[test]
+    fn an_operators_word_round_trips_with_who_and_why_escaped() {
+        for control in [
+            Control::Paused,
+            Control::Resumed,
+            Control::Promoted,
+            Control::PromotedFull,
+        ] {
+            let mut m = marker();
+            m.control = Some(control);
+            m.by = Some("rollout-cli".into());
+            m.why = Some("p99 = 2× usual; ask #oncall".into());
+            let text = m.render();
+            assert!(
+                text.contains(&format!(" op={} ", control.as_str())),
+                "{text}"
+            );
+            assert!(!text.contains("p99 ="), "escaped: {text}");
+            assert_eq!(Marker::parse(&text), Some(m));
+        }
+    }
+
+    #[test]
+    fn a_marker_of_an_older_release_without_op_still_parses() {
+        let old = "lambda-rollout id=r-20261123T130000000Z from=6 to=7 step=2 w=30 status=InProgress next=2026-11-23T13:10:00Z";
+        let m = Marker::parse(old).expect("parses");
+        assert_eq!((m.control, m.step_index, m.weight), (None, 2, Some(0.3)));
+        // And one older still, without a weight.
+        let older = "lambda-rollout id=r-20261123T130000000Z from=6 to=7 step=2 status=InProgress";
+        assert_eq!(Marker::parse(older).map(|m| m.control), Some(None));
+    }
+
+    #[test]
+    fn an_unknown_or_misplaced_operator_word_is_no_marker() {
+        let base = "lambda-rollout id=r-20261123T130000000Z from=6 to=7 step=2 w=30";
+        for text in [
+            format!("{base} status=InProgress op=frozen"),
+            format!("{base} status=InProgress op="),
+            // An ended rollout cannot be paused.
+            "lambda-rollout id=r-20261123T130000000Z from=6 to=7 step=2 w=0 status=RolledBack op=paused".to_string(),
+        ] {
+            assert_eq!(Marker::parse(&text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_drivers_own_write_drops_a_promote_and_keeps_a_pause() {
+        use crate::state::{Rollout, Spec};
+        let spec = Spec {
+            function_name: "orders".into(),
+            alias: "live".into(),
+            target_version: "7".into(),
+            current_version: Some("6".into()),
+            strategy: "Canary10Percent5Minutes".into(),
+            alarms: Vec::new(),
+            notification_topic_arn: None,
+            bake_time: None,
+            analysis: None,
+        };
+        let plan = spec.validate().unwrap();
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        let mut rollout = Rollout::started(
+            &spec,
+            &plan,
+            "r-20261123T130000000Z".into(),
+            "6".into(),
+            false,
+            at,
+        );
+        rollout.control = Some(Control::Promoted);
+        assert_eq!(Marker::of(&rollout).control, None);
+        rollout.control = Some(Control::Paused);
+        assert_eq!(Marker::of(&rollout).control, Some(Control::Paused));
+        rollout.end(Status::RolledBack, "alarm".into());
+        assert_eq!(Marker::of(&rollout).control, None);
+    }
+
+    #[test]
     fn a_marker_that_no_longer_matches_the_alias_is_stale() {
         let m = marker();
         assert!(m.describes(&alias("6", Some(("7", 0.3)))));
@@ -277,6 +413,7 @@ mod tests {
         #[test]
         fn any_reason_renders_within_the_limit_and_parses(by in "\\PC{0,120}", why in "\\PC{0,300}", step in 0usize..200) {
             let mut m = marker();
+            m.control = None;
             m.step_index = step;
             m.status = Status::RolledBack;
             m.by = Some(by);
@@ -286,6 +423,18 @@ mod tests {
             let back = Marker::parse(&text).expect("parses");
             prop_assert_eq!(back.step_index, step);
             prop_assert_eq!(back.status, Status::RolledBack);
+        }
+
+        #[test]
+        fn any_operators_reason_renders_within_the_limit_and_the_word_survives(why in "\\PC{0,300}") {
+            let mut m = marker();
+            m.control = Some(Control::PromotedFull);
+            m.by = Some("rollout-cli".into());
+            m.why = Some(why);
+            let text = m.render();
+            prop_assert!(text.chars().count() <= DESCRIPTION_MAX_CHARS);
+            let back = Marker::parse(&text).expect("parses");
+            prop_assert_eq!(back.control, Some(Control::PromotedFull));
         }
     }
 }

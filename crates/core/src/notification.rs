@@ -18,6 +18,10 @@ pub enum EventKind {
     RolledBack,
     Failed,
     Aborted,
+    /// An operator paused, resumed or promoted a rollout (`rollout pause|resume|promote`).
+    Paused,
+    Resumed,
+    Promoted,
     HookSucceeded,
     HookFailed,
 }
@@ -31,6 +35,9 @@ impl EventKind {
             EventKind::RolledBack => "rollout.rolled_back",
             EventKind::Failed => "rollout.failed",
             EventKind::Aborted => "rollout.aborted",
+            EventKind::Paused => "rollout.paused",
+            EventKind::Resumed => "rollout.resumed",
+            EventKind::Promoted => "rollout.promoted",
             EventKind::HookSucceeded => "hook.succeeded",
             EventKind::HookFailed => "hook.failed",
         }
@@ -39,7 +46,7 @@ impl EventKind {
     pub fn severity(self) -> &'static str {
         match self {
             EventKind::RolledBack | EventKind::Failed | EventKind::HookFailed => "critical",
-            EventKind::Aborted => "warning",
+            EventKind::Aborted | EventKind::Paused => "warning",
             _ => "info",
         }
     }
@@ -49,6 +56,21 @@ impl EventKind {
 /// replay that sends it again can be told from a new transition.
 pub fn rollout_event_id(rollout_id: &str, step_index: usize, kind: EventKind) -> String {
     format!("{rollout_id}/{step_index}/{}", kind.as_str())
+}
+
+/// The idempotency key of an operator's pause, resume or promote: the rollout, its step, the
+/// event and the alias revision the write replaced, so that a retry of one write is one
+/// event and a second pause of the same step (after a resume) is another.
+pub fn control_event_id(
+    rollout_id: &str,
+    step_index: usize,
+    kind: EventKind,
+    replaced_revision: &str,
+) -> String {
+    format!(
+        "{}@{replaced_revision}",
+        rollout_event_id(rollout_id, step_index, kind)
+    )
 }
 
 /// One notification, in the JSON shape subscribers receive as `default`.
@@ -134,6 +156,9 @@ impl Notification {
             EventKind::RolledBack => format!("rolled back {t} -> {f}"),
             EventKind::Failed => format!("rollout {f} -> {t} failed"),
             EventKind::Aborted => format!("rollout {f} -> {t} aborted"),
+            EventKind::Paused => format!("paused at {} on {t}", format_percent(self.weight)),
+            EventKind::Resumed => format!("resumed at {} on {t}", format_percent(self.weight)),
+            EventKind::Promoted => format!("promoted from {} on {t}", format_percent(self.weight)),
             EventKind::HookSucceeded => format!("hook passed for {t}"),
             EventKind::HookFailed => format!("hook failed for {t}"),
         };

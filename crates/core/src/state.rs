@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::judgement::{Analysis, Judgement};
+use crate::marker::Control;
 use crate::plan::Plan;
 use crate::provisioned::Provisioning;
 use crate::validate::{
@@ -113,6 +114,10 @@ pub struct Rollout {
     /// The last judgement of the current step, when the spec has `analysis`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_judgement: Option<Judgement>,
+    /// An operator's pause, resume or promote, taken from the alias's marker (`Paused`,
+    /// `Resumed`, `Promoted`, `PromotedFull`); the next step written drops it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<Control>,
 }
 
 impl Spec {
@@ -331,6 +336,7 @@ impl Rollout {
                     end: String::new(),
                 },
             )),
+            control: Some(Control::Paused),
         };
         let spec_fields = Spec::field_names();
         match serde_json::to_value(full) {
@@ -388,6 +394,7 @@ mod tests {
             provisioned_concurrency: None,
             step_started_at: None,
             last_judgement: None,
+            control: None,
         }
     }
 

@@ -4,6 +4,7 @@
 mod alarm_rollback;
 mod check;
 mod cli;
+mod control;
 mod conventions;
 mod functions;
 mod judged;

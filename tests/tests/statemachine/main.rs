@@ -25,7 +25,7 @@ const SHIFTER_PLACEHOLDER: &str = "${TrafficShifterFunctionArn}";
 /// One emulator with a function `orders` (versions 1 and 2, alias `live` on 1), its alarm,
 /// the shifter deployed, and the state machine created from the repository's definition.
 struct Rollouts {
-    _stack: Ministack,
+    stack: Ministack,
     world: World,
     sfn: aws_sdk_sfn::Client,
     definition: String,
@@ -83,7 +83,7 @@ impl Rollouts {
             .state_machine_arn()
             .to_string();
         Rollouts {
-            _stack: stack,
+            stack,
             world,
             sfn,
             definition,
@@ -569,4 +569,98 @@ async fn a_failed_canary_judgement_rolls_back_and_fails_with_the_numbers() {
         .find(|n| n["event"] == "rollout.rolled_back")
         .expect("alert");
     assert_eq!(back["lastJudgement"]["verdict"], "fail", "{back}");
+}
+
+/// The shifter's answers (the `Step` state's output) in the order the execution got them.
+fn step_answers(ended: &Ended) -> Vec<Value> {
+    ended
+        .history
+        .iter()
+        .filter_map(|e| e.state_exited_event_details())
+        .filter(|d| d.name() == "Step")
+        .filter_map(|d| d.output())
+        .filter_map(|o| serde_json::from_str(o).ok())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_paused_execution_holds_within_the_check_interval_until_resumed() {
+    let r = Rollouts::new().await;
+    let started = Instant::now();
+    let execution = r.start(&r.spec("50%:2s")).await;
+    r.world.until_split("orders").await;
+    let operator = |command: &str| {
+        rollout_testkit::fixture::rollout_cli(
+            &r.stack,
+            &[
+                command,
+                "--function",
+                "orders",
+                "--alias",
+                "live",
+                "--reason",
+                "by hand",
+            ],
+        )
+    };
+    let paused = operator("pause");
+    assert_eq!(paused.status.code(), Some(0), "{paused:?}");
+    let held = r.world.alias("orders").await;
+    // Longer than the hold: the shifter, asked again and again (the Wait is skipped here),
+    // answers paused each time and shifts nothing.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(r.world.alias("orders").await, held, "no step while paused");
+    let resumed = operator("resume");
+    assert_eq!(resumed.status.code(), Some(0), "{resumed:?}");
+    let ended = r.finish(&execution, started).await;
+    assert_eq!(ended.status, ExecutionStatus::Succeeded, "{ended:?}");
+    let answers = step_answers(&ended);
+    let while_paused: Vec<&Value> = answers
+        .iter()
+        .filter(|a| a["control"] == "Paused")
+        .collect();
+    assert!(!while_paused.is_empty(), "{answers:?}");
+    for answer in &while_paused {
+        // A resume or a promote is taken within a minute, never a whole hold later.
+        assert_eq!(answer["waitSeconds"], 60, "{answer}");
+        assert_eq!(
+            (answer["status"].as_str(), answer["weight"].as_f64()),
+            (Some("InProgress"), Some(0.5))
+        );
+    }
+    // A long hold is asked about at least every minute too (a promote is taken within one).
+    assert!(
+        answers
+            .iter()
+            .all(|a| a["waitSeconds"].as_u64().unwrap_or(0) <= 60),
+        "{answers:?}"
+    );
+    assert_eq!(
+        r.world.events().await,
+        ["rollout.started", "rollout.succeeded"],
+        "the operator gave no topic: only the shifter's own events"
+    );
+}
+
+#[tokio::test]
+async fn a_promote_during_an_hour_long_hold_is_taken_by_the_next_call() {
+    let r = Rollouts::new().await;
+    let started = Instant::now();
+    let execution = r.start(&r.spec("10%:1h")).await;
+    r.world.until_split("orders").await;
+    let promoted = rollout_testkit::fixture::rollout_cli(
+        &r.stack,
+        &["promote", "--function", "orders", "--alias", "live"],
+    );
+    assert_eq!(promoted.status.code(), Some(0), "{promoted:?}");
+    let ended = r.finish(&execution, started).await;
+    assert_eq!(ended.status, ExecutionStatus::Succeeded, "{ended:?}");
+    let alias = r.world.alias("orders").await;
+    assert_eq!((alias.version.as_str(), alias.routing), ("2", None));
+    let answers = step_answers(&ended);
+    let first = &answers[0];
+    assert_eq!(
+        first["waitSeconds"], 60,
+        "an hour's hold is asked about every minute: {first}"
+    );
 }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::{Decision, CHECK_INTERVAL_SECONDS};
 use crate::alarms::{self, AlarmVerdict};
 use crate::judgement::{HoldEnd, Judgement, Verdict};
+use crate::marker::Control;
 use crate::plan::{format_percent, format_seconds, Plan};
 use crate::provisioned::{
     Allocation, ProvisionedConcurrency, ALLOCATION_LIMIT_SECONDS, ALLOCATION_POLL_SECONDS,
@@ -36,6 +37,12 @@ pub fn decide(
             reason: format!("canary judgement failed: {}", j.reason),
         };
     }
+    // An operator's pause: no step advances (the breaches above still roll back).
+    if rollout.control == Some(Control::Paused) {
+        return Decision::Wait {
+            seconds: CHECK_INTERVAL_SECONDS,
+        };
+    }
     let due = rollout.next_step_at.unwrap_or(now);
     if now < due {
         let millis = (due - now).num_milliseconds().max(0) as u64;
@@ -44,8 +51,10 @@ pub fn decide(
         };
     }
     // The end of a split step's hold: too few calls keep it holding, or end it. At 100 %
-    // (the bake) there is nothing left to advance to, so only a fail counts there.
-    if let Some(analysis) = analysis.filter(|_| rollout.weight < 1.0) {
+    // (the bake) there is nothing left to advance to, so only a fail counts there. An
+    // operator's promote takes the place of the minimum of calls (a fail still counted above).
+    let promoted = rollout.control.is_some_and(Control::is_promote);
+    if let Some(analysis) = analysis.filter(|_| rollout.weight < 1.0 && !promoted) {
         let verdict = judgement.map_or(Verdict::Insufficient, |j| j.verdict);
         let past = (now - due).num_seconds().max(0) as u64;
         match analysis.at_hold_end(verdict, past) {
@@ -66,7 +75,10 @@ pub fn decide(
     if rollout.step_index >= plan.last_index() {
         return Decision::Complete;
     }
-    let step_index = rollout.step_index + 1;
+    let step_index = match rollout.control {
+        Some(Control::PromotedFull) => plan.last_index(),
+        _ => rollout.step_index + 1,
+    };
     match plan.steps[step_index].weight {
         w if w >= 1.0 => Decision::Promote { step_index },
         weight => Decision::Shift { step_index, weight },

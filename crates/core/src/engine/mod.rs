@@ -4,8 +4,10 @@
 //! Read it top to bottom: [`preflight`] and [`begin`] (start.rs) check and decide a start,
 //! [`decide`] (decide.rs) the next move ([`decide_allocating`] while provisioned concurrency
 //! is allocated), [`reconcile`] (reconcile.rs) whether the alias is still ours, and
-//! progress.rs the state each decision leads to.
+//! progress.rs the state each decision leads to; [`control`] an operator's pause, resume
+//! and promote.
 
+pub mod control;
 mod decide;
 mod progress;
 mod reconcile;
@@ -76,6 +78,9 @@ pub enum AliasCheck {
     Ours,
     /// It carries later progress of this same rollout: the input was a replay.
     Replayed(Marker),
+    /// Only an operator changed it: this rollout's own marker, at the same step with the same
+    /// versions and routing, now paused, resumed or promoted. Adopted, never interference.
+    Controlled(Marker),
     /// Someone else put it back on the current version (alarm-rollback, a person).
     RestoredToCurrent,
     /// Someone else changed it: never overwrite their change.

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::{Decision, CHECK_INTERVAL_SECONDS};
 use crate::alias::AliasState;
 use crate::judgement::Judgement;
-use crate::marker::Marker;
+use crate::marker::{Control, Marker};
 use crate::plan::Plan;
 use crate::provisioned::{Provisioning, ALLOCATION_LIMIT_SECONDS, ALLOCATION_POLL_SECONDS};
 use crate::state::{Rollout, Spec, Status};
@@ -38,6 +38,7 @@ impl Rollout {
             provisioned_concurrency: provisioned.then_some(Provisioning::Ready),
             step_started_at: None,
             last_judgement: None,
+            control: None,
         }
         .after(&super::start::first_step(plan), plan, now)
     }
@@ -53,22 +54,26 @@ impl Rollout {
             // New weights on an alias with provisioned concurrency: its hold starts once they
             // are allocated (StartHold); until then, the time allowed for the allocation.
             Decision::Shift { step_index, weight } if next.provisioned_concurrency.is_some() => {
+                next.control = None;
                 next.step_index = *step_index;
                 next.weight = *weight;
                 next.allocate(now);
             }
             Decision::Promote { step_index } if next.provisioned_concurrency.is_some() => {
+                next.control = None;
                 next.step_index = *step_index;
                 next.weight = 1.0;
                 next.allocate(now);
             }
             Decision::Shift { step_index, weight } => {
+                next.control = None;
                 next.step_index = *step_index;
                 next.weight = *weight;
                 next.step_started_at = Some(now);
                 next.hold(plan.steps[*step_index].hold_seconds, now);
             }
             Decision::Promote { step_index } => {
+                next.control = None;
                 next.step_index = *step_index;
                 next.weight = 1.0;
                 next.step_started_at = Some(now);
@@ -82,10 +87,14 @@ impl Rollout {
             }
             Decision::StartHold => {
                 next.provisioned_concurrency = Some(Provisioning::Ready);
-                let hold = plan
-                    .steps
-                    .get(self.step_index)
-                    .map_or(0, |s| s.hold_seconds);
+                // A promote taken while the weights were allocated ends the hold at once.
+                let hold = match self.control {
+                    Some(c) if c.is_promote() => 0,
+                    _ => plan
+                        .steps
+                        .get(self.step_index)
+                        .map_or(0, |s| s.hold_seconds),
+                };
                 next.hold(hold, now);
             }
             Decision::Complete => next.end(
@@ -153,6 +162,7 @@ impl Rollout {
             }
             _ => 0,
         };
+        next.adopt_control(marker, now);
         if marker.status.is_terminal() && next.reason.is_none() {
             next.reason = Some(match &marker.by {
                 Some(by) => format!(
@@ -166,8 +176,30 @@ impl Rollout {
         next
     }
 
+    /// Takes an operator's pause, resume or promote from `marker` (the alias's, already
+    /// checked to be this rollout's and to describe the alias): paused, it is asked again
+    /// within the check interval, never sooner in a loop; promoted, its hold ends now (unless
+    /// its weights are still being allocated: the hold then ends as soon as they are).
+    pub fn adopt_control(&mut self, marker: &Marker, now: DateTime<Utc>) {
+        self.control = marker
+            .control
+            .filter(|_| marker.status == Status::InProgress && self.status == Status::InProgress);
+        let allocating = self.provisioned_concurrency == Some(Provisioning::Allocating);
+        match self.control {
+            Some(Control::Paused) => self.wait_seconds = CHECK_INTERVAL_SECONDS,
+            Some(c) if c.is_promote() && !allocating => {
+                if self.next_step_at.is_none_or(|due| due > now) {
+                    self.next_step_at = Some(now);
+                }
+                self.wait_seconds = 0;
+            }
+            _ => {}
+        }
+    }
+
     /// Ends the rollout with `status` and the reason.
     pub fn end(&mut self, status: Status, reason: String) {
+        self.control = None;
         self.status = status;
         self.reason = Some(reason);
         self.next_step_at = None;

@@ -2,7 +2,7 @@
 //! change made by anyone else is never overwritten.
 
 use super::AliasCheck;
-use crate::alias::AliasState;
+use crate::alias::{desired_alias, AliasState};
 use crate::marker::Marker;
 use crate::plan::Plan;
 use crate::state::{Rollout, Status};
@@ -14,6 +14,9 @@ pub fn reconcile(rollout: &Rollout, plan: &Plan, alias: &AliasState) -> AliasChe
     }
     if let Some(marker) = alias.marker() {
         if marker.rollout_id == rollout.rollout_id && marker_matches_alias(&marker, plan, alias) {
+            if is_control_only(rollout, &marker, alias) {
+                return AliasCheck::Controlled(marker);
+            }
             return AliasCheck::Replayed(marker);
         }
     }
@@ -26,6 +29,20 @@ pub fn reconcile(rollout: &Rollout, plan: &Plan, alias: &AliasState) -> AliasChe
         rollout.spec.alias,
         crate::alias::describe_alias(alias)
     ))
+}
+
+/// True when the only change since this rollout's last write is an operator's pause, resume
+/// or promote on its own marker: the same step, the same versions and routing.
+fn is_control_only(rollout: &Rollout, marker: &Marker, alias: &AliasState) -> bool {
+    let ours = desired_alias(rollout);
+    marker.control.is_some()
+        && marker.status == Status::InProgress
+        && rollout.status == Status::InProgress
+        && marker.step_index == rollout.step_index
+        && marker.from_version == rollout.spec.current_version.as_deref().unwrap_or_default()
+        && marker.to_version == rollout.spec.target_version
+        && alias.version == ours.version
+        && alias.routing == ours.routing
 }
 
 /// True when the alias looks exactly as the rollout that wrote `marker` left it; the plan

@@ -673,6 +673,7 @@ fn without_provisioned_concurrency_nothing_changes() {
     assert_eq!(rollout.next_step_at, Some(t(300)));
 }
 
+mod control;
 mod judged;
 
 #[test]

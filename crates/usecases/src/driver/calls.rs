@@ -5,7 +5,7 @@
 
 use rollout_core::alias::{describe_alias, desired_alias};
 use rollout_core::{
-    AlarmVerdict, AliasCheck, AliasState, Plan, ProvisionedConcurrency, Rollout, Status,
+    AlarmVerdict, AliasCheck, AliasState, Marker, Plan, ProvisionedConcurrency, Rollout, Status,
 };
 
 use super::Driver;
@@ -156,8 +156,13 @@ impl Driver<'_> {
                         revision: alias.revision_id,
                     }
                 }
-                // Still this rollout, moved on by a replayed input: roll that back.
-                AliasCheck::Replayed(m) if m.status == Status::InProgress => {
+                // Still this rollout, moved on by a replayed input or paused by an operator
+                // (a pause never stops a rollback): roll that back.
+                AliasCheck::Replayed(Marker {
+                    status: Status::InProgress,
+                    ..
+                })
+                | AliasCheck::Controlled(_) => {
                     tracing::warn!(alias = %describe_alias(&alias), %error, "the alias moved on within this rollout; rolling that back");
                     revision = alias.revision_id;
                 }

@@ -17,9 +17,11 @@ use rollout_core::{
 };
 
 mod calls;
+mod control;
 mod notify;
 mod stop;
 
+pub use control::{ControlError, ControlRequest, Controlled};
 pub use stop::{StopRequest, StopScope, Stopped};
 
 use crate::patience::Patience;
@@ -301,12 +303,14 @@ impl Driver<'_> {
                 match engine::reconcile(rollout, &plan, &alias) {
                     // Our own write, its answer lost (or this input replayed): carry on, and
                     // send the alert it owes under the same eventId.
+                    // An operator may have paused or promoted the step since: taken too.
                     AliasCheck::Replayed(m)
                         if m.step_index == next.step_index
                             && m.status == next.status
-                            && m.by.is_none() =>
+                            && (m.by.is_none() || m.control.is_some()) =>
                     {
                         next.alias_revision_id = alias.revision_id;
+                        next.adopt_control(&m, now);
                     }
                     check => {
                         return self
@@ -389,7 +393,8 @@ impl Driver<'_> {
         let mut next = rollout.clone();
         next.alias_revision_id = alias.revision_id.clone();
         match check {
-            AliasCheck::Ours | AliasCheck::Replayed(_) => {
+            // Later progress of this rollout, or an operator's pause, resume or promote of it.
+            AliasCheck::Ours | AliasCheck::Replayed(_) | AliasCheck::Controlled(_) => {
                 let marker = alias.marker().unwrap_or_else(|| Marker::of(rollout));
                 Ok(Stepped::quiet(rollout.replayed(&marker, plan, alias, now)))
             }

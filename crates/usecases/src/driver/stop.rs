@@ -165,6 +165,8 @@ impl Driver<'_> {
                     status,
                     weight: Some(0.0),
                     next_step_at: None,
+                    // An ended rollout is no longer paused or promoted.
+                    control: None,
                     by: Some(by.clone()),
                     why: Some(reason.to_string()),
                     ..m.clone()

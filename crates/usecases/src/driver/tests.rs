@@ -604,3 +604,224 @@ async fn a_stop_whose_answer_was_lost_still_tells_people_once_per_split() {
     // Keyed by the split it replaced: another abort of another split is another event.
     assert_eq!(sent[0].event_id, "orders:live@r0/rollout.aborted");
 }
+
+mod control {
+    use super::*;
+    use rollout_core::engine::control::Operator;
+    use rollout_core::marker::Control;
+
+    fn asked(op: Operator) -> ControlRequest<'static> {
+        ControlRequest {
+            function: "orders",
+            alias: "live",
+            op,
+            reason: "looking into p99",
+            topic: None,
+        }
+    }
+
+    async fn started(world: &World) -> Rollout {
+        world
+            .driver()
+            .start(&spec(), RID.into(), t(0), &no_wait())
+            .await
+            .unwrap()
+            .rollout
+    }
+
+    #[tokio::test]
+    async fn a_pause_is_written_once_told_once_and_held_by_the_driver() {
+        let world = World::new();
+        let rollout = started(&world).await;
+        let done = world
+            .driver()
+            .control(asked(Operator::Pause), t(5))
+            .await
+            .unwrap();
+        assert_eq!(
+            (done.event, done.step_index, done.weight),
+            ("rollout.paused", 0, 0.1)
+        );
+        let paused_alias = world.aliases.now();
+        assert_eq!(paused_alias.routing, Some(("2".into(), 0.1)));
+        assert!(
+            paused_alias.description.contains(" op=paused "),
+            "{}",
+            paused_alias.description
+        );
+        // Due, but paused: the driver's write meets the operator's revision, adopts it, and
+        // shifts nothing.
+        let writes = *world.aliases.writes.lock().unwrap();
+        let held = world.driver().step(&rollout, t(120)).await.unwrap().rollout;
+        assert_eq!(held.control, Some(Control::Paused));
+        assert_eq!(held.alias_revision_id, paused_alias.revision_id);
+        assert_eq!(world.aliases.now(), paused_alias);
+        let again = world.driver().step(&held, t(180)).await.unwrap().rollout;
+        assert_eq!((again.step_index, again.wait_seconds), (0, 60));
+        assert_eq!(
+            *world.aliases.writes.lock().unwrap(),
+            writes + 1,
+            "only the refused write"
+        );
+        assert_eq!(
+            world.notifier.events(),
+            ["rollout.started", "rollout.paused"]
+        );
+        // A breach while paused still rolls back.
+        world.alarms.set(AlarmState::Alarm);
+        let rolled = world.driver().step(&again, t(200)).await.unwrap().rollout;
+        assert_eq!(rolled.status, Status::RolledBack);
+        assert_eq!(
+            (
+                world.aliases.now().version.as_str(),
+                world.aliases.now().routing
+            ),
+            ("1", None)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_breach_rolls_back_a_pause_the_driver_has_not_seen_yet() {
+        let world = World::new();
+        let rollout = started(&world).await;
+        world
+            .driver()
+            .control(asked(Operator::Pause), t(5))
+            .await
+            .unwrap();
+        world.alarms.set(AlarmState::Alarm);
+        let rolled = world.driver().step(&rollout, t(10)).await.unwrap().rollout;
+        assert_eq!(rolled.status, Status::RolledBack);
+        assert_eq!(world.aliases.now().routing, None);
+    }
+
+    #[tokio::test]
+    async fn a_lost_answer_on_the_operators_write_counts_as_done() {
+        let world = World::new();
+        started(&world).await;
+        world
+            .aliases
+            .write_faults
+            .lock()
+            .unwrap()
+            .push(Fault::LoseAnswer);
+        let done = world
+            .driver()
+            .control(asked(Operator::Pause), t(5))
+            .await
+            .unwrap();
+        assert_eq!(done.alias_revision_id, world.aliases.now().revision_id);
+        assert_eq!(
+            world.notifier.events(),
+            ["rollout.started", "rollout.paused"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_request_touches_nothing_and_tells_no_one() {
+        let world = World::new();
+        let refused = world
+            .driver()
+            .control(asked(Operator::Promote { full: false }), t(0))
+            .await;
+        assert!(
+            matches!(refused, Err(ControlError::Refused(_))),
+            "{refused:?}"
+        );
+        started(&world).await;
+        let before = world.aliases.now();
+        let refused = world.driver().control(asked(Operator::Resume), t(1)).await;
+        assert!(matches!(refused, Err(ControlError::Refused(ref r)) if r.0.contains("not paused")));
+        assert_eq!(world.aliases.now(), before);
+        assert_eq!(world.notifier.events(), ["rollout.started"]);
+    }
+
+    #[tokio::test]
+    async fn a_promote_is_taken_on_the_next_check_with_one_shift_and_one_notice() {
+        let world = World::new();
+        let rollout = started(&world).await;
+        world
+            .driver()
+            .control(asked(Operator::Promote { full: true }), t(5))
+            .await
+            .unwrap();
+        // Not due yet: the check adopts the promote (no write)...
+        let adopted = world.driver().step(&rollout, t(6)).await.unwrap().rollout;
+        assert_eq!(
+            (adopted.control, adopted.wait_seconds),
+            (Some(Control::PromotedFull), 0)
+        );
+        // ...and the next one goes straight to 100 %.
+        let promoted = world.driver().step(&adopted, t(6)).await.unwrap().rollout;
+        assert_eq!((promoted.status, promoted.weight), (Status::Succeeded, 1.0));
+        assert_eq!(
+            world.notifier.events(),
+            ["rollout.started", "rollout.promoted", "rollout.succeeded"]
+        );
+        assert!(!world.aliases.now().description.contains("op="));
+    }
+
+    /// Every AWS call the fakes saw: alias calls, alarm reads, metric reads, publishes.
+    fn calls(world: &World) -> usize {
+        world.aliases.calls.lock().unwrap().len()
+            + *world.alarms.reads.lock().unwrap() as usize
+            + *world.metrics.reads.lock().unwrap() as usize
+            + world.notifier.sent.lock().unwrap().len()
+    }
+
+    #[tokio::test]
+    async fn checks_of_a_paused_rollout_stay_within_the_budget() {
+        let world = World::new();
+        let rollout = started(&world).await;
+        world
+            .driver()
+            .control(asked(Operator::Pause), t(5))
+            .await
+            .unwrap();
+        // Due: the alarms, the write refused (the operator's revision), the re-read that
+        // finds the pause.
+        let before = calls(&world);
+        let held = world.driver().step(&rollout, t(120)).await.unwrap().rollout;
+        assert_eq!(held.control, Some(Control::Paused));
+        assert_eq!(calls(&world) - before, 3);
+        assert!(world
+            .aliases
+            .calls
+            .lock()
+            .unwrap()
+            .ends_with(&["UpdateAlias", "GetAlias"]));
+        // Paused from then on: the alarms and the alias.
+        let before = calls(&world);
+        world.driver().step(&held, t(180)).await.unwrap();
+        assert_eq!(calls(&world) - before, 2);
+    }
+
+    #[tokio::test]
+    async fn checks_of_a_paused_judged_rollout_stay_within_four_calls() {
+        let world = World::new();
+        let mut judged = spec();
+        judged.analysis = Some(rollout_core::Analysis::default());
+        let rollout = world
+            .driver()
+            .start(&judged, RID.into(), t(0), &no_wait())
+            .await
+            .unwrap()
+            .rollout;
+        world
+            .driver()
+            .control(asked(Operator::Pause), t(5))
+            .await
+            .unwrap();
+        let mut state = rollout;
+        for at in [120, 180, 240] {
+            let before = calls(&world);
+            state = world.driver().step(&state, t(at)).await.unwrap().rollout;
+            assert_eq!(
+                (state.control, state.step_index),
+                (Some(Control::Paused), 0)
+            );
+            let made = calls(&world) - before;
+            assert!(made <= 4, "{made} calls at t({at})");
+        }
+    }
+}

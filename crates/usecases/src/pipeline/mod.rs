@@ -302,6 +302,14 @@ fn success(rollout: &Rollout, continuation_token: Option<String>) -> JobSuccess 
             plan_steps
         ),
     };
+    // A paused rollout keeps the job going (a job cannot be paused), and says so.
+    let summary = match rollout.control {
+        Some(rollout_core::marker::Control::Paused) => format!(
+            "{summary}; paused by an operator (`rollout resume --function {} --alias {}` to go on)",
+            spec.function_name, spec.alias
+        ),
+        _ => summary,
+    };
     let percent = match rollout.status {
         Status::Succeeded => 100,
         _ => (((rollout.step_index + 1) * 100 / plan_steps) as i32).min(99),
@@ -444,6 +452,51 @@ mod tests {
                 .continuation_token
                 .unwrap()
                 .starts_with("r1."));
+        }
+
+        #[tokio::test]
+        async fn a_paused_rollout_keeps_the_job_going_saying_so_and_shifts_nothing() {
+            use crate::driver::ControlRequest;
+            use rollout_core::engine::control::Operator;
+            let (world, results) = (World::new(), FakeJobResults::default());
+            invoke(&world, &results, None, t(0)).await;
+            let mut token = results.take().unwrap().continuation_token.unwrap();
+            let asked = |op| ControlRequest {
+                function: "orders",
+                alias: "live",
+                op,
+                reason: "looking",
+                topic: None,
+            };
+            world
+                .driver()
+                .control(asked(Operator::Pause), t(5))
+                .await
+                .unwrap();
+            // Invocations long past the hold: each continues, paused, on the same weight.
+            for at in [120, 240] {
+                let outcome = invoke(&world, &results, Some(&token), t(at)).await;
+                assert!(matches!(outcome, JobOutcome::Continue(_)), "{outcome:?}");
+                let success = results.take().unwrap();
+                assert!(
+                    success
+                        .summary
+                        .contains("50% on 2 (step 1/2); paused by an operator"),
+                    "{}",
+                    success.summary
+                );
+                token = success.continuation_token.unwrap();
+                assert_eq!(world.aliases.now().routing, Some(("2".into(), 0.5)));
+            }
+            world
+                .driver()
+                .control(asked(Operator::Resume), t(250))
+                .await
+                .unwrap();
+            invoke(&world, &results, Some(&token), t(260)).await;
+            token = results.take().unwrap().continuation_token.unwrap();
+            let outcome = invoke(&world, &results, Some(&token), t(261)).await;
+            assert!(matches!(outcome, JobOutcome::Succeeded(_)), "{outcome:?}");
         }
 
         #[tokio::test]

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use rollout_core::marker::Control;
 use rollout_core::plan::Plan;
 use rollout_core::{InvalidField, Provisioning, Rollout, Spec, Status};
 
@@ -58,6 +59,10 @@ struct TokenProgress {
     /// stepStartedAt, epoch seconds: the judgement's window (absent in older tokens)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     w: Option<i64>,
+    /// control: an operator's pause or promote the rollout has taken (a paused state must
+    /// stay paused from one invocation to the next)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    o: Option<Control>,
 }
 
 fn checksum(kind: &str, payload: &str, user_parameters: &str) -> String {
@@ -81,6 +86,7 @@ pub fn encode(rollout: &Rollout, user_parameters: &str) -> String {
         n: rollout.next_step_at.map(|at| at.timestamp()),
         p: rollout.provisioned_concurrency,
         w: rollout.step_started_at.map(|at| at.timestamp()),
+        o: rollout.control,
     };
     seal(VERSION, &progress, user_parameters)
 }
@@ -159,6 +165,7 @@ pub fn decode(
         provisioned_concurrency: progress.p,
         step_started_at: progress.w.map(at).transpose()?,
         last_judgement: None,
+        control: progress.o,
     })))
 }
 

@@ -1,0 +1,80 @@
+//! `rollout pause`, `rollout resume` and `rollout promote`: an operator's word on a rollout in
+//! progress, recorded on its alias (whichever driver owns it takes it on its next check) and
+//! told over SNS. A request that would change nothing is refused with exit 2, touching nothing.
+
+use rollout_core::engine::control::Operator;
+use rollout_core::plan::format_percent;
+use rollout_core::validate::{check_alias, check_function_name, check_topic_arn};
+use rollout_core::InvalidField;
+use rollout_usecases::driver::{ControlError, ControlRequest};
+
+use crate::args::{as_flags, ControlArgs, Global, Output};
+use crate::exit::{CommandError, PROMOTED};
+
+pub async fn control(
+    args: &ControlArgs,
+    op: Operator,
+    global: &Global,
+) -> Result<i32, CommandError> {
+    check_function_name(&args.function).map_err(as_flags)?;
+    check_alias(&args.alias).map_err(as_flags)?;
+    if let Some(topic) = &args.topic {
+        check_topic_arn("--topic", topic)?;
+    }
+    let adapters = crate::aws::adapters(global).await?;
+    let driver = adapters.driver("rollout-cli", &[], None);
+    // A topic that cannot be published to is refused before the alias is touched.
+    if let Some(topic) = &args.topic {
+        driver
+            .topic_usable(topic)
+            .await
+            .map_err(|why| InvalidField::new("--topic", why))?;
+    }
+    let request = ControlRequest {
+        function: &args.function,
+        alias: &args.alias,
+        op,
+        reason: &args.reason,
+        topic: args.topic.as_deref(),
+    };
+    let done = match driver.control(request, chrono::Utc::now()).await {
+        Ok(done) => done,
+        Err(ControlError::Refused(why)) => return Err(CommandError::Refused(why.0)),
+        Err(ControlError::Drive(e)) => return Err(e.into()),
+    };
+    let what = match op {
+        Operator::Pause => "paused: no step advances until `rollout resume`; alarms still roll it back",
+        Operator::Resume => "resumed: its step advances once its hold is over",
+        Operator::Promote { full: false } => "promoted: its driver ends the current hold on its next check",
+        Operator::Promote { full: true } => {
+            "promoted: its driver goes straight to 100 % on its next check; the bake time still applies"
+        }
+    };
+    match global.output {
+        Output::Json => out!(
+            "{}",
+            serde_json::json!({
+                "functionName": args.function,
+                "alias": args.alias,
+                "rolloutId": done.rollout_id,
+                "stepIndex": done.step_index,
+                "weight": done.weight,
+                "control": op.control(),
+                "reason": args.reason,
+                "warning": done.warning,
+            })
+        ),
+        Output::Text => out!(
+            "{}:{} rollout {} at {} (step {}) {what}",
+            args.function,
+            args.alias,
+            done.rollout_id,
+            format_percent(done.weight),
+            done.step_index + 1,
+        ),
+    }
+    if let Some(warning) = &done.warning {
+        eprintln!("warning: {warning}");
+    }
+    Ok(PROMOTED)
+}

@@ -1,0 +1,258 @@
+//! An operator's pause, resume and promote: what the alias's marker becomes, how every driver
+//! adopts it (never as someone else's change), and what still rolls back while paused.
+
+use super::*;
+use crate::engine::control::{control, Operator};
+use crate::marker::Control;
+
+/// The alias after an operator's `op` on what `rollout` left, with the new revision.
+fn operated(rollout: &Rollout, op: Operator, revision: &str) -> AliasState {
+    let (_, update) = control(
+        &alias_of(rollout, "r1"),
+        op,
+        "rollout-cli",
+        "looking into p99",
+    )
+    .unwrap();
+    let mut a = alias_of(rollout, revision);
+    a.description = update.description;
+    a
+}
+
+fn adopted(rollout: &Rollout, plan: &Plan, alias: &AliasState, now: DateTime<Utc>) -> Rollout {
+    let check = reconcile(rollout, plan, alias);
+    let AliasCheck::Controlled(marker) = check else {
+        panic!("not adopted: {check:?}")
+    };
+    rollout.replayed(&marker, plan, alias, now)
+}
+
+#[test]
+fn a_pause_changes_only_the_marker_and_is_adopted_not_interference() {
+    let (rollout, plan) = started("Linear10PercentEvery1Minute");
+    let paused_alias = operated(&rollout, Operator::Pause, "r2");
+    assert_eq!(paused_alias.routing, Some(("7".into(), 0.1)));
+    let paused = adopted(&rollout, &plan, &paused_alias, t(10));
+    assert_eq!(paused.control, Some(Control::Paused));
+    assert_eq!(paused.alias_revision_id, "r2");
+    assert_eq!((paused.step_index, paused.weight), (0, 0.1));
+    // From then on the alias is its own again.
+    assert_eq!(reconcile(&paused, &plan, &paused_alias), AliasCheck::Ours);
+}
+
+#[test]
+fn anything_beyond_the_marker_is_still_interference() {
+    let (rollout, plan) = started("Linear10PercentEvery1Minute");
+    // Our marker, paused, but someone also moved the weight.
+    let mut moved = operated(&rollout, Operator::Pause, "r2");
+    moved.routing = Some(("7".into(), 0.5));
+    assert!(matches!(
+        reconcile(&rollout, &plan, &moved),
+        AliasCheck::ChangedByOthers(_)
+    ));
+    // Another rollout's paused marker on the same versions and routing.
+    let mut other = operated(&rollout, Operator::Pause, "r2");
+    other.description = other.description.replace(RID, "r-20270115T090000000Z");
+    assert!(matches!(
+        reconcile(&rollout, &plan, &other),
+        AliasCheck::ChangedByOthers(_)
+    ));
+    // A marker edited by hand to an operator word we do not know is not ours.
+    let mut edited = operated(&rollout, Operator::Pause, "r2");
+    edited.description = edited.description.replace("op=paused", "op=frozen");
+    assert!(matches!(
+        reconcile(&rollout, &plan, &edited),
+        AliasCheck::ChangedByOthers(_)
+    ));
+}
+
+#[test]
+fn while_paused_no_step_advances_but_a_breach_still_rolls_back() {
+    let (rollout, plan) = started("Linear10PercentEvery1Minute");
+    let paused = adopted(
+        &rollout,
+        &plan,
+        &operated(&rollout, Operator::Pause, "r2"),
+        t(10),
+    );
+    // Long past the hold: still waiting, asked again within the check interval.
+    let decision = decide(&paused, &plan, &ok(), None, t(600));
+    assert_eq!(
+        decision,
+        Decision::Wait {
+            seconds: CHECK_INTERVAL_SECONDS
+        }
+    );
+    assert_eq!(
+        paused.after(&decision, &plan, t(600)).wait_seconds,
+        CHECK_INTERVAL_SECONDS
+    );
+    assert!(matches!(
+        decide(&paused, &plan, &firing(), None, t(600)),
+        Decision::RollBack { .. }
+    ));
+    // A replay of the paused alias asks again within the interval, never in a tight loop.
+    assert_eq!(paused.wait_seconds, CHECK_INTERVAL_SECONDS);
+}
+
+#[test]
+fn a_resume_lets_the_step_advance_when_its_hold_is_over() {
+    let (rollout, plan) = started("Linear10PercentEvery1Minute");
+    let paused = adopted(
+        &rollout,
+        &plan,
+        &operated(&rollout, Operator::Pause, "r2"),
+        t(10),
+    );
+    let resumed_alias = operated(&paused, Operator::Resume, "r3");
+    // The pause and its resume may both come between two checks: adopted either way.
+    for before in [&rollout, &paused] {
+        let resumed = adopted(before, &plan, &resumed_alias, t(100));
+        assert_eq!(resumed.control, Some(Control::Resumed));
+        let shift = decide(&resumed, &plan, &ok(), None, t(100));
+        assert_eq!(
+            shift,
+            Decision::Shift {
+                step_index: 1,
+                weight: 0.2
+            }
+        );
+        let shifted = resumed.after(&shift, &plan, t(100));
+        assert_eq!(shifted.control, None);
+        assert_eq!(Marker::of(&shifted).control, None);
+    }
+}
+
+#[test]
+fn a_promote_ends_the_hold_now_and_is_taken_once() {
+    let (rollout, plan) = started("10%:1h,50%:1h");
+    let promoted = adopted(
+        &rollout,
+        &plan,
+        &operated(&rollout, Operator::Promote { full: false }, "r2"),
+        t(30),
+    );
+    assert_eq!(promoted.next_step_at, Some(t(30)));
+    assert_eq!(promoted.wait_seconds, 0);
+    let decision = decide(&promoted, &plan, &ok(), None, t(31));
+    assert_eq!(
+        decision,
+        Decision::Shift {
+            step_index: 1,
+            weight: 0.5
+        }
+    );
+    // The next step holds its full hour: the promote was taken.
+    let next = promoted.after(&decision, &plan, t(31));
+    assert_eq!(
+        (next.control, next.next_step_at),
+        (None, Some(t(31 + 3600)))
+    );
+}
+
+#[test]
+fn a_full_promote_goes_to_100_percent_and_keeps_the_bake() {
+    let mut spec = spec("Linear10PercentEvery10Minutes");
+    spec.bake_time = Some(300);
+    let plan = spec.validate().unwrap();
+    let mut rollout = Rollout::started(&spec, &plan, RID.into(), "6".into(), false, t(0));
+    rollout.alias_revision_id = "r1".into();
+    let full = adopted(
+        &rollout,
+        &plan,
+        &operated(&rollout, Operator::Promote { full: true }, "r2"),
+        t(30),
+    );
+    let decision = decide(&full, &plan, &ok(), None, t(31));
+    assert_eq!(
+        decision,
+        Decision::Promote {
+            step_index: plan.last_index()
+        }
+    );
+    let baking = full.after(&decision, &plan, t(31));
+    assert_eq!(baking.status, Status::InProgress);
+    assert_eq!((baking.weight, baking.next_step_at), (1.0, Some(t(331))));
+}
+
+#[test]
+fn a_promote_also_lifts_a_pause() {
+    let (rollout, plan) = started("10%:1h,50%:1h");
+    let paused = adopted(
+        &rollout,
+        &plan,
+        &operated(&rollout, Operator::Pause, "r2"),
+        t(10),
+    );
+    let promoted = adopted(
+        &paused,
+        &plan,
+        &operated(&paused, Operator::Promote { full: false }, "r3"),
+        t(20),
+    );
+    assert!(matches!(
+        decide(&promoted, &plan, &ok(), None, t(21)),
+        Decision::Shift { step_index: 1, .. }
+    ));
+}
+
+#[test]
+fn requests_that_would_change_nothing_are_refused_with_the_reason() {
+    let (rollout, _) = started("10%:1h,50%:1h");
+    let running = alias_of(&rollout, "r1");
+    let paused = operated(&rollout, Operator::Pause, "r2");
+    let refused = |alias: &AliasState, op| control(alias, op, "rollout-cli", "why").unwrap_err().0;
+    assert!(refused(&paused, Operator::Pause)
+        .contains("already paused (by rollout-cli: looking into p99)"));
+    assert!(refused(&running, Operator::Resume).contains("is not paused"));
+    let promoted = operated(&rollout, Operator::Promote { full: false }, "r2");
+    assert!(refused(&promoted, Operator::Promote { full: false }).contains("already promoted"));
+    // A plain promote may still become a full one.
+    assert!(control(
+        &promoted,
+        Operator::Promote { full: true },
+        "rollout-cli",
+        "now"
+    )
+    .is_ok());
+    // No rollout of ours, a stale marker, an ended rollout, the bake.
+    assert!(refused(&alias("6", None, "r0"), Operator::Pause)
+        .contains("carries no lambda-rollout rollout"));
+    let mut stale = running.clone();
+    stale.routing = Some(("7".into(), 0.5));
+    assert!(refused(&stale, Operator::Pause).contains("no longer matches"));
+    let mut ended = rollout.clone();
+    ended.end(Status::RolledBack, "alarm".into());
+    ended.weight = 0.0;
+    let mut ended_alias = alias("6", None, "r3");
+    ended_alias.description = Marker::of(&ended).render();
+    assert!(refused(&ended_alias, Operator::Promote { full: false })
+        .contains("already ended (RolledBack)"));
+    let mut baking = rollout.clone();
+    baking.step_index = 2;
+    baking.weight = 1.0;
+    assert!(
+        refused(&alias_of(&baking, "r4"), Operator::Promote { full: true })
+            .contains("does not skip the bake")
+    );
+}
+
+#[test]
+fn a_promote_taken_while_weights_are_allocated_ends_the_hold_once_they_are_ready() {
+    let (rollout, plan) = started_provisioned("10%:1h,50%:1h");
+    assert_eq!(
+        rollout.provisioned_concurrency,
+        Some(Provisioning::Allocating)
+    );
+    let deadline = rollout.next_step_at;
+    let promoted = adopted(
+        &rollout,
+        &plan,
+        &operated(&rollout, Operator::Promote { full: false }, "r2"),
+        t(5),
+    );
+    // The allocation's own deadline is kept: a promote never makes it look overdue.
+    assert_eq!(promoted.next_step_at, deadline);
+    let ready = promoted.after(&Decision::StartHold, &plan, t(20));
+    assert_eq!(ready.next_step_at, Some(t(20)));
+}
