@@ -201,10 +201,14 @@ impl Notification {
         lines.join("\n")
     }
 
+    /// The event as JSON: SNS's `default` message and EventBridge's `detail`, the same text.
+    pub fn detail(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
     /// The SNS `Message` for `MessageStructure=json`.
     pub fn message(&self) -> String {
-        let default = serde_json::to_string(self).unwrap_or_default();
-        serde_json::json!({ "default": default, "email": self.text() }).to_string()
+        serde_json::json!({ "default": self.detail(), "email": self.text() }).to_string()
     }
 
     /// `MessageAttributes` for filter policies.

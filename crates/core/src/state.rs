@@ -113,6 +113,54 @@ pub struct Rollout {
     /// The last judgement of the current step, when the spec has `analysis`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_judgement: Option<Judgement>,
+    /// Weights this rollout applied that its `TrafficWeight` metric does not show yet: a
+    /// shift step has no AWS call to spare for them, so the next step that has one sends them
+    /// (backdated to when each was applied), at most [`MAX_UNPUBLISHED_WEIGHTS`] of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unpublished_weights: Vec<WeightAt>,
+}
+
+/// The most weights a state carries for its metric; older ones are dropped first (the metric
+/// is a picture of the rollout, never a control, and the state must stay small).
+pub const MAX_UNPUBLISHED_WEIGHTS: usize = 20;
+
+/// A weight on the target version and when it was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WeightAt {
+    pub weight: f64,
+    pub at: DateTime<Utc>,
+}
+
+impl Rollout {
+    /// Keeps the weight now applied for the next step that can publish it.
+    pub fn owe_weight(&mut self, at: DateTime<Utc>) {
+        self.unpublished_weights.push(WeightAt {
+            weight: self.weight,
+            at,
+        });
+        let excess = self
+            .unpublished_weights
+            .len()
+            .saturating_sub(MAX_UNPUBLISHED_WEIGHTS);
+        self.unpublished_weights.drain(..excess);
+    }
+
+    /// What the metric should show, once sent: the weights owed, the current step's weight
+    /// from when it was applied, and the weight `now`.
+    pub fn weights_to_publish(&self, now: DateTime<Utc>) -> Vec<WeightAt> {
+        let mut points = self.unpublished_weights.clone();
+        if let Some(at) = self.step_started_at {
+            points.push(WeightAt {
+                weight: self.weight,
+                at,
+            });
+        }
+        points.push(WeightAt {
+            weight: self.weight,
+            at: now,
+        });
+        points
+    }
 }
 
 impl Spec {
@@ -318,6 +366,10 @@ impl Rollout {
                     end: String::new(),
                 },
             )),
+            unpublished_weights: vec![WeightAt {
+                weight: 0.0,
+                at: epoch,
+            }],
         };
         let spec_fields = Spec::field_names();
         match serde_json::to_value(full) {
@@ -362,6 +414,7 @@ mod tests {
             provisioned_concurrency: None,
             step_started_at: None,
             last_judgement: None,
+            unpublished_weights: Vec::new(),
         }
     }
 

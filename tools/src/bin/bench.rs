@@ -89,6 +89,9 @@ impl Counted {
             alarms: &self.alarms,
             metrics: &self.metrics,
             notifier: &self.notifier,
+            // Events off here: with a bus, each notifying step makes one more call (PutEvents).
+            events: None,
+            own_metrics: &self.metrics,
             source: "bench",
             extra_alarms: &[],
             default_topic: Some(topic),

@@ -38,6 +38,7 @@ impl Rollout {
             provisioned_concurrency: provisioned.then_some(Provisioning::Ready),
             step_started_at: None,
             last_judgement: None,
+            unpublished_weights: Vec::new(),
         }
         .after(&super::start::first_step(plan), plan, now)
     }

@@ -159,6 +159,9 @@ pub fn decode(
         provisioned_concurrency: progress.p,
         step_started_at: progress.w.map(at).transpose()?,
         last_judgement: None,
+        // Not in the token (CodePipeline's 2048 characters): each call of the action that
+        // changes nothing shows the current step from its start instead.
+        unpublished_weights: Vec::new(),
     })))
 }
 
