@@ -146,10 +146,12 @@ impl Rollout {
     }
 
     /// What the metric should show, once sent: the weights owed, the current step's weight
-    /// from when it was applied, and the weight `now`.
+    /// from when it was applied (while in progress: an ended rollout's weight holds from its
+    /// end, not from its last step's start), and the weight `now`.
     pub fn weights_to_publish(&self, now: DateTime<Utc>) -> Vec<WeightAt> {
         let mut points = self.unpublished_weights.clone();
-        if let Some(at) = self.step_started_at {
+        let step_start = self.step_started_at.filter(|_| !self.status.is_terminal());
+        if let Some(at) = step_start {
             points.push(WeightAt {
                 weight: self.weight,
                 at,

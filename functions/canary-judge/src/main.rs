@@ -11,7 +11,8 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let settings = JudgeSettings::from_env()?;
+    // The error as people read it: `JUDGED_ALIASES: must name …`.
+    let settings = JudgeSettings::from_env().map_err(|e| e.to_string())?;
     let adapters = Adapters::new(&load_config().await);
     let judge = Judge {
         aliases: &adapters.aliases,

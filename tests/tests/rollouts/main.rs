@@ -7,6 +7,7 @@ mod cli;
 mod functions;
 mod judged;
 mod shifting;
+mod signals;
 
 use chrono::{DateTime, Duration, Utc};
 use rollout_aws::Adapters;
