@@ -142,6 +142,52 @@ impl MetricsSource for CloudWatchMetrics {
     }
 }
 
+/// One of lambda-rollout's datapoints as CloudWatch takes it: high resolution (1 s), so that
+/// steps held for seconds stay apart on a graph.
+fn metric_datum(point: &Datapoint) -> aws_sdk_cloudwatch::types::MetricDatum {
+    use aws_sdk_cloudwatch::types::{MetricDatum, StandardUnit};
+    let (name, unit) = match point.metric {
+        OwnMetric::TrafficWeight => ("TrafficWeight", StandardUnit::Percent),
+        OwnMetric::CanaryVerdict => ("CanaryVerdict", StandardUnit::None),
+    };
+    MetricDatum::builder()
+        .metric_name(name)
+        .dimensions(
+            Dimension::builder()
+                .name("FunctionName")
+                .value(&point.function)
+                .build(),
+        )
+        .dimensions(
+            Dimension::builder()
+                .name("Alias")
+                .value(&point.alias)
+                .build(),
+        )
+        .value(point.value)
+        .unit(unit)
+        .storage_resolution(1)
+        .timestamp(DateTime::from_millis(point.at.timestamp_millis()))
+        .build()
+}
+
+#[async_trait]
+impl MetricsSink for CloudWatchMetrics {
+    async fn put(&self, points: &[Datapoint]) -> Result<(), CallFailed> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        self.client
+            .put_metric_data()
+            .namespace(OWN_NAMESPACE)
+            .set_metric_data(Some(points.iter().map(metric_datum).collect()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| crate::call_failed("PutMetricData", &e))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,51 +253,5 @@ mod tests {
                 ("ExecutedVersion", "2")
             ]
         );
-    }
-}
-
-/// One of lambda-rollout's datapoints as CloudWatch takes it: high resolution (1 s), so that
-/// steps held for seconds stay apart on a graph.
-fn metric_datum(point: &Datapoint) -> aws_sdk_cloudwatch::types::MetricDatum {
-    use aws_sdk_cloudwatch::types::{MetricDatum, StandardUnit};
-    let (name, unit) = match point.metric {
-        OwnMetric::TrafficWeight => ("TrafficWeight", StandardUnit::Percent),
-        OwnMetric::CanaryVerdict => ("CanaryVerdict", StandardUnit::None),
-    };
-    MetricDatum::builder()
-        .metric_name(name)
-        .dimensions(
-            Dimension::builder()
-                .name("FunctionName")
-                .value(&point.function)
-                .build(),
-        )
-        .dimensions(
-            Dimension::builder()
-                .name("Alias")
-                .value(&point.alias)
-                .build(),
-        )
-        .value(point.value)
-        .unit(unit)
-        .storage_resolution(1)
-        .timestamp(DateTime::from_millis(point.at.timestamp_millis()))
-        .build()
-}
-
-#[async_trait]
-impl MetricsSink for CloudWatchMetrics {
-    async fn put(&self, points: &[Datapoint]) -> Result<(), CallFailed> {
-        if points.is_empty() {
-            return Ok(());
-        }
-        self.client
-            .put_metric_data()
-            .namespace(OWN_NAMESPACE)
-            .set_metric_data(Some(points.iter().map(metric_datum).collect()))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| crate::call_failed("PutMetricData", &e))
     }
 }

@@ -75,6 +75,10 @@ pub struct Notification {
     pub last_judgement: Option<Judgement>,
     #[serde(skip)]
     pub kind: Option<EventKind>,
+    /// The function's ARN when the caller named it by ARN: EventBridge's `resources` (not in
+    /// the JSON, whose `functionName` is always the plain name).
+    #[serde(skip)]
+    pub function_arn: Option<String>,
 }
 
 impl Notification {
@@ -97,6 +101,9 @@ impl Notification {
             event_id: format!("{rollout_id}/{source}/{}", kind.as_str()),
             rollout_id: rollout_id.into(),
             function_name: crate::validate::short_function_name(function_name).into(),
+            function_arn: function_name
+                .starts_with("arn:")
+                .then(|| function_name.to_string()),
             alias: alias.into(),
             from_version: from_version.into(),
             to_version: to_version.into(),

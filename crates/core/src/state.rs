@@ -161,6 +161,12 @@ impl Rollout {
             weight: self.weight,
             at: now,
         });
+        // CloudWatch refuses the whole call for a point over two weeks old or two hours
+        // ahead: one such point (a state carried for weeks, a crafted one) must not keep the
+        // rest from being sent.
+        points.retain(|p| {
+            p.at > now - chrono::Duration::days(14) && p.at <= now + chrono::Duration::hours(2)
+        });
         points
     }
 }
@@ -418,6 +424,30 @@ mod tests {
             last_judgement: None,
             unpublished_weights: Vec::new(),
         }
+    }
+
+    #[test]
+    fn weights_owed_are_capped_and_only_those_cloudwatch_takes_are_sent() {
+        let at = |s: i64| DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(s);
+        let mut rollout = state(0, 0.1, true, "r-20261123T130000123Z");
+        for i in 0..25 {
+            rollout.owe_weight(at(1_000_000 + i));
+        }
+        assert_eq!(rollout.unpublished_weights.len(), MAX_UNPUBLISHED_WEIGHTS);
+        assert_eq!(
+            rollout.unpublished_weights[0].at,
+            at(1_000_005),
+            "oldest dropped"
+        );
+        // Weeks later, only the weight now is still worth sending.
+        let now = at(1_000_000 + 15 * 86_400);
+        assert_eq!(
+            rollout.weights_to_publish(now),
+            [WeightAt {
+                weight: 0.1,
+                at: now
+            }]
+        );
     }
 
     #[test]
