@@ -503,6 +503,128 @@ impl World {
     }
 }
 
+/// lambda-rollout's own metric `name` (`TrafficWeight`, `CanaryVerdict`) for
+/// `function:live` over the last ten minutes, oldest first, per `period` seconds (Maximum),
+/// as a dashboard reads it with GetMetricData.
+pub async fn own_metric(
+    cloudwatch: &aws_sdk_cloudwatch::Client,
+    name: &str,
+    function: &str,
+    period: i32,
+) -> Vec<f64> {
+    use aws_sdk_cloudwatch::primitives::DateTime;
+    use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat, ScanBy};
+    let now = chrono::Utc::now().timestamp();
+    let metric = Metric::builder()
+        .namespace("LambdaRollout")
+        .metric_name(name)
+        .dimensions(
+            Dimension::builder()
+                .name("FunctionName")
+                .value(function)
+                .build(),
+        )
+        .dimensions(Dimension::builder().name("Alias").value("live").build())
+        .build();
+    let out = cloudwatch
+        .get_metric_data()
+        .start_time(DateTime::from_secs(now - 600))
+        .end_time(DateTime::from_secs(now + 60))
+        .scan_by(ScanBy::TimestampAscending)
+        .metric_data_queries(
+            MetricDataQuery::builder()
+                .id("m")
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(metric)
+                        .period(period)
+                        .stat("Maximum")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("get_metric_data");
+    out.metric_data_results()
+        .first()
+        .map(|r| r.values().to_vec())
+        .unwrap_or_default()
+}
+
+/// An EventBridge rule on the default bus for `source` `lambda-rollout`, with an SQS queue
+/// as its target, as a user would subscribe; returns the queue's URL.
+pub async fn rollout_events_rule(stack: &Ministack, sqs: &aws_sdk_sqs::Client) -> String {
+    let events = aws_sdk_eventbridge::Client::new(&stack.sdk_config());
+    let url = sqs
+        .create_queue()
+        .queue_name("bus-events")
+        .send()
+        .await
+        .expect("create_queue")
+        .queue_url()
+        .expect("queue url")
+        .to_string();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("get_queue_attributes")
+        .attributes()
+        .expect("attributes")[&QueueAttributeName::QueueArn]
+        .clone();
+    events
+        .put_rule()
+        .name("rollout-events")
+        .event_pattern(r#"{"source": ["lambda-rollout"]}"#)
+        .send()
+        .await
+        .expect("put_rule");
+    events
+        .put_targets()
+        .rule("rollout-events")
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(arn)
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("put_targets");
+    url
+}
+
+/// Every message on the queue at `url` so far, as JSON, consumed.
+pub async fn drain_queue(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive_message");
+        if out.messages().is_empty() {
+            return all;
+        }
+        for m in out.messages() {
+            all.push(serde_json::from_str(m.body().unwrap_or_default()).expect("json body"));
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete_message");
+        }
+    }
+}
+
 /// Notifications de-duplicated by `eventId`, as a careful subscriber keeps them.
 pub fn kept(notifications: &[Value]) -> Vec<Value> {
     let mut seen = std::collections::HashSet::new();
@@ -538,6 +660,14 @@ pub fn rollout_command(stack: &Ministack, args: &[&str]) -> std::process::Comman
 /// Runs the `rollout` command against `stack`.
 pub fn rollout_cli(stack: &Ministack, args: &[&str]) -> Output {
     rollout_command(stack, args).output().expect("run rollout")
+}
+
+/// Runs the `rollout` command against `stack` with `env` added (e.g. `EVENT_BUS_NAME`).
+pub fn rollout_cli_with(stack: &Ministack, env: &[(&str, &str)], args: &[&str]) -> Output {
+    rollout_command(stack, args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run rollout")
 }
 
 /// Starts the `rollout` command against `endpoint` (ministack's, or a proxy in front of

@@ -9,6 +9,7 @@ pub mod codedeploy;
 pub mod codepipeline;
 pub mod dashboards;
 mod endpoint;
+pub mod events;
 pub mod invoke;
 pub mod metrics;
 pub mod sns;
@@ -186,10 +187,13 @@ pub struct Adapters {
     pub alarms: alarms::CloudWatchAlarms,
     pub metrics: metrics::CloudWatchMetrics,
     pub notifier: sns::SnsNotifier,
+    /// The bus named by `EVENT_BUS_NAME`, when set.
+    pub events: Option<events::EventBridgeEvents>,
     pub triggers: triggers::LambdaTriggers,
 }
 
 impl Adapters {
+    /// The adapters, with events going to the bus `EVENT_BUS_NAME` names (read once, here).
     pub fn new(config: &SdkConfig) -> Self {
         let lambda = aws_sdk_lambda::Client::new(config);
         Adapters {
@@ -197,6 +201,7 @@ impl Adapters {
             alarms: alarms::CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(config)),
             metrics: metrics::CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::new(config)),
             notifier: sns::SnsNotifier::new(aws_sdk_sns::Client::new(config)),
+            events: event_bus(config),
             triggers: triggers::LambdaTriggers::new(lambda),
         }
     }
@@ -213,6 +218,11 @@ impl Adapters {
             alarms: &self.alarms,
             metrics: &self.metrics,
             notifier: &self.notifier,
+            events: self
+                .events
+                .as_ref()
+                .map(|e| e as &dyn rollout_usecases::ports::EventSink),
+            own_metrics: &self.metrics,
             source,
             extra_alarms,
             default_topic,
@@ -243,5 +253,15 @@ pub fn hook(kind: HookKind, sdk: &SdkConfig, settings: Result<HookSettings, Inva
         )),
         invoker: Box::new(invoke::LambdaInvoker::new(sdk)),
         notifier: Box::new(sns::SnsNotifier::new(aws_sdk_sns::Client::new(sdk))),
+        events: event_bus(sdk).map(|e| Box::new(e) as Box<dyn rollout_usecases::ports::EventSink>),
     }
+}
+
+/// The event sink on the bus `EVENT_BUS_NAME` names; `None` when it is unset or blank.
+fn event_bus(sdk: &SdkConfig) -> Option<events::EventBridgeEvents> {
+    let bus = rollout_usecases::settings::event_bus()?;
+    Some(events::EventBridgeEvents::new(
+        aws_sdk_eventbridge::Client::new(sdk),
+        bus,
+    ))
 }

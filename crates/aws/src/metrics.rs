@@ -2,6 +2,9 @@
 //! through an alias (`AWS/Lambda`, dimensions `FunctionName`, `Resource` = `name:alias`,
 //! `ExecutedVersion`), read for both versions in one `GetMetricData` call. No metric math
 //! (the emulator lacks it): the sums and the p99 are combined here.
+//!
+//! Also lambda-rollout's own metrics (`LambdaRollout`: `TrafficWeight`, `CanaryVerdict`),
+//! written with `PutMetricData`, several points in one call.
 
 use std::collections::HashMap;
 
@@ -13,7 +16,9 @@ use aws_sdk_cloudwatch::Client;
 use rollout_core::dashboard::{CANARY_VERDICT, ROLLOUT_NAMESPACE, TRAFFIC_WEIGHT};
 use rollout_core::report::{Point, VersionSeries};
 use rollout_core::VersionMetrics;
-use rollout_usecases::ports::{CallFailed, MetricsQuery, MetricsSource};
+use rollout_usecases::ports::{
+    CallFailed, Datapoint, MetricsQuery, MetricsSink, MetricsSource, OwnMetric,
+};
 
 const NAMESPACE: &str = "AWS/Lambda";
 const PERIOD_SECONDS: i32 = 60;
@@ -23,6 +28,9 @@ const SERIES: [(&str, &str); 3] = [
     ("err", "Errors"),
     ("p99", "Duration"),
 ];
+
+/// lambda-rollout's own namespace (the IAM policy allows PutMetricData only there).
+pub const OWN_NAMESPACE: &str = "LambdaRollout";
 
 pub struct CloudWatchMetrics {
     client: Client,
@@ -268,6 +276,52 @@ impl MetricsSource for CloudWatchMetrics {
             tally(&results, "t", &query.target),
             tally(&results, "c", &query.current),
         ))
+    }
+}
+
+/// One of lambda-rollout's datapoints as CloudWatch takes it: high resolution (1 s), so that
+/// steps held for seconds stay apart on a graph.
+fn metric_datum(point: &Datapoint) -> aws_sdk_cloudwatch::types::MetricDatum {
+    use aws_sdk_cloudwatch::types::{MetricDatum, StandardUnit};
+    let (name, unit) = match point.metric {
+        OwnMetric::TrafficWeight => ("TrafficWeight", StandardUnit::Percent),
+        OwnMetric::CanaryVerdict => ("CanaryVerdict", StandardUnit::None),
+    };
+    MetricDatum::builder()
+        .metric_name(name)
+        .dimensions(
+            Dimension::builder()
+                .name("FunctionName")
+                .value(&point.function)
+                .build(),
+        )
+        .dimensions(
+            Dimension::builder()
+                .name("Alias")
+                .value(&point.alias)
+                .build(),
+        )
+        .value(point.value)
+        .unit(unit)
+        .storage_resolution(1)
+        .timestamp(DateTime::from_millis(point.at.timestamp_millis()))
+        .build()
+}
+
+#[async_trait]
+impl MetricsSink for CloudWatchMetrics {
+    async fn put(&self, points: &[Datapoint]) -> Result<(), CallFailed> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        self.client
+            .put_metric_data()
+            .namespace(OWN_NAMESPACE)
+            .set_metric_data(Some(points.iter().map(metric_datum).collect()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| crate::call_failed("PutMetricData", &e))
     }
 }
 

@@ -97,6 +97,10 @@ pub struct Notification {
     pub last_judgement: Option<Judgement>,
     #[serde(skip)]
     pub kind: Option<EventKind>,
+    /// The function's ARN when the caller named it by ARN: EventBridge's `resources` (not in
+    /// the JSON, whose `functionName` is always the plain name).
+    #[serde(skip)]
+    pub function_arn: Option<String>,
 }
 
 impl Notification {
@@ -119,6 +123,9 @@ impl Notification {
             event_id: format!("{rollout_id}/{source}/{}", kind.as_str()),
             rollout_id: rollout_id.into(),
             function_name: crate::validate::short_function_name(function_name).into(),
+            function_arn: function_name
+                .starts_with("arn:")
+                .then(|| function_name.to_string()),
             alias: alias.into(),
             from_version: from_version.into(),
             to_version: to_version.into(),
@@ -226,10 +233,14 @@ impl Notification {
         lines.join("\n")
     }
 
+    /// The event as JSON: SNS's `default` message and EventBridge's `detail`, the same text.
+    pub fn detail(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
     /// The SNS `Message` for `MessageStructure=json`.
     pub fn message(&self) -> String {
-        let default = serde_json::to_string(self).unwrap_or_default();
-        serde_json::json!({ "default": default, "email": self.text() }).to_string()
+        serde_json::json!({ "default": self.detail(), "email": self.text() }).to_string()
     }
 
     /// `MessageAttributes` for filter policies.

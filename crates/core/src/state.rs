@@ -118,6 +118,62 @@ pub struct Rollout {
     /// `Resumed`, `Promoted`, `PromotedFull`); the next step written drops it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control: Option<Control>,
+    /// Weights this rollout applied that its `TrafficWeight` metric does not show yet: a
+    /// shift step has no AWS call to spare for them, so the next step that has one sends them
+    /// (backdated to when each was applied), at most [`MAX_UNPUBLISHED_WEIGHTS`] of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unpublished_weights: Vec<WeightAt>,
+}
+
+/// The most weights a state carries for its metric; older ones are dropped first (the metric
+/// is a picture of the rollout, never a control, and the state must stay small).
+pub const MAX_UNPUBLISHED_WEIGHTS: usize = 20;
+
+/// A weight on the target version and when it was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WeightAt {
+    pub weight: f64,
+    pub at: DateTime<Utc>,
+}
+
+impl Rollout {
+    /// Keeps the weight now applied for the next step that can publish it.
+    pub fn owe_weight(&mut self, at: DateTime<Utc>) {
+        self.unpublished_weights.push(WeightAt {
+            weight: self.weight,
+            at,
+        });
+        let excess = self
+            .unpublished_weights
+            .len()
+            .saturating_sub(MAX_UNPUBLISHED_WEIGHTS);
+        self.unpublished_weights.drain(..excess);
+    }
+
+    /// What the metric should show, once sent: the weights owed, the current step's weight
+    /// from when it was applied (while in progress: an ended rollout's weight holds from its
+    /// end, not from its last step's start), and the weight `now`.
+    pub fn weights_to_publish(&self, now: DateTime<Utc>) -> Vec<WeightAt> {
+        let mut points = self.unpublished_weights.clone();
+        let step_start = self.step_started_at.filter(|_| !self.status.is_terminal());
+        if let Some(at) = step_start {
+            points.push(WeightAt {
+                weight: self.weight,
+                at,
+            });
+        }
+        points.push(WeightAt {
+            weight: self.weight,
+            at: now,
+        });
+        // CloudWatch refuses the whole call for a point over two weeks old or two hours
+        // ahead: one such point (a state carried for weeks, a crafted one) must not keep the
+        // rest from being sent.
+        points.retain(|p| {
+            p.at > now - chrono::Duration::days(14) && p.at <= now + chrono::Duration::hours(2)
+        });
+        points
+    }
 }
 
 impl Spec {
@@ -337,6 +393,10 @@ impl Rollout {
                 },
             )),
             control: Some(Control::Paused),
+            unpublished_weights: vec![WeightAt {
+                weight: 0.0,
+                at: epoch,
+            }],
         };
         let spec_fields = Spec::field_names();
         match serde_json::to_value(full) {
@@ -395,7 +455,32 @@ mod tests {
             step_started_at: None,
             last_judgement: None,
             control: None,
+            unpublished_weights: Vec::new(),
         }
+    }
+
+    #[test]
+    fn weights_owed_are_capped_and_only_those_cloudwatch_takes_are_sent() {
+        let at = |s: i64| DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(s);
+        let mut rollout = state(0, 0.1, true, "r-20261123T130000123Z");
+        for i in 0..25 {
+            rollout.owe_weight(at(1_000_000 + i));
+        }
+        assert_eq!(rollout.unpublished_weights.len(), MAX_UNPUBLISHED_WEIGHTS);
+        assert_eq!(
+            rollout.unpublished_weights[0].at,
+            at(1_000_005),
+            "oldest dropped"
+        );
+        // Weeks later, only the weight now is still worth sending.
+        let now = at(1_000_000 + 15 * 86_400);
+        assert_eq!(
+            rollout.weights_to_publish(now),
+            [WeightAt {
+                weight: 0.1,
+                at: now
+            }]
+        );
     }
 
     #[test]

@@ -9,11 +9,13 @@
 //! - [`pipeline`]: the CodePipeline action, with its continuation token.
 //! - [`alarm_rollback`]: the alarm-rollback function, from an alarm to the aliases it guards.
 //! - [`hooks`]: the CodeDeploy traffic hooks.
+//! - [`canary_judge`]: the scheduled judge, `CanaryVerdict` for aliases CodeDeploy shifts.
 //! - [`readiness`]: the one wait for a target version to be `Active`, used by every entry point.
 //! - [`check`]: `rollout check`, every pre-flight check of a start plus the alias's wiring.
 //! - [`failure`]: the one mapping from every error to Lambda's `errorType`.
 
 pub mod alarm_rollback;
+pub mod canary_judge;
 pub mod check;
 pub mod driver;
 pub mod failure;

@@ -144,6 +144,42 @@ pub trait Notifier: Send + Sync {
     async fn check_topic(&self, topic_arn: &str) -> Result<(), CallFailed>;
 }
 
+// --- lambda-rollout's own signals: its metrics and its events ----------------------------
+
+/// lambda-rollout's own metrics, in namespace `LambdaRollout` with dimensions `FunctionName`
+/// (the plain name) and `Alias`: what dashboards and alarms read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnMetric {
+    /// Percent (0–100) of the alias's traffic on the rollout's target version.
+    TrafficWeight,
+    /// 1 when the scheduled judge failed the alias's additional version, 0 otherwise.
+    CanaryVerdict,
+}
+
+/// One value of one of lambda-rollout's own metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Datapoint {
+    pub metric: OwnMetric,
+    /// The plain function name.
+    pub function: String,
+    pub alias: String,
+    pub value: f64,
+    pub at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait MetricsSink: Send + Sync {
+    /// Sends every point in one call.
+    async fn put(&self, points: &[Datapoint]) -> Result<(), CallFailed>;
+}
+
+/// The second sink of every notification: an EventBridge bus.
+#[async_trait]
+pub trait EventSink: Send + Sync {
+    /// Sends one event whose detail is the notification's JSON.
+    async fn put(&self, notification: &Notification) -> Result<(), CallFailed>;
+}
+
 // --- CodePipeline job results --------------------------------------------------------------
 
 /// The failure types this action reports.

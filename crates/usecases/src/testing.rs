@@ -16,9 +16,9 @@ use serde_json::Value;
 
 use crate::driver::Driver;
 use crate::ports::{
-    AlarmSource, AliasError, AliasStore, Answered, CallFailed, DeploymentError, Deployments,
-    FailureKind, Invocation, Invoker, JobResults, JobSuccess, MetricsQuery, MetricsSource,
-    Notifier, PipelineError, Triggers,
+    AlarmSource, AliasError, AliasStore, Answered, CallFailed, Datapoint, DeploymentError,
+    Deployments, EventSink, FailureKind, Invocation, Invoker, JobResults, JobSuccess, MetricsQuery,
+    MetricsSink, MetricsSource, Notifier, PipelineError, Triggers,
 };
 
 pub const RID: &str = "r-20270115T080000000Z";
@@ -499,6 +499,65 @@ impl Notifier for FakeNotifier {
     }
 }
 
+/// Keeps every datapoint of lambda-rollout's own metrics; refuses all when `refuse` is set.
+#[derive(Default)]
+pub struct FakeOwnMetrics {
+    pub points: Arc<Mutex<Vec<Datapoint>>>,
+    /// How many PutMetricData calls were made (refused ones too).
+    pub calls: Arc<Mutex<usize>>,
+    pub refuse: bool,
+}
+
+impl FakeOwnMetrics {
+    /// The values sent so far, in order.
+    pub fn values(&self) -> Vec<f64> {
+        self.points
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|p| p.value)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl MetricsSink for FakeOwnMetrics {
+    async fn put(&self, points: &[Datapoint]) -> Result<(), CallFailed> {
+        *self.calls.lock().unwrap() += 1;
+        if self.refuse {
+            return Err(CallFailed {
+                operation: "PutMetricData",
+                message: "AccessDenied: not allowed".into(),
+                transient: false,
+            });
+        }
+        self.points.lock().unwrap().extend_from_slice(points);
+        Ok(())
+    }
+}
+
+/// Keeps every event it accepted; refuses all when `refuse` is set.
+#[derive(Default)]
+pub struct FakeEvents {
+    pub sent: Arc<Mutex<Vec<Notification>>>,
+    pub refuse: bool,
+}
+
+#[async_trait]
+impl EventSink for FakeEvents {
+    async fn put(&self, notification: &Notification) -> Result<(), CallFailed> {
+        if self.refuse {
+            return Err(CallFailed {
+                operation: "PutEvents",
+                message: "AccessDeniedException: not allowed".into(),
+                transient: false,
+            });
+        }
+        self.sent.lock().unwrap().push(notification.clone());
+        Ok(())
+    }
+}
+
 /// A deployment whose AppSpec is [`APPSPEC`], answered `Now` unless told otherwise.
 #[derive(Default)]
 pub struct FakeDeployments {
@@ -539,6 +598,8 @@ pub struct World {
     pub alarms: FakeAlarms,
     pub metrics: FakeMetrics,
     pub notifier: FakeNotifier,
+    pub events: FakeEvents,
+    pub own_metrics: FakeOwnMetrics,
 }
 
 impl World {
@@ -548,6 +609,8 @@ impl World {
             alarms: FakeAlarms::all(AlarmState::Ok),
             metrics: FakeMetrics::counting((0, 0, None), (0, 0, None)),
             notifier: FakeNotifier::default(),
+            events: FakeEvents::default(),
+            own_metrics: FakeOwnMetrics::default(),
         }
     }
 
@@ -557,6 +620,8 @@ impl World {
             alarms: &self.alarms,
             metrics: &self.metrics,
             notifier: &self.notifier,
+            events: Some(&self.events),
+            own_metrics: &self.own_metrics,
             source: "test",
             extra_alarms: &[],
             default_topic: Some(TOPIC),

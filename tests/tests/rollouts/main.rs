@@ -10,6 +10,7 @@ mod functions;
 mod judged;
 mod pictures;
 mod shifting;
+mod signals;
 
 use chrono::{DateTime, Duration, Utc};
 use rollout_aws::Adapters;

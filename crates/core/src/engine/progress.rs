@@ -39,6 +39,7 @@ impl Rollout {
             step_started_at: None,
             last_judgement: None,
             control: None,
+            unpublished_weights: Vec::new(),
         }
         .after(&super::start::first_step(plan), plan, now)
     }

@@ -127,24 +127,21 @@ impl Driver<'_> {
             reason: told.clone(),
             warning: None,
         };
-        if let Some(topic) = topic.or(self.default_topic) {
-            let mut note = Notification::new(
-                kind,
-                &marker.rollout_id,
-                function,
-                alias_name,
-                (&marker.from_version, &marker.to_version),
-                weight,
-                Status::InProgress.as_str(),
-                Some(told),
-                Vec::new(),
-                now,
-                self.source,
-            );
-            note.event_id =
-                control_event_id(&marker.rollout_id, marker.step_index, kind, &replaced);
-            done.warning = self.publish(topic, &note).await;
-        }
+        let mut note = Notification::new(
+            kind,
+            &marker.rollout_id,
+            function,
+            alias_name,
+            (&marker.from_version, &marker.to_version),
+            weight,
+            Status::InProgress.as_str(),
+            Some(told),
+            Vec::new(),
+            now,
+            self.source,
+        );
+        note.event_id = control_event_id(&marker.rollout_id, marker.step_index, kind, &replaced);
+        done.warning = self.send(topic.or(self.default_topic), &note).await;
         Ok(done)
     }
 }

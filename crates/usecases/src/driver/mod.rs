@@ -7,6 +7,7 @@ use crate::ports::AlarmSource;
 use crate::ports::MetricsSource;
 use crate::ports::Notifier;
 use crate::ports::{AliasError, AliasStore};
+use crate::ports::{EventSink, MetricsSink};
 use crate::readiness::{self, ReadyWait, Waited};
 use rollout_core::engine::{self, AliasCheck, Decision, Observed, Refusal, Start};
 use rollout_core::plan::Plan;
@@ -20,6 +21,7 @@ mod calls;
 mod control;
 mod notify;
 mod stop;
+mod weights;
 
 pub use control::{ControlError, ControlRequest, Controlled};
 pub use stop::{StopRequest, StopScope, Stopped};
@@ -97,6 +99,10 @@ pub struct Driver<'a> {
     /// Per-version metrics, read when a spec has `analysis`.
     pub metrics: &'a dyn MetricsSource,
     pub notifier: &'a dyn Notifier,
+    /// The second sink of every notification (EventBridge), when configured.
+    pub events: Option<&'a dyn EventSink>,
+    /// lambda-rollout's own metrics: the `TrafficWeight` of each rollout.
+    pub own_metrics: &'a dyn MetricsSink,
     /// Who acts, as named in notifications: `traffic-shifter`, `rollout-cli`, …
     pub source: &'a str,
     /// Alarms watched for every rollout, on top of the spec's own.
@@ -249,14 +255,32 @@ impl Driver<'_> {
             EventKind::Started
         };
         let warning = self.notify(kind, &started, verdicts, now).await;
+        // The start has no budget of steps to keep: its weight goes out at once.
+        self.publish_weights(&mut started, now).await;
         Ok(Stepped {
             rollout: started,
             warning,
         })
     }
 
-    /// One step of a rollout in flight: check alarms, then shift, promote, hold or roll back.
+    /// One step of a rollout in flight: check alarms, then shift, promote, hold or roll back;
+    /// then the weight for the `TrafficWeight` metric, sent or kept in the state for the next
+    /// step with a call to spare (see the `weights` module).
     pub async fn step(&self, rollout: &Rollout, now: DateTime<Utc>) -> Result<Stepped, DriveError> {
+        if rollout.status.is_terminal() {
+            // An ended rollout is only ever reported back, whatever else it says.
+            return Ok(Stepped::quiet(rollout.clone()));
+        }
+        let stepped = self.step_alias(rollout, now).await?;
+        Ok(self.record_weight(rollout, stepped, now).await)
+    }
+
+    /// The step itself, as [`Driver::step`] says.
+    async fn step_alias(
+        &self,
+        rollout: &Rollout,
+        now: DateTime<Utc>,
+    ) -> Result<Stepped, DriveError> {
         if rollout.status.is_terminal() {
             // An ended rollout is only ever reported back, whatever else it says.
             return Ok(Stepped::quiet(rollout.clone()));

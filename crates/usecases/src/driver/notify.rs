@@ -8,6 +8,7 @@ use rollout_core::notification::rollout_event_id;
 use rollout_core::{AlarmVerdict, EventKind, InvalidField, Notification, Rollout, Spec, Status};
 
 use super::Driver;
+use crate::ports::EventSink;
 
 impl Driver<'_> {
     /// Tells people a rollout could not go on (an AWS error its driver gave up on), leaving
@@ -20,30 +21,18 @@ impl Driver<'_> {
     ) -> Rollout {
         let mut failed = rollout.clone();
         failed.end(Status::Failed, reason);
-        // Best effort: `publish` logs a lost notice, and the failure is being reported anyway.
+        // Best effort: `send` logs a lost notice, and the failure is being reported anyway.
         // Each report is its own event (two stops of one driver are two alerts).
-        if let Some(mut note) = self.notification(EventKind::Failed, &failed, Vec::new(), now) {
-            note.event_id = format!("{}@{}", note.event_id, now.timestamp_millis());
-            let topic = failed
-                .spec
-                .notification_topic_arn
-                .as_deref()
-                .or(self.default_topic);
-            if let Some(topic) = topic {
-                let _ = self.publish(topic, &note).await;
-            }
-        }
+        let mut note = self.notification(EventKind::Failed, &failed, Vec::new(), now);
+        note.event_id = format!("{}@{}", note.event_id, now.timestamp_millis());
+        let _ = self.send(self.topic(&failed.spec), &note).await;
         failed
     }
 
     /// Refuses a start whose topic cannot be published to (it does not exist, is in another
     /// region, or is not allowed): every alert would be lost.
     pub(super) async fn check_topic(&self, spec: &Spec) -> Result<(), InvalidField> {
-        let Some(topic) = spec
-            .notification_topic_arn
-            .as_deref()
-            .or(self.default_topic)
-        else {
+        let Some(topic) = self.topic(spec) else {
             return Ok(());
         };
         self.topic_usable(topic)
@@ -70,9 +59,16 @@ impl Driver<'_> {
         names
     }
 
-    /// Publishes one event for `rollout` (keyed by its rollout, step and event); runs after
-    /// the alias write, so a failure here never blocks or undoes it: it comes back as the
-    /// warning the caller reports once the alias is safe.
+    /// The topic `spec`'s events go to, if any.
+    pub(super) fn topic<'s>(&'s self, spec: &'s Spec) -> Option<&'s str> {
+        spec.notification_topic_arn
+            .as_deref()
+            .or(self.default_topic)
+    }
+
+    /// Tells people of one event for `rollout` (keyed by its rollout, step and event); runs
+    /// after the alias write, so a failure here never blocks or undoes it: it comes back as
+    /// the warning the caller reports once the alias is safe.
     pub(super) async fn notify(
         &self,
         kind: EventKind,
@@ -81,28 +77,19 @@ impl Driver<'_> {
         now: DateTime<Utc>,
     ) -> Option<String> {
         tracing::info!(event = kind.as_str(), rollout = %rollout.rollout_id, weight = rollout.weight, status = rollout.status.as_str(), "rollout event");
-        let topic = rollout
-            .spec
-            .notification_topic_arn
-            .as_deref()
-            .or(self.default_topic)?;
-        let note = self.notification(kind, rollout, alarms, now)?;
-        self.publish(topic, &note).await
+        let note = self.notification(kind, rollout, alarms, now);
+        self.send(self.topic(&rollout.spec), &note).await
     }
 
-    /// The message for `kind` about `rollout`, keyed by its rollout, step and event; `None`
-    /// when there is no topic to send it to.
+    /// The message for `kind` about `rollout`, keyed by its rollout, step and event.
     fn notification(
         &self,
         kind: EventKind,
         rollout: &Rollout,
         alarms: Vec<AlarmVerdict>,
         now: DateTime<Utc>,
-    ) -> Option<Notification> {
+    ) -> Notification {
         let spec = &rollout.spec;
-        spec.notification_topic_arn
-            .as_deref()
-            .or(self.default_topic)?;
         let mut note = Notification::new(
             kind,
             &rollout.rollout_id,
@@ -121,13 +108,48 @@ impl Driver<'_> {
         )
         .judged(rollout.last_judgement.clone());
         note.event_id = rollout_event_id(&rollout.rollout_id, rollout.step_index, kind);
-        Some(note)
+        note
+    }
+
+    /// The one place events go out: to `topic` (SNS) when there is one, then to the event
+    /// bus (EventBridge) when one is configured, each tried again while it fails for now. A
+    /// failure of either is logged and comes back as the warning; neither stops the other.
+    pub(super) async fn send(&self, topic: Option<&str>, note: &Notification) -> Option<String> {
+        let mut warnings = Vec::new();
+        if let Some(topic) = topic {
+            warnings.extend(self.publish(topic, note).await);
+        }
+        if let Some(events) = self.events {
+            warnings.extend(self.put_event(events, note).await);
+        }
+        (!warnings.is_empty()).then(|| warnings.join("; "))
+    }
+
+    /// Sends one event to the bus, as [`Driver::publish`] does to SNS. PutEvents keeps no
+    /// idempotency key: a retry after a lost answer may deliver twice, under the same eventId
+    /// (in the detail) for rules and targets to drop the second.
+    async fn put_event(&self, events: &dyn EventSink, note: &Notification) -> Option<String> {
+        let mut backoff = self.patience.backoff(self.patience.reads);
+        let message = loop {
+            match events.put(note).await {
+                Ok(()) => return None,
+                Err(e) if e.transient && backoff.wait().await => {
+                    tracing::warn!(error = %e, "sending the event failed; trying again");
+                }
+                Err(e) => break e.message,
+            }
+        };
+        tracing::error!(%message, event = note.event, "alias is safe; sending the event to EventBridge failed");
+        Some(format!(
+            "{}, but the event could not be sent to EventBridge: {message}",
+            note.status
+        ))
     }
 
     /// Sends one notification, trying again (within the read bound) while SNS throttles or
     /// fails for now; a failure is logged and returned as a warning. A retry after a lost
     /// answer may deliver twice: the same eventId lets subscribers drop the second.
-    pub(super) async fn publish(&self, topic: &str, note: &Notification) -> Option<String> {
+    async fn publish(&self, topic: &str, note: &Notification) -> Option<String> {
         let mut backoff = self.patience.backoff(self.patience.reads);
         let message = loop {
             match self.notifier.publish(topic, note).await {

@@ -7,13 +7,15 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::calls::retrying;
+use super::weights::traffic_weight;
 use super::{DriveError, Driver};
 use crate::ports::AliasError;
 use rollout_core::alias::{describe_alias, version_to_restore};
 use rollout_core::notification::rollout_event_id;
 use rollout_core::plan::format_percent;
+use rollout_core::validate::short_function_name;
 use rollout_core::{
-    AlarmVerdict, AliasState, AliasUpdate, EventKind, Marker, Notification, Status,
+    AlarmVerdict, AliasState, AliasUpdate, EventKind, Marker, Notification, Status, WeightAt,
 };
 
 /// How many times in a row a stop may find the alias changed under it before giving up.
@@ -219,27 +221,37 @@ impl Driver<'_> {
             Some(m) if replayed => m.why.clone().unwrap_or_else(|| reason.into()),
             _ => reason.into(),
         };
-        if let Some(topic) = topic.or(self.default_topic) {
-            let rollout_id = marker.as_ref().map(|m| m.rollout_id.clone());
-            let mut note = Notification::new(
-                kind,
-                rollout_id.as_deref().unwrap_or_default(),
-                function,
-                alias_name,
-                (&restored, &stopped_version),
-                0.0,
-                status.as_str(),
-                Some(stopped.reason.clone()),
-                alarms,
-                now,
-                self.source,
-            );
-            note.event_id = match &marker {
-                Some(m) => rollout_event_id(&m.rollout_id, m.step_index, kind),
-                // No rollout of ours: the split replaced names the event.
-                None => format!("{function}:{alias_name}@{replaced}/{}", kind.as_str()),
-            };
-            stopped.warning = self.publish(topic, &note).await;
+        let rollout_id = marker.as_ref().map(|m| m.rollout_id.clone());
+        let mut note = Notification::new(
+            kind,
+            rollout_id.as_deref().unwrap_or_default(),
+            function,
+            alias_name,
+            (&restored, &stopped_version),
+            0.0,
+            status.as_str(),
+            Some(stopped.reason.clone()),
+            alarms,
+            now,
+            self.source,
+        );
+        note.event_id = match &marker {
+            Some(m) => rollout_event_id(&m.rollout_id, m.step_index, kind),
+            // No rollout of ours: the split replaced names the event.
+            None => format!("{function}:{alias_name}@{replaced}/{}", kind.as_str()),
+        };
+        stopped.warning = self.send(topic.or(self.default_topic), &note).await;
+        // Last: no traffic on the stopped version any more.
+        let zero = traffic_weight(
+            short_function_name(function),
+            alias_name,
+            &WeightAt {
+                weight: 0.0,
+                at: now,
+            },
+        );
+        if let Err(e) = self.own_metrics.put(&[zero]).await {
+            tracing::warn!(error = %e, "the TrafficWeight metric could not be published");
         }
         Ok(stopped)
     }
@@ -257,9 +269,6 @@ impl Driver<'_> {
         topic: Option<&str>,
         now: DateTime<Utc>,
     ) {
-        let Some(topic) = topic.or(self.default_topic) else {
-            return;
-        };
         let marker = alias.marker();
         let (current, target, weight) = match (&alias.routing, &marker) {
             (Some((to, w)), _) => (alias.version.clone(), to.clone(), *w),
@@ -287,7 +296,7 @@ impl Driver<'_> {
             "{function}:{alias_name}@{}/rollout.failed",
             alias.revision_id
         );
-        let _ = self.publish(topic, &note).await;
+        let _ = self.send(topic.or(self.default_topic), &note).await;
     }
 }
 

@@ -825,3 +825,107 @@ mod control {
         }
     }
 }
+
+/// Linear 10 % a minute: each shift keeps its weight for later; a check that changes nothing
+/// sends them (backdated) with the current step's weight, in one call.
+#[tokio::test]
+async fn a_shift_keeps_its_weight_and_the_next_check_sends_it() {
+    let world = World::new();
+    let driver = world.driver();
+    let started = driver
+        .start(&spec(), RID.into(), t(0), &no_wait())
+        .await
+        .unwrap()
+        .rollout;
+    assert_eq!(
+        *world.own_metrics.calls.lock().unwrap(),
+        1,
+        "the start sends 10 %"
+    );
+    assert!(world.own_metrics.values().iter().all(|v| *v == 10.0));
+    let shifted = driver.step(&started, t(60)).await.unwrap().rollout;
+    assert_eq!(shifted.weight, 0.2);
+    assert_eq!(
+        *world.own_metrics.calls.lock().unwrap(),
+        1,
+        "a shift spends no call on it"
+    );
+    assert_eq!(shifted.unpublished_weights.len(), 1);
+    let checked = driver.step(&shifted, t(70)).await.unwrap().rollout;
+    assert_eq!(
+        checked.step_index, shifted.step_index,
+        "not due: nothing moved"
+    );
+    assert_eq!(*world.own_metrics.calls.lock().unwrap(), 2);
+    assert!(checked.unpublished_weights.is_empty(), "sent, forgotten");
+    let points = world.own_metrics.points.lock().unwrap().clone();
+    let sent: Vec<(f64, DateTime<Utc>)> = points[points.len() - 3..]
+        .iter()
+        .map(|p| (p.value, p.at))
+        .collect();
+    assert_eq!(sent, [(20.0, t(60)), (20.0, t(60)), (20.0, t(70))]);
+    assert!(points
+        .iter()
+        .all(|p| (p.function.as_str(), p.alias.as_str()) == ("orders", "live")));
+}
+
+#[tokio::test]
+async fn a_rollback_sends_zero_last_and_a_failed_put_changes_nothing() {
+    let mut world = World::new();
+    let started = world
+        .driver()
+        .start(&spec(), RID.into(), t(0), &no_wait())
+        .await
+        .unwrap()
+        .rollout;
+    let shifted = world.driver().step(&started, t(60)).await.unwrap().rollout;
+    world.own_metrics.refuse = true;
+    world.alarms.set(AlarmState::Alarm);
+    let stepped = world.driver().step(&shifted, t(65)).await.unwrap();
+    assert_eq!(stepped.rollout.status, Status::RolledBack);
+    assert_eq!(
+        stepped.warning, None,
+        "a lost metric is no warning to act on"
+    );
+    assert_eq!(world.aliases.now().routing, None);
+    assert_eq!(world.notifier.events().last(), Some(&"rollout.rolled_back"));
+    world.own_metrics.refuse = false;
+    world.alarms.set(AlarmState::Ok);
+    let started = world
+        .driver()
+        .start(&spec(), "r-20270115T090000000Z".into(), t(100), &no_wait())
+        .await
+        .unwrap()
+        .rollout;
+    world.alarms.set(AlarmState::Alarm);
+    world.driver().step(&started, t(110)).await.unwrap();
+    assert_eq!(world.own_metrics.values().last(), Some(&0.0));
+}
+
+#[tokio::test]
+async fn every_event_also_goes_to_the_bus_and_a_failed_put_is_a_warning() {
+    let mut world = World::new();
+    let started = world
+        .driver()
+        .start(&spec(), RID.into(), t(0), &no_wait())
+        .await
+        .unwrap()
+        .rollout;
+    let on_bus: Vec<_> = world.events.sent.lock().unwrap().clone();
+    assert_eq!(on_bus.len(), 1);
+    assert_eq!(
+        on_bus[0].detail(),
+        world.notifier.sent.lock().unwrap()[0].detail()
+    );
+    world.events.refuse = true;
+    world.alarms.set(AlarmState::Alarm);
+    let stepped = world.driver().step(&started, t(5)).await.unwrap();
+    assert_eq!(stepped.rollout.status, Status::RolledBack);
+    assert_eq!(world.aliases.now().routing, None, "the alias is safe first");
+    assert_eq!(world.notifier.events().last(), Some(&"rollout.rolled_back"));
+    let warning = stepped.warning.expect("the lost event is reported");
+    assert!(
+        warning.contains("could not be sent to EventBridge"),
+        "{warning}"
+    );
+}

@@ -68,6 +68,7 @@ pub(super) fn hook(kind: HookKind, fakes: Fakes) -> (Hook, Seen) {
         ),
         invoker: Box::new(FakeInvoker(br#"{"tag": "two", "version": "7"}"#.to_vec())),
         notifier: Box::new(notifier),
+        events: None,
     };
     (hook, seen)
 }

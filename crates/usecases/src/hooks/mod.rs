@@ -19,7 +19,8 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::ports::{
-    AlarmSource, AliasStore, DeploymentError, Deployments, Invoker, MetricsSource, Notifier,
+    AlarmSource, AliasStore, DeploymentError, Deployments, EventSink, Invoker, MetricsSource,
+    Notifier,
 };
 use crate::settings::env;
 use rollout_core::settings::{self, Lookup};
@@ -202,4 +203,6 @@ pub struct Hook {
     pub metrics: Box<dyn MetricsSource>,
     pub invoker: Box<dyn Invoker>,
     pub notifier: Box<dyn Notifier>,
+    /// The second sink of its events (EventBridge), when configured.
+    pub events: Option<Box<dyn EventSink>>,
 }

@@ -314,14 +314,14 @@ impl Hook {
             Option<rollout_core::Judgement>,
         ),
     ) -> Result<bool, String> {
-        let Some(topic) = self
+        let topic = self
             .settings
             .as_ref()
             .ok()
-            .and_then(|s| s.topic_arn.as_deref())
-        else {
+            .and_then(|s| s.topic_arn.as_deref());
+        if topic.is_none() && self.events.is_none() {
             return Ok(false);
-        };
+        }
         let (kind, status) = if passed {
             (EventKind::HookSucceeded, "Succeeded")
         } else {
@@ -354,16 +354,41 @@ impl Hook {
             self.kind.source(),
         )
         .judged(judgement);
-        let mut backoff = HOOK_PATIENCE.backoff(HOOK_PATIENCE.reads);
-        loop {
-            match self.notifier.publish(topic, &notification).await {
-                Ok(()) => return Ok(true),
-                Err(e) if e.transient && backoff.wait().await => {}
-                Err(e) => {
-                    tracing::error!(deployment_id = id, error = %e, "notification failed");
-                    return Err(e.message);
-                }
+        // The one place a hook's event goes out: SNS, then the event bus; neither failure
+        // stops the other, and both are reported.
+        let mut failures = Vec::new();
+        if let Some(topic) = topic {
+            let sent = patiently(async || self.notifier.publish(topic, &notification).await).await;
+            failures.extend(sent.err());
+        }
+        if let Some(events) = &self.events {
+            let sent = patiently(async || events.put(&notification).await).await;
+            failures.extend(
+                sent.err()
+                    .map(|e| format!("the event could not be sent to EventBridge: {e}")),
+            );
+        }
+        match failures.is_empty() {
+            true => Ok(true),
+            false => {
+                tracing::error!(deployment_id = id, errors = ?failures, "notification failed");
+                Err(failures.join("; "))
             }
+        }
+    }
+}
+
+/// Runs `call` until it succeeds, fails for good, or the hook's read bound passes; the
+/// failure's message.
+async fn patiently(
+    mut call: impl AsyncFnMut() -> Result<(), crate::ports::CallFailed>,
+) -> Result<(), String> {
+    let mut backoff = HOOK_PATIENCE.backoff(HOOK_PATIENCE.reads);
+    loop {
+        match call().await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.transient && backoff.wait().await => {}
+            Err(e) => return Err(e.message),
         }
     }
 }

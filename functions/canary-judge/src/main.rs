@@ -1,0 +1,26 @@
+//! canary-judge: once a minute (an EventBridge schedule), judges each guarded alias that
+//! CodeDeploy has split and publishes `LambdaRollout/CanaryVerdict` for an alarm to gate the
+//! deployment on. `JUDGED_ALIASES`, `ANALYSIS` and `WINDOW` are read once: a bad value fails
+//! the cold start.
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use rollout_aws::{load_config, Adapters};
+use rollout_usecases::canary_judge::{Judge, JudgeSettings};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    // The error as people read it: `JUDGED_ALIASES: must name …`.
+    let settings = JudgeSettings::from_env().map_err(|e| e.to_string())?;
+    let adapters = Adapters::new(&load_config().await);
+    let judge = Judge {
+        aliases: &adapters.aliases,
+        metrics: &adapters.metrics,
+        own_metrics: &adapters.metrics,
+    };
+    lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| {
+        judge.run(&settings, chrono::Utc::now())
+    }))
+    .await
+}
