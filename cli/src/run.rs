@@ -144,7 +144,7 @@ pub async fn run(args: RunArgs, global: &Global) -> Result<i32, CommandError> {
 fn carry_on(result: Result<Stepped, DriveError>) -> Result<rollout_core::Rollout, DriveError> {
     let stepped = result.map_err(as_flags_in)?;
     if let Some(warning) = stepped.warning {
-        eprintln!("warning: notification not published: {warning}; the rollout goes on");
+        eprintln!("warning: {warning}; the rollout goes on");
     }
     Ok(stepped.rollout)
 }

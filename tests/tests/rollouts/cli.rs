@@ -342,7 +342,10 @@ async fn run_keeps_driving_when_notifications_cannot_be_published() {
         .expect("rollout run ends");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("notification not published"), "{stderr}");
+    assert!(
+        stderr.contains("the notification could not be published"),
+        "{stderr}"
+    );
     assert!(
         !stderr.contains("<html") && stderr.len() < 2000,
         "no raw HTTP dumps: {stderr}"
