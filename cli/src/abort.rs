@@ -1,28 +1,16 @@
 //! `rollout abort`: put a split alias back on its current version now, and tell people.
 
-use rollout_core::validate::{check_alias, check_function_name, check_topic_arn};
 use rollout_core::EventKind;
-use rollout_core::InvalidField;
 use rollout_usecases::driver::{StopRequest, StopScope};
 
-use crate::args::{as_flags, AbortArgs, Global, Output};
+use crate::args::{AbortArgs, Global, Output};
 use crate::exit::{CommandError, PROMOTED};
 
 pub async fn abort(args: &AbortArgs, global: &Global) -> Result<i32, CommandError> {
-    check_function_name(&args.function).map_err(as_flags)?;
-    check_alias(&args.alias).map_err(as_flags)?;
-    if let Some(topic) = &args.topic {
-        check_topic_arn("--topic", topic)?;
-    }
-    let adapters = crate::aws::adapters(global).await?;
+    let topic = args.topic.as_deref();
+    let adapters =
+        crate::aws::operator_adapters(global, &args.function, &args.alias, topic).await?;
     let driver = adapters.driver("rollout-cli", &[], None);
-    // A topic that cannot be published to is refused before the alias is touched.
-    if let Some(topic) = &args.topic {
-        driver
-            .topic_usable(topic)
-            .await
-            .map_err(|why| InvalidField::new("--topic", why))?;
-    }
     let now = chrono::Utc::now();
     let stopped = driver
         .stop(
@@ -31,7 +19,7 @@ pub async fn abort(args: &AbortArgs, global: &Global) -> Result<i32, CommandErro
                 alias: &args.alias,
                 kind: EventKind::Aborted,
                 reason: &args.reason,
-                topic: args.topic.as_deref(),
+                topic,
                 alarms: Vec::new(),
                 scope: StopScope::AnySplit,
             },

@@ -3,7 +3,10 @@
 
 use rollout_aws::{load_config_for, Adapters, AwsTarget, SdkConfig};
 
-use crate::args::Global;
+use rollout_core::validate::{check_alias, check_function_name, check_topic_arn};
+use rollout_core::InvalidField;
+
+use crate::args::{as_flags, Global};
 use crate::exit::CommandError;
 
 /// The SDK adapters for this invocation; no region at all is refused here, before any call.
@@ -19,4 +22,29 @@ pub async fn config(global: &Global) -> Result<SdkConfig, CommandError> {
         profile: global.profile.clone(),
     };
     Ok(load_config_for(&target).await?)
+}
+
+/// The adapters for a command that changes an alias for an operator (`abort`, `pause`,
+/// `resume`, `promote`), once what it names has been checked: the function, the alias, and
+/// the topic (its form, then that it can be published to), all before the alias is touched.
+pub async fn operator_adapters(
+    global: &Global,
+    function: &str,
+    alias: &str,
+    topic: Option<&str>,
+) -> Result<Adapters, CommandError> {
+    check_function_name(function).map_err(as_flags)?;
+    check_alias(alias).map_err(as_flags)?;
+    if let Some(topic) = topic {
+        check_topic_arn("--topic", topic)?;
+    }
+    let adapters = adapters(global).await?;
+    if let Some(topic) = topic {
+        adapters
+            .driver("rollout-cli", &[], None)
+            .topic_usable(topic)
+            .await
+            .map_err(|why| InvalidField::new("--topic", why))?;
+    }
+    Ok(adapters)
 }

@@ -4,11 +4,9 @@
 
 use rollout_core::engine::control::Operator;
 use rollout_core::plan::format_percent;
-use rollout_core::validate::{check_alias, check_function_name, check_topic_arn};
-use rollout_core::InvalidField;
 use rollout_usecases::driver::{ControlError, ControlRequest};
 
-use crate::args::{as_flags, ControlArgs, Global, Output};
+use crate::args::{ControlArgs, Global, Output};
 use crate::exit::{CommandError, PROMOTED};
 
 pub async fn control(
@@ -16,26 +14,16 @@ pub async fn control(
     op: Operator,
     global: &Global,
 ) -> Result<i32, CommandError> {
-    check_function_name(&args.function).map_err(as_flags)?;
-    check_alias(&args.alias).map_err(as_flags)?;
-    if let Some(topic) = &args.topic {
-        check_topic_arn("--topic", topic)?;
-    }
-    let adapters = crate::aws::adapters(global).await?;
+    let topic = args.topic.as_deref();
+    let adapters =
+        crate::aws::operator_adapters(global, &args.function, &args.alias, topic).await?;
     let driver = adapters.driver("rollout-cli", &[], None);
-    // A topic that cannot be published to is refused before the alias is touched.
-    if let Some(topic) = &args.topic {
-        driver
-            .topic_usable(topic)
-            .await
-            .map_err(|why| InvalidField::new("--topic", why))?;
-    }
     let request = ControlRequest {
         function: &args.function,
         alias: &args.alias,
         op,
         reason: &args.reason,
-        topic: args.topic.as_deref(),
+        topic,
     };
     let done = match driver.control(request, chrono::Utc::now()).await {
         Ok(done) => done,

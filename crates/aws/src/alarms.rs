@@ -24,6 +24,17 @@ impl CloudWatchAlarms {
     }
 
     async fn states(&self, names: &[String]) -> Result<Vec<(String, StateValue)>, CallFailed> {
+        Ok(self
+            .by_name(names)
+            .await?
+            .into_iter()
+            .filter_map(|a| Some((a.name, a.state?)))
+            .collect())
+    }
+
+    /// The named alarms (metric and composite) that exist, in as few DescribeAlarms calls as
+    /// the names allow.
+    async fn by_name(&self, names: &[String]) -> Result<Vec<Described>, CallFailed> {
         let mut found = Vec::new();
         for chunk in names.chunks(NAMES_PER_CALL) {
             let mut pages = self
@@ -39,20 +50,31 @@ impl CloudWatchAlarms {
                 let metric = page
                     .metric_alarms()
                     .iter()
-                    .map(|a| (a.alarm_name(), a.state_value()));
+                    .map(|a| (a.alarm_name(), a.state_value(), a.alarm_arn()));
                 let composite = page
                     .composite_alarms()
                     .iter()
-                    .map(|a| (a.alarm_name(), a.state_value()));
-                for (name, state) in metric.chain(composite) {
-                    if let (Some(name), Some(state)) = (name, state) {
-                        found.push((name.to_string(), state.clone()));
+                    .map(|a| (a.alarm_name(), a.state_value(), a.alarm_arn()));
+                for (name, state, arn) in metric.chain(composite) {
+                    if let Some(name) = name {
+                        found.push(Described {
+                            name: name.to_string(),
+                            state: state.cloned(),
+                            arn: arn.map(str::to_string),
+                        });
                     }
                 }
             }
         }
         Ok(found)
     }
+}
+
+/// One alarm as DescribeAlarms answered for it.
+struct Described {
+    name: String,
+    state: Option<StateValue>,
+    arn: Option<String>,
 }
 
 /// For the dashboard and the report: which alarms watch an alias, their ARNs, and their
@@ -100,33 +122,12 @@ impl CloudWatchAlarms {
         &self,
         names: &[String],
     ) -> Result<Vec<(String, Option<String>)>, CallFailed> {
-        let mut found: Vec<(String, String)> = Vec::new();
-        for chunk in names.chunks(NAMES_PER_CALL) {
-            let mut pages = self
-                .client
-                .describe_alarms()
-                .set_alarm_names(Some(chunk.to_vec()))
-                .alarm_types(AlarmType::MetricAlarm)
-                .alarm_types(AlarmType::CompositeAlarm)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| crate::call_failed("DescribeAlarms", &e))?;
-                let metric = page
-                    .metric_alarms()
-                    .iter()
-                    .map(|a| (a.alarm_name(), a.alarm_arn()));
-                let composite = page
-                    .composite_alarms()
-                    .iter()
-                    .map(|a| (a.alarm_name(), a.alarm_arn()));
-                for (name, arn) in metric.chain(composite) {
-                    if let (Some(name), Some(arn)) = (name, arn) {
-                        found.push((name.to_string(), arn.to_string()));
-                    }
-                }
-            }
-        }
+        let found: Vec<(String, String)> = self
+            .by_name(names)
+            .await?
+            .into_iter()
+            .filter_map(|a| Some((a.name, a.arn?)))
+            .collect();
         Ok(names
             .iter()
             .map(|name| {
