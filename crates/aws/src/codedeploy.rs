@@ -85,6 +85,52 @@ impl Deployments for CodeDeployments {
             }),
         }
     }
+
+    /// Two calls, only on a retried hook: the deployment's targets (one for a Lambda
+    /// deployment), then their lifecycle events.
+    async fn earlier_answer(
+        &self,
+        deployment_id: &str,
+        lifecycle_event: &str,
+    ) -> Result<Option<bool>, DeploymentError> {
+        let listed = self
+            .client
+            .list_deployment_targets()
+            .deployment_id(deployment_id)
+            .send()
+            .await
+            .map_err(|e| DeploymentError::Aws {
+                operation: "ListDeploymentTargets",
+                message: describe_sdk_error(&e),
+            })?;
+        let ids = listed.target_ids().to_vec();
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let targets = self
+            .client
+            .batch_get_deployment_targets()
+            .deployment_id(deployment_id)
+            .set_target_ids(Some(ids))
+            .send()
+            .await
+            .map_err(|e| DeploymentError::Aws {
+                operation: "BatchGetDeploymentTargets",
+                message: describe_sdk_error(&e),
+            })?;
+        let status = targets
+            .deployment_targets()
+            .iter()
+            .filter_map(|t| t.lambda_target())
+            .flat_map(|t| t.lifecycle_events())
+            .find(|e| e.lifecycle_event_name() == Some(lifecycle_event))
+            .and_then(|e| e.status());
+        Ok(match status {
+            Some(LifecycleEventStatus::Succeeded) => Some(true),
+            Some(LifecycleEventStatus::Failed) => Some(false),
+            _ => None,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -194,5 +240,63 @@ mod tests {
             .report("d-1", "hook-1", false)
             .await;
         assert!(matches!(answered, Err(DeploymentError::Aws { .. })));
+    }
+
+    #[tokio::test]
+    async fn the_earlier_answer_is_read_from_the_targets_lifecycle_events() {
+        use aws_sdk_codedeploy::operation::batch_get_deployment_targets::BatchGetDeploymentTargetsOutput;
+        use aws_sdk_codedeploy::operation::list_deployment_targets::ListDeploymentTargetsOutput;
+        use aws_sdk_codedeploy::types::{DeploymentTarget, LambdaTarget, LifecycleEvent};
+        let event = |name: &str, status: LifecycleEventStatus| {
+            LifecycleEvent::builder()
+                .lifecycle_event_name(name)
+                .status(status)
+                .build()
+        };
+        let target = LambdaTarget::builder()
+            .lifecycle_events(event("BeforeAllowTraffic", LifecycleEventStatus::Failed))
+            .lifecycle_events(event("AfterAllowTraffic", LifecycleEventStatus::Pending))
+            .build();
+        let list = || {
+            mock!(Client::list_deployment_targets).then_output(|| {
+                ListDeploymentTargetsOutput::builder()
+                    .target_ids("orders:live")
+                    .build()
+            })
+        };
+        let batch = || {
+            let target = target.clone();
+            mock!(Client::batch_get_deployment_targets).then_output(move || {
+                BatchGetDeploymentTargetsOutput::builder()
+                    .deployment_targets(
+                        DeploymentTarget::builder()
+                            .lambda_target(target.clone())
+                            .build(),
+                    )
+                    .build()
+            })
+        };
+        let (l1, b1, l2, b2) = (list(), batch(), list(), batch());
+        let client = mock_client!(
+            aws_sdk_codedeploy,
+            RuleMode::Sequential,
+            [&l1, &b1, &l2, &b2]
+        );
+        let deployments = CodeDeployments::new(client);
+        assert_eq!(
+            deployments
+                .earlier_answer("d-1", "BeforeAllowTraffic")
+                .await
+                .unwrap(),
+            Some(false)
+        );
+        // Still pending: CodeDeploy does not say, so nothing is claimed.
+        assert_eq!(
+            deployments
+                .earlier_answer("d-1", "AfterAllowTraffic")
+                .await
+                .unwrap(),
+            None
+        );
     }
 }

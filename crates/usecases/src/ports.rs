@@ -256,6 +256,14 @@ pub trait Deployments: Send + Sync {
         hook_execution_id: &str,
         succeeded: bool,
     ) -> Result<Answered, DeploymentError>;
+    /// How CodeDeploy recorded `lifecycle_event` (`BeforeAllowTraffic`, `AfterAllowTraffic`)
+    /// of the deployment once an earlier attempt answered it: `Some(true)` Succeeded,
+    /// `Some(false)` Failed, `None` when it does not say (still pending, or not found).
+    async fn earlier_answer(
+        &self,
+        deployment_id: &str,
+        lifecycle_event: &str,
+    ) -> Result<Option<bool>, DeploymentError>;
 }
 
 // --- Invoking a version (the smoke test) -------------------------------------------------

@@ -564,6 +564,8 @@ pub struct FakeDeployments {
     pub appspec: Option<Result<String, DeploymentError>>,
     pub answer: Option<Result<Answered, DeploymentError>>,
     pub reports: Arc<Mutex<Vec<bool>>>,
+    /// What CodeDeploy says an earlier attempt answered (default: it does not say).
+    pub earlier: Option<Result<Option<bool>, DeploymentError>>,
 }
 
 #[async_trait]
@@ -575,6 +577,10 @@ impl Deployments for FakeDeployments {
     async fn report(&self, _: &str, _: &str, succeeded: bool) -> Result<Answered, DeploymentError> {
         self.reports.lock().unwrap().push(succeeded);
         self.answer.clone().unwrap_or(Ok(Answered::Now))
+    }
+
+    async fn earlier_answer(&self, _: &str, _: &str) -> Result<Option<bool>, DeploymentError> {
+        self.earlier.clone().unwrap_or(Ok(None))
     }
 }
 

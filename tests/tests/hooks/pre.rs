@@ -221,3 +221,42 @@ async fn a_target_published_a_moment_before_is_waited_for_and_answered_succeeded
     );
     assert_eq!(s.answers(), ["Succeeded"]);
 }
+
+#[tokio::test]
+async fn a_retried_hook_tells_again_what_codedeploy_recorded() {
+    let s = Setup::new().await;
+    // An earlier attempt answered Failed (and its alert was lost); this one finds CodeDeploy
+    // already answered.
+    s.stub.respond(
+        "PutLifecycleEventHookExecutionStatus",
+        400,
+        json!({"__type": "LifecycleEventAlreadyCompletedException", "message": "already completed"}),
+    );
+    s.stub.respond(
+        "ListDeploymentTargets",
+        200,
+        json!({"targetIds": ["orders:live"]}),
+    );
+    s.stub.respond(
+        "BatchGetDeploymentTargets",
+        200,
+        json!({"deploymentTargets": [{
+            "deploymentTargetType": "LambdaTarget",
+            "lambdaTarget": {"lifecycleEvents": [
+                {"lifecycleEventName": "BeforeAllowTraffic", "status": "Failed"}
+            ]}
+        }]}),
+    );
+    let report = s
+        .run(&s.hook(HookKind::PreTraffic, &SMOKE), 30)
+        .await
+        .expect("a retry that found the answer given is done");
+    assert!(!report.answered_now && report.notified, "{report:?}");
+    let note = s.notification().await;
+    assert_eq!(note["event"], "hook.failed", "what CodeDeploy has: {note}");
+    assert_eq!(
+        note["reason"],
+        "an earlier attempt answered CodeDeploy Failed"
+    );
+    assert_eq!(s.stub.calls("BatchGetDeploymentTargets").len(), 1);
+}

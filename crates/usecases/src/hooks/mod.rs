@@ -50,6 +50,14 @@ impl HookKind {
     }
 
     /// Who acts, as named in notifications.
+    /// The lifecycle event CodeDeploy runs this hook for.
+    pub fn lifecycle_event(self) -> &'static str {
+        match self {
+            HookKind::PreTraffic => "BeforeAllowTraffic",
+            HookKind::PostTraffic => "AfterAllowTraffic",
+        }
+    }
+
     pub fn source(self) -> &'static str {
         match self {
             HookKind::PreTraffic => "pre-traffic-hook",

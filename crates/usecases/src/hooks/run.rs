@@ -95,10 +95,13 @@ impl Hook {
                 self.notify(id, target.as_ref(), passed, reason.clone(), evidence)
                     .await
             }
-            // An earlier attempt answered and notified: say nothing twice.
+            // An earlier attempt answered; its alert may not have gone out (the usual reason
+            // for a retry): tell it again as CodeDeploy recorded it, under the same eventId.
             Answered::Already => {
                 tracing::warn!(deployment_id = id, "CodeDeploy already had an answer");
-                Ok(false)
+                let evidence = (alarms.clone(), judgement);
+                self.notify_earlier(id, target.as_ref(), passed, &reason, evidence)
+                    .await
             }
         };
         if let Err(Unchecked { error_type, reason }) = outcome {
@@ -303,6 +306,44 @@ impl Hook {
     }
 
     /// Publishes `hook.succeeded` or `hook.failed` when a topic is configured.
+    /// Re-sends the alert of the answer an earlier attempt gave, as CodeDeploy recorded it
+    /// (the same eventId: a subscriber drops it if the first went out). This attempt's reason
+    /// and evidence go with it only when its verdict is the same; when CodeDeploy does not
+    /// say, nothing is sent (an alert that may be false is worse than a duplicate).
+    async fn notify_earlier(
+        &self,
+        id: &str,
+        target: Option<&AppSpecTarget>,
+        passed: bool,
+        reason: &str,
+        evidence: (
+            Vec<rollout_core::AlarmVerdict>,
+            Option<rollout_core::Judgement>,
+        ),
+    ) -> Result<bool, String> {
+        let earlier = match self
+            .deployments
+            .earlier_answer(id, self.kind.lifecycle_event())
+            .await
+        {
+            Ok(Some(earlier)) => earlier,
+            Ok(None) => return Ok(false),
+            Err(e) => {
+                tracing::warn!(deployment_id = id, error = %e, "could not read the earlier answer");
+                return Ok(false);
+            }
+        };
+        if earlier == passed {
+            return self
+                .notify(id, target, passed, reason.to_string(), evidence)
+                .await;
+        }
+        let status = if earlier { "Succeeded" } else { "Failed" };
+        let why = format!("an earlier attempt answered CodeDeploy {status}");
+        self.notify(id, target, earlier, why, (Vec::new(), None))
+            .await
+    }
+
     async fn notify(
         &self,
         id: &str,

@@ -191,19 +191,68 @@ async fn a_refused_answer_fails_the_invocation_so_lambda_retries() {
     assert_eq!(seen.answers_and_events(), (vec![true], vec!["hook.failed"]));
 }
 
-#[tokio::test]
-async fn a_retry_after_an_answer_says_nothing_twice() {
-    let fakes = Fakes {
+/// A retry finds CodeDeploy already answered; `earlier` is what CodeDeploy recorded.
+fn retried(earlier: Result<Option<bool>, DeploymentError>) -> Fakes {
+    Fakes {
         deployments: FakeDeployments {
             answer: Some(Ok(Answered::Already)),
+            earlier: Some(earlier),
             ..FakeDeployments::default()
         },
         ..Fakes::default()
-    };
-    let (hook, seen) = hook(HookKind::PreTraffic, fakes);
+    }
+}
+
+#[tokio::test]
+async fn a_retry_after_an_answer_tells_it_again_under_the_same_event_id() {
+    let (first, first_seen) = hook(HookKind::PreTraffic, Fakes::default());
+    first.answer_by(event(), in_seconds(30)).await.unwrap();
+    let (hook, seen) = hook(HookKind::PreTraffic, retried(Ok(Some(true))));
     let report = hook.answer_by(event(), in_seconds(30)).await.unwrap();
-    assert!(!report.answered_now && !report.notified);
-    assert_eq!(seen.answers_and_events(), (vec![true], vec![]));
+    assert!(!report.answered_now && report.notified);
+    assert_eq!(
+        seen.answers_and_events(),
+        (vec![true], vec!["hook.succeeded"])
+    );
+    let (once, again) = (
+        first_seen.sent.lock().unwrap()[0].clone(),
+        seen.sent.lock().unwrap()[0].clone(),
+    );
+    assert_eq!(
+        again.event_id, once.event_id,
+        "a subscriber drops the second"
+    );
+    assert_eq!(again.reason, once.reason);
+}
+
+#[tokio::test]
+async fn a_retry_tells_what_codedeploy_recorded_not_what_it_sees_now() {
+    // The earlier attempt answered Failed (an alarm fired then); this one would pass.
+    let (hook, seen) = hook(HookKind::PreTraffic, retried(Ok(Some(false))));
+    hook.answer_by(event(), in_seconds(30)).await.unwrap();
+    let sent = seen.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].event, "hook.failed");
+    assert_eq!(
+        sent[0].reason.as_deref(),
+        Some("an earlier attempt answered CodeDeploy Failed")
+    );
+}
+
+#[tokio::test]
+async fn a_retry_that_cannot_learn_the_earlier_answer_says_nothing() {
+    for earlier in [
+        Ok(None),
+        Err(DeploymentError::Aws {
+            operation: "ListDeploymentTargets",
+            message: "throttled".into(),
+        }),
+    ] {
+        let (hook, seen) = hook(HookKind::PreTraffic, retried(earlier));
+        let report = hook.answer_by(event(), in_seconds(30)).await.unwrap();
+        assert!(!report.answered_now && !report.notified);
+        assert_eq!(seen.answers_and_events(), (vec![true], vec![]));
+    }
 }
 
 #[tokio::test]
