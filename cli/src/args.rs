@@ -199,6 +199,13 @@ pub struct StatusArgs {
     /// How often --watch reads the alias, e.g. 2s
     #[arg(long, default_value = "2s")]
     pub poll: String,
+    /// With --watch: an alarm to show besides those whose dimensions name the alias (repeatable)
+    #[arg(long = "alarm", requires = "watch")]
+    pub alarms: Vec<String>,
+    /// With --watch: judge the split as `run --analysis` would (JSON or @FILE), every 30s, over
+    /// the time since the watch saw the current weight
+    #[arg(long, requires = "watch")]
+    pub analysis: Option<String>,
 }
 
 /// What `pause` and `resume` act on.

@@ -3,17 +3,21 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use rollout_core::alias::describe_alias;
+use rollout_core::judgement::Window;
 use rollout_core::marker::Control;
 use rollout_core::plan::{format_percent, format_seconds};
-use rollout_core::validate::{check_alias, check_function_name};
-use rollout_core::{AliasState, Marker, Status};
+use rollout_core::state::rollout_started_at;
+use rollout_core::validate::{check_alias, check_function_name, short_function_name};
+use rollout_core::{AliasState, Analysis, Judgement, Marker, Status};
 use rollout_usecases::driver::DriveError;
-use rollout_usecases::ports::AliasStore;
+use rollout_usecases::ports::{AlarmSource, AliasStore, MetricsQuery, MetricsSource};
 use serde_json::{json, Value};
 
 use crate::args::{as_flags, poll_seconds, AliasArgs, Global, Output, StatusArgs};
 use crate::exit::{for_status, CommandError, ABORTED, PROMOTED};
+use crate::plan::analysis_arg;
 
 pub async fn status(args: &StatusArgs, global: &Global) -> Result<i32, CommandError> {
     let target = &args.alias;
@@ -31,7 +35,130 @@ pub async fn status(args: &StatusArgs, global: &Global) -> Result<i32, CommandEr
         return Ok(PROMOTED);
     }
     let poll = Duration::from_secs(poll);
-    watch(target, &adapters.aliases, alias, poll, global.output).await
+    let mut alarms = adapters
+        .alarms
+        .watching(short_function_name(&target.function), &target.alias)
+        .await?
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect::<Vec<_>>();
+    for name in &args.alarms {
+        if !alarms.contains(name) {
+            alarms.push(name.clone());
+        }
+    }
+    let health = Health {
+        function: short_function_name(&target.function).to_string(),
+        alias: target.alias.clone(),
+        alarms,
+        analysis: analysis_arg(args.analysis.as_deref())?,
+        alarm_source: &adapters.alarms,
+        metrics: &adapters.metrics,
+        judged: None,
+        shown: (None, None),
+    };
+    watch(
+        target,
+        &adapters.aliases,
+        alias,
+        poll,
+        global.output,
+        health,
+    )
+    .await
+}
+
+/// What `--watch` shows besides the marker: the alarms that guard the alias, and (with
+/// `--analysis`) the judgement of the split as a driver would make it.
+struct Health<'a> {
+    /// The function's short name and the alias, as the metrics name them.
+    function: String,
+    alias: String,
+    alarms: Vec<String>,
+    analysis: Option<Analysis>,
+    alarm_source: &'a dyn AlarmSource,
+    metrics: &'a dyn MetricsSource,
+    /// The weight being judged, since when the watch has seen it, and when it last judged.
+    judged: Option<(f64, DateTime<Utc>, DateTime<Utc>)>,
+    /// The alarm and judgement lines last shown: each is told again only when it changes.
+    shown: (Option<String>, Option<String>),
+}
+
+/// How often `--watch --analysis` reads the metrics (one GetMetricData each time).
+const JUDGE_EVERY_SECONDS: i64 = 30;
+
+impl Health<'_> {
+    async fn show(&mut self, m: &Marker, output: Output) {
+        if !self.alarms.is_empty() {
+            let text = match self.alarm_source.verdicts(&self.alarms).await {
+                Ok(verdicts) => format!(
+                    "alarms: {}",
+                    verdicts
+                        .iter()
+                        .map(|v| v.describe())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                Err(e) => format!("alarms: could not be read ({e})"),
+            };
+            if self.shown.0.as_ref() != Some(&text) {
+                line(output, &text);
+                self.shown.0 = Some(text);
+            }
+        }
+        let (Some(analysis), Some(weight)) = (&self.analysis, m.weight) else {
+            return;
+        };
+        if m.status != Status::InProgress || weight <= 0.0 || weight >= 1.0 {
+            return;
+        }
+        let now = Utc::now();
+        let since = match self.judged {
+            Some((w, since, last)) if w == weight => {
+                if (now - last).num_seconds() < JUDGE_EVERY_SECONDS {
+                    return;
+                }
+                since
+            }
+            // A weight the watch saw applied: from that moment.
+            Some(_) => now,
+            // The weight already applied when the watch began: from the rollout's start (its
+            // id says when), or the last quarter of an hour of a long one.
+            None => {
+                let recent = now - chrono::Duration::minutes(15);
+                rollout_started_at(&m.rollout_id).map_or(recent, |start| start.max(recent))
+            }
+        };
+        self.judged = Some((weight, since, now));
+        let query = MetricsQuery {
+            function: self.function.clone(),
+            alias: self.alias.clone(),
+            target: m.to_version.clone(),
+            current: m.from_version.clone(),
+            start: since,
+            end: now,
+        };
+        let window = Window::new(since, now);
+        let text = match self.metrics.versions(&query).await {
+            Ok((target, current)) => {
+                let j = Judgement::new(analysis, target, current, window.end.clone(), window);
+                let verdict = serde_json::to_value(j.verdict).unwrap_or_default();
+                format!(
+                    "judged {} since {}: {}",
+                    verdict.as_str().unwrap_or("?"),
+                    since.with_timezone(&chrono::Local).format("%H:%M:%S"),
+                    j.line()
+                )
+            }
+            Err(e) => format!("not judged: the metrics could not be read ({e})"),
+        };
+        // The counts change at every read: told when the verdict changes, not each time.
+        let key = text.split(':').next().map(str::to_string);
+        if self.shown.1 != key {
+            line(output, &text);
+            self.shown.1 = key;
+        }
+    }
 }
 
 /// Follows the rollout the alias carries until it ends: one line whenever its step, weights,
@@ -44,6 +171,7 @@ async fn watch(
     mut alias: AliasState,
     poll: Duration,
     output: Output,
+    mut health: Health<'_>,
 ) -> Result<i32, CommandError> {
     let Some(first) = alias.marker() else {
         return Err(CommandError::Refused(format!(
@@ -87,6 +215,7 @@ async fn watch(
                     line(output, &text);
                     shown = key;
                 }
+                health.show(m, output).await;
                 m.status.is_terminal().then(|| for_status(m.status))
             }
         };

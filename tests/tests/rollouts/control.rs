@@ -227,6 +227,14 @@ async fn status_watch_follows_whoever_drives_and_exits_with_the_rollouts_code() 
     s.world.alarm("orders-errors", "orders", None).await;
     let child = run(&s, "50%:1h", &["--alarm", "orders-errors"]);
     s.world.until_split("orders").await;
+    // The new version is 20 times slower on its own calls (no errors, so the error alarm
+    // stays OK): the watch judges the split it follows.
+    s.world
+        .put_version_metrics("orders", "2", 100, 0, 400.0)
+        .await;
+    s.world
+        .put_version_metrics("orders", "1", 100, 0, 20.0)
+        .await;
     let watch = spawn_rollout_cli(
         &s.stack,
         &s.stack.endpoint(),
@@ -239,6 +247,8 @@ async fn status_watch_follows_whoever_drives_and_exits_with_the_rollouts_code() 
             "--watch",
             "--poll",
             "1s",
+            "--analysis",
+            r#"{"maxLatencyRatio": 1.5}"#,
         ],
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -256,6 +266,17 @@ async fn status_watch_follows_whoever_drives_and_exits_with_the_rollouts_code() 
     assert!(shown.contains("InProgress at step 1, 50% on 2"), "{shown}");
     assert!(shown.contains("paused by rollout-cli: looking"), "{shown}");
     assert!(shown.contains("RolledBack at step 1"), "{shown}");
+    // The alarms that guard the alias, found by their dimensions, as they change.
+    assert!(
+        shown.contains("alarms: alarm orders-errors is OK"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("alarms: alarm orders-errors is in ALARM"),
+        "{shown}"
+    );
+    assert!(shown.contains("judged fail since"), "{shown}");
+    assert!(shown.contains("p99 400 vs 20 ms"), "{shown}");
     assert_eq!(ended(child).await.status.code(), Some(3));
 }
 
