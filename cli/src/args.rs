@@ -19,8 +19,10 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags every command takes, before or after its name (like the AWS CLI's).
+/// Flags every command takes, before or after its name (like the AWS CLI's); listed apart
+/// in each command's help, after the command's own.
 #[derive(Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// AWS region (default: AWS_REGION, then the profile's region)
     #[arg(long, global = true, value_name = "REGION")]
