@@ -367,3 +367,35 @@ fn completions_into_a_closed_pipe_end_quietly() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+/// `--profile` wins over keys exported in the shell, as with the AWS CLI: a profile that does
+/// not exist is an error, not a silent run with whatever account the exported keys are for.
+#[tokio::test]
+async fn a_named_profile_wins_over_exported_keys_and_a_missing_one_is_refused() {
+    let s = Setup::new("orders").await;
+    let files = AwsFiles::new(
+        "exported",
+        &format!("[profile ops]\nregion = {}\n", rollout_testkit::REGION),
+        "[ops]\naws_access_key_id = test\naws_secret_access_key = test\n",
+    );
+    let with = |profile: &str| {
+        let mut args = STATUS.to_vec();
+        args.extend(["--profile", profile]);
+        // The fixture's environment keeps AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+        rollout_command(&s.stack, &args)
+            .env("AWS_CONFIG_FILE", files.dir.join("config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", files.dir.join("credentials"))
+            .output()
+            .unwrap()
+    };
+    let out = with("opps");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    let error = text(&out.stderr);
+    assert!(
+        error.contains("no usable AWS credentials") && error.contains("--profile"),
+        "{error}"
+    );
+    let out = with("ops");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
