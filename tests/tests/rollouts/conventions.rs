@@ -303,7 +303,22 @@ fn bash_completions_know_every_command_and_the_global_flags() {
 /// document naming the flag, exit 2; clap's own message with its tip stays on stderr.
 #[test]
 fn a_flag_refused_by_the_parser_is_a_json_error_too_with_output_json() {
-    let cases: [(&[&str], &str, &str); 3] = [
+    let cases: [(&[&str], &str, &str); 4] = [
+        (
+            &[
+                "status",
+                "--function",
+                "orders",
+                "--alias",
+                "live",
+                "--region",
+                "",
+                "--output",
+                "json",
+            ],
+            "--region",
+            "a value is required for '--region <REGION>'",
+        ),
         (
             &[
                 "status",
