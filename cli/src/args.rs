@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use clap::builder::NonEmptyStringValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rollout_core::plan::parse_hold;
 use rollout_core::{InvalidField, Spec};
@@ -19,14 +20,17 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags every command takes, before or after its name (like the AWS CLI's).
+/// Flags every command takes, before or after its name (like the AWS CLI's); listed apart
+/// in each command's help, after the command's own. An empty `--region` or `--profile` is
+/// refused here, not sent to the SDK (which would fail the first call vaguely).
 #[derive(Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// AWS region (default: AWS_REGION, then the profile's region)
-    #[arg(long, global = true, value_name = "REGION")]
+    #[arg(long, global = true, value_name = "REGION", value_parser = NonEmptyStringValueParser::new())]
     pub region: Option<String>,
     /// Named profile from ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE)
-    #[arg(long, global = true, value_name = "PROFILE")]
+    #[arg(long, global = true, value_name = "PROFILE", value_parser = NonEmptyStringValueParser::new())]
     pub profile: Option<String>,
     /// Show the CLI's logs on stderr: -v info and debug, -vv also the AWS SDK's (RUST_LOG wins)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

@@ -81,6 +81,71 @@ impl CommandError {
     }
 }
 
+/// A command line clap refuses (an unknown flag, a missing one, a value not allowed): clap's
+/// own message on stderr, and with `--output json` also the error document on stdout, as
+/// every other error prints it; exit 2. Help and version are printed as asked, exit 0.
+pub fn usage(error: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        error.exit();
+    }
+    let _ = error.print();
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if asks_for_json(&args) {
+        let document = serde_json::json!({
+            "error": usage_message(&error),
+            "field": usage_field(&error),
+            "exitCode": INVALID,
+        });
+        out!(
+            "{}",
+            serde_json::to_string_pretty(&document).expect("an error serializes")
+        );
+    }
+    std::process::exit(INVALID)
+}
+
+/// Whether the command line asks for JSON, read from the raw arguments since clap could not
+/// parse them.
+fn asks_for_json(args: &[String]) -> bool {
+    args.iter().any(|a| a == "--output=json")
+        || args
+            .windows(2)
+            .any(|w| w[0] == "--output" && w[1] == "json")
+}
+
+/// clap's message on one line (what is wrong, and the values allowed when it lists them),
+/// without its `error: ` prefix, usage and tips.
+fn usage_message(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let message: Vec<&str> = rendered
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let message = message.join(" ");
+    message
+        .strip_prefix("error: ")
+        .unwrap_or(&message)
+        .to_string()
+}
+
+/// The flag clap names as at fault (`--alias` of `--alias <ALIAS>`), if it names one.
+fn usage_field(error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let named = match error.get(ContextKind::InvalidArg)? {
+        ContextValue::String(arg) => arg.clone(),
+        ContextValue::Strings(args) => args.first()?.clone(),
+        _ => return None,
+    };
+    named.split_whitespace().next().map(str::to_string)
+}
+
 /// The exit code a finished rollout stands for.
 pub fn for_status(status: Status) -> i32 {
     match status {

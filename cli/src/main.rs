@@ -30,7 +30,7 @@ use rollout_core::engine::control::Operator;
 
 #[tokio::main]
 async fn main() {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|error| exit::usage(error));
     init_logs(&cli.global);
     let code = match dispatch(cli.command, &cli.global).await {
         Ok(code) => code,
@@ -74,12 +74,11 @@ async fn dispatch(command: Command, global: &Global) -> Result<i32, CommandError
         Command::Dashboard(args) => dashboard::dashboard(&args, global).await,
         Command::Report(args) => report::report(&args, global).await,
         Command::Completions(args) => {
-            clap_complete::generate(
-                args.shell,
-                &mut Cli::command(),
-                "rollout",
-                &mut std::io::stdout(),
-            );
+            // Written whole and a closed stdout ignored (`rollout completions bash | head`),
+            // as `out!` does: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "rollout", &mut script);
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
             Ok(exit::PROMOTED)
         }
     }

@@ -76,7 +76,10 @@ async fn loader(target: &AwsTarget) -> SdkConfig {
     if let Some(profile) = &target.profile {
         loader = loader.profile_name(profile);
     }
-    let config = loader.load().await;
+    let config = match &target.profile {
+        Some(profile) => with_profile_credentials(loader.load().await, profile),
+        None => loader.load().await,
+    };
     tracing::debug!(
         region = ?config.region(),
         endpoint = ?config.endpoint_url(),
@@ -87,6 +90,26 @@ async fn loader(target: &AwsTarget) -> SdkConfig {
         Some(client) => config.into_builder().http_client(client).build(),
         None => config,
     }
+}
+
+/// A profile named on the command line gives the credentials, as with the AWS CLI: the
+/// SDK's default chain tries AWS_ACCESS_KEY_ID first even when a profile is named, so
+/// `--profile prod` would otherwise run with whatever keys the shell exported (another
+/// account's, perhaps) and a misspelled profile would go unnoticed.
+fn with_profile_credentials(config: SdkConfig, profile: &str) -> SdkConfig {
+    let conf = aws_config::provider_config::ProviderConfig::without_region()
+        .with_region(config.region().cloned())
+        .with_behavior_version(Some(BehaviorVersion::latest()));
+    let provider = aws_config::profile::ProfileFileCredentialsProvider::builder()
+        .configure(&conf)
+        .profile_name(profile)
+        .build();
+    config
+        .into_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
+        .build()
 }
 
 /// The SDK error's code and message (or what kind of failure it was), for errors we report

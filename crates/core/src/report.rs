@@ -117,7 +117,8 @@ fn mid_minute(points: Vec<Point>) -> Vec<Point> {
 
 /// Calls, errors and the highest minute's p99 of a version over the whole window.
 fn totals(series: &VersionSeries) -> (f64, f64, Option<f64>) {
-    let sum = |points: &[Point]| points.iter().map(|p| p.value).sum::<f64>();
+    // Folded from +0.0: `Sum` of no f64 is -0.0, which the table would print as "-0".
+    let sum = |points: &[Point]| points.iter().fold(0.0, |total, p| total + p.value);
     let p99 = series.p99_ms.iter().map(|p| p.value).reduce(f64::max);
     (sum(&series.invocations), sum(&series.errors), p99)
 }

@@ -297,3 +297,120 @@ fn bash_completions_know_every_command_and_the_global_flags() {
         assert!(script.contains(word), "{word} missing");
     }
 }
+
+/// A flag clap itself refuses (a typo, one missing, a value not allowed) is an error like any
+/// other: with `--output json` (in either spelling, anywhere) stdout is the one error
+/// document naming the flag, exit 2; clap's own message with its tip stays on stderr.
+#[test]
+fn a_flag_refused_by_the_parser_is_a_json_error_too_with_output_json() {
+    let cases: [(&[&str], &str, &str); 4] = [
+        (
+            &[
+                "status",
+                "--function",
+                "orders",
+                "--alias",
+                "live",
+                "--region",
+                "",
+                "--output",
+                "json",
+            ],
+            "--region",
+            "a value is required for '--region <REGION>'",
+        ),
+        (
+            &[
+                "status",
+                "--function",
+                "orders",
+                "--alais",
+                "live",
+                "--output",
+                "json",
+            ],
+            "--alais",
+            "unexpected argument '--alais'",
+        ),
+        (
+            &["--output=json", "pause", "--function", "orders"],
+            "--alias",
+            "required arguments were not provided: --alias",
+        ),
+        (
+            &["--output", "json", "completions", "tcsh"],
+            "<SHELL>",
+            "[possible values: bash, elvish, fish, powershell, zsh]",
+        ),
+    ];
+    for (args, field, says) in cases {
+        let out = rollout(args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        let error = stdout_json(&out);
+        assert_eq!(error["field"], field, "{args:?}");
+        assert_eq!(error["exitCode"], 2, "{args:?}");
+        let message = error["error"].as_str().unwrap();
+        assert!(message.contains(says), "{args:?}: {message}");
+    }
+    // Without --output json, stdout stays empty: clap's message is on stderr only.
+    let out = rollout(&["status", "--function", "orders", "--alais", "live"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("a similar argument exists: '--alias'"));
+}
+
+/// `rollout completions bash | head -1`: a reader that stops early is not a crash.
+#[test]
+fn completions_into_a_closed_pipe_end_quietly() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = rollout(&["completions", "bash"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// `--profile` wins over keys exported in the shell, as with the AWS CLI: a profile that does
+/// not exist is an error, not a silent run with whatever account the exported keys are for.
+#[tokio::test]
+async fn a_named_profile_wins_over_exported_keys_and_a_missing_one_is_refused() {
+    let s = Setup::new("orders").await;
+    let files = AwsFiles::new(
+        "exported",
+        &format!("[profile ops]\nregion = {}\n", rollout_testkit::REGION),
+        "[ops]\naws_access_key_id = test\naws_secret_access_key = test\n",
+    );
+    let with = |profile: &str| {
+        let mut args = STATUS.to_vec();
+        args.extend(["--profile", profile]);
+        // The fixture's environment keeps AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+        rollout_command(&s.stack, &args)
+            .env("AWS_CONFIG_FILE", files.dir.join("config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", files.dir.join("credentials"))
+            .output()
+            .unwrap()
+    };
+    let out = with("opps");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    let error = text(&out.stderr);
+    assert!(
+        error.contains("no usable AWS credentials") && error.contains("--profile"),
+        "{error}"
+    );
+    let out = with("ops");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

@@ -139,6 +139,26 @@ fn without_a_marker_or_data_the_page_says_so() {
 }
 
 #[test]
+fn a_version_without_calls_has_zero_calls_and_errors_not_minus_zero() {
+    let quiet = VersionSeries {
+        version: "3".into(),
+        invocations: vec![],
+        errors: vec![],
+        p99_ms: vec![],
+    };
+    let input = ReportInput {
+        versions: vec![quiet],
+        ..input()
+    };
+    let html = render(&input);
+    assert!(
+        html.contains("<td class=\"num\">0</td><td class=\"num\">0</td>"),
+        "{html}"
+    );
+    assert!(!html.contains(">-0<"), "{html}");
+}
+
+#[test]
 fn a_failed_verdict_is_marked_and_listed() {
     let input = ReportInput {
         verdict: vec![point(30, 0.0), point(70, 1.0)],
