@@ -197,7 +197,7 @@ pub struct AliasArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     pub alias: AliasArgs,
-    /// Follow the rollout until it ends; exit with its exit code (0 promoted, 3 rolled back, 4 aborted)
+    /// Follow the rollout until it ends; exit with its exit code (0 promoted, 3 rolled back, 4 aborted, 1 failed; 2 when there is no rollout to follow)
     #[arg(long)]
     pub watch: bool,
     /// How often --watch reads the alias, e.g. 2s
@@ -243,7 +243,7 @@ pub fn poll_seconds(text: &str) -> Result<u64, InvalidField> {
     parse_hold(text).ok().filter(|s| *s > 0).ok_or_else(|| {
         InvalidField::new(
             "--poll",
-            format!("{text:?} must be a duration of at least 1s"),
+            format!("{text:?} must be a duration of at least 1s, like 2s, 30s or 1m"),
         )
     })
 }

@@ -5,8 +5,8 @@ use rollout_usecases::check::{check as check_rollout, Level, Report};
 use rollout_usecases::readiness::ReadyWait;
 
 use crate::args::{as_flags, CheckArgs, Global, Output};
+use crate::exit::as_flags_in;
 use crate::exit::{CommandError, INVALID, PROMOTED};
-use crate::run::as_flags_in;
 
 pub async fn check(args: &CheckArgs, global: &Global) -> Result<i32, CommandError> {
     let spec = args.target.spec(None, None);

@@ -4,7 +4,7 @@ use rollout_aws::Cause;
 use rollout_core::{InvalidField, Refusal, Status};
 use rollout_usecases::driver::DriveError;
 
-use crate::args::Output;
+use crate::args::{as_flags, Output};
 
 pub const PROMOTED: i32 = 0;
 pub const RUNTIME: i32 = 1;
@@ -19,12 +19,12 @@ pub const TERMINATED: i32 = 143;
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     #[error(transparent)]
-    Invalid(#[from] InvalidField),
+    Invalid(InvalidField),
     /// The AWS setup (region, credentials) is missing, found before any call.
     #[error(transparent)]
     Setup(#[from] Cause),
     #[error(transparent)]
-    Drive(#[from] DriveError),
+    Drive(DriveError),
     #[error(transparent)]
     Call(#[from] rollout_usecases::ports::CallFailed),
     #[error("{0}")]
@@ -33,6 +33,29 @@ pub enum CommandError {
     /// nothing touched.
     #[error("{0}")]
     Refused(String),
+}
+
+/// A field at fault is named as the flag that gave it (`--alias`, not `alias`), whichever
+/// command met it.
+impl From<InvalidField> for CommandError {
+    fn from(e: InvalidField) -> Self {
+        CommandError::Invalid(as_flags(e))
+    }
+}
+
+impl From<DriveError> for CommandError {
+    fn from(e: DriveError) -> Self {
+        CommandError::Drive(as_flags_in(e))
+    }
+}
+
+/// The same error, naming flags instead of spec fields.
+pub fn as_flags_in(e: DriveError) -> DriveError {
+    match e {
+        DriveError::Invalid(f) => DriveError::Invalid(as_flags(f)),
+        DriveError::Refused(Refusal::Invalid(f)) => DriveError::Invalid(as_flags(f)),
+        other => other,
+    }
 }
 
 impl CommandError {

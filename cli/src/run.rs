@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rollout_core::marker::Control;
-use rollout_core::{Refusal, Rollout};
+use rollout_core::Rollout;
 use rollout_usecases::driver::{new_rollout_id, DriveError, Stepped};
 use rollout_usecases::readiness::ReadyWait;
 
@@ -124,7 +124,7 @@ pub async fn run(args: RunArgs, global: &Global) -> Result<i32, CommandError> {
                     .await;
                 progress.show(&failed);
                 progress.line_for_resume(&failed);
-                return Err(as_flags_in(e).into());
+                return Err(e.into());
             }
         };
         progress.show(&rollout);
@@ -142,20 +142,11 @@ pub async fn run(args: RunArgs, global: &Global) -> Result<i32, CommandError> {
 /// A failed SNS publish happens after the alias write: warn, and keep driving the rollout so
 /// traffic is never left split with no one watching it.
 fn carry_on(result: Result<Stepped, DriveError>) -> Result<rollout_core::Rollout, DriveError> {
-    let stepped = result.map_err(as_flags_in)?;
+    let stepped = result?;
     if let Some(warning) = stepped.warning {
         eprintln!("warning: {warning}; the rollout goes on");
     }
     Ok(stepped.rollout)
-}
-
-/// The same error, naming flags instead of spec fields.
-pub fn as_flags_in(e: DriveError) -> DriveError {
-    match e {
-        DriveError::Invalid(f) => DriveError::Invalid(as_flags(f)),
-        DriveError::Refused(Refusal::Invalid(f)) => DriveError::Invalid(as_flags(f)),
-        other => other,
-    }
 }
 
 /// A signal that stops `rollout run`.

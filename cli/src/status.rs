@@ -315,10 +315,19 @@ fn show(args: &AliasArgs, alias: &AliasState, output: Output) {
             );
             match alias.marker() {
                 Some(m) => {
-                    let next = m.next_step_at.map(|at| {
-                        let left = (at - chrono::Utc::now()).num_seconds().max(0) as u64;
-                        format!(", next step in {}", format_seconds(left))
-                    });
+                    let next = m
+                        .next_step_at
+                        .filter(|_| m.status == Status::InProgress)
+                        .map(|at| {
+                            let left = (at - chrono::Utc::now()).num_seconds().max(0) as u64;
+                            match m.control {
+                                // Nothing advances until `rollout resume` (or `promote`).
+                                Some(Control::Paused) => {
+                                    format!(", paused (its hold ends in {})", format_seconds(left))
+                                }
+                                _ => format!(", next step in {}", format_seconds(left)),
+                            }
+                        });
                     out!(
                         "rollout {} ({} -> {}): {} at step {}{}",
                         m.rollout_id,

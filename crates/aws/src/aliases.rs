@@ -53,6 +53,10 @@ where
         } => AliasError::NotFound {
             function: function.into(),
             alias: alias.into(),
+            // Lambda's own words: "Function not found: arn:…" or "Alias not found: arn:…".
+            function_missing: err
+                .message()
+                .is_some_and(|m| m.starts_with("Function not found")),
         },
         _ => {
             let failed = call_failed(operation, err);

@@ -27,9 +27,13 @@ pub struct CallFailed {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AliasError {
-    /// The alias (or function) does not exist.
+    /// The alias does not exist (`function_missing`: nor does the function).
     #[error("alias {alias} of {function} not found")]
-    NotFound { function: String, alias: String },
+    NotFound {
+        function: String,
+        alias: String,
+        function_missing: bool,
+    },
     /// The RevisionId no longer matches: someone else changed the alias.
     #[error("the alias changed since it was read (RevisionId mismatch)")]
     Conflict,

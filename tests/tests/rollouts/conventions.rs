@@ -129,7 +129,7 @@ async fn the_region_flag_wins_over_aws_region_and_the_profile() {
     let out = rollout_cli(&s.stack, &elsewhere);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("alias live of function orders does not exist"),
+        text(&out.stderr).contains("--function: function orders does not exist"),
         "{}",
         text(&out.stderr)
     );
@@ -413,4 +413,37 @@ async fn a_named_profile_wins_over_exported_keys_and_a_missing_one_is_refused() 
     );
     let out = with("ops");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// A function or an alias that is not there is named as the flag that gave it, in text and
+/// in the JSON error, and told apart: a missing function is not called a missing alias.
+#[tokio::test]
+async fn a_missing_function_or_alias_is_named_by_its_flag() {
+    let s = Setup::new("orders").await;
+    for (function, alias, flag, said) in [
+        ("nofn", "live", "--function", "function nofn does not exist"),
+        (
+            "orders",
+            "nope",
+            "--alias",
+            "alias nope of function orders does not exist",
+        ),
+    ] {
+        let out = rollout_cli(
+            &s.stack,
+            &[
+                "status",
+                "--function",
+                function,
+                "--alias",
+                alias,
+                "--output",
+                "json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        let error = stdout_json(&out);
+        assert_eq!(error["field"], flag, "{error}");
+        assert!(error["error"].as_str().unwrap().contains(said), "{error}");
+    }
 }

@@ -165,13 +165,16 @@ impl Rollout {
         };
         next.adopt_control(marker, now);
         if marker.status.is_terminal() && next.reason.is_none() {
-            next.reason = Some(match &marker.by {
-                Some(by) => format!(
-                    "{} by {by}: alias put back on version {}",
-                    marker.status.as_str(),
+            next.reason = Some(match (&marker.by, &marker.why) {
+                (Some(by), Some(why)) => format!(
+                    "stopped by {by}: {why}; alias put back on version {}",
                     marker.from_version
                 ),
-                None => format!("rollout had already ended {}", marker.status.as_str()),
+                (Some(by), None) => format!(
+                    "stopped by {by}; alias put back on version {}",
+                    marker.from_version
+                ),
+                (None, _) => format!("rollout had already ended {}", marker.status.as_str()),
             });
         }
         next

@@ -84,7 +84,17 @@ impl From<AliasError> for DriveError {
     fn from(e: AliasError) -> Self {
         match e {
             AliasError::Invalid(f) => DriveError::Invalid(f),
-            AliasError::NotFound { function, alias } => DriveError::Invalid(InvalidField::new(
+            AliasError::NotFound {
+                function,
+                function_missing: true,
+                ..
+            } => DriveError::Invalid(InvalidField::new(
+                "functionName",
+                format!("function {function} does not exist"),
+            )),
+            AliasError::NotFound {
+                function, alias, ..
+            } => DriveError::Invalid(InvalidField::new(
                 "alias",
                 format!("alias {alias} of function {function} does not exist"),
             )),
