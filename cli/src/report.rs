@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use rollout_core::alias::describe_alias;
-use rollout_core::report::{render, weight_steps, ReportInput};
+use rollout_core::report::{render, weight_steps, Point, ReportInput};
 use rollout_core::state::rollout_started_at;
 use rollout_core::validate::{check_alias, check_function_name, short_function_name};
 use rollout_core::{InvalidField, Marker};
@@ -97,13 +97,14 @@ pub async fn report(args: &ReportArgs, global: &Global) -> Result<i32, CommandEr
         .timeline(function, &args.alias, &versions, start, end)
         .await?;
     let changes = adapters.alarms.state_changes(&alarms, start, end).await?;
+    let weight = own_weights(timeline.weight, rollout_id.as_deref(), end, now);
     let input = ReportInput {
         function: function.to_string(),
         alias: args.alias.clone(),
         rollout_id,
         start,
         end,
-        weight: timeline.weight,
+        weight,
         verdict: timeline.verdict,
         versions: timeline.versions,
         alarms,
@@ -177,6 +178,27 @@ fn window(
     (Some(rollout.0), start, end)
 }
 
+/// The weight series of the rollout itself: `TrafficWeight` has no version dimension, so the
+/// minute of lead before a rollout (kept for Lambda's per-minute data) would show the end of
+/// the one before it, and the next one's first point (stamped to its second) may fall before
+/// the end. Cut to [its start, the next start), to the second; a `--since` window is shown whole.
+fn own_weights(
+    weight: Vec<Point>,
+    rollout_id: Option<&str>,
+    end: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Vec<Point> {
+    let Some(started) = rollout_id.and_then(|id| rollout_started_at(id).ok()) else {
+        return weight;
+    };
+    let second = |t: DateTime<Utc>| DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t);
+    let (from, until) = (second(started), second(end));
+    weight
+        .into_iter()
+        .filter(|p| p.at >= from && (p.at < until || end >= now))
+        .collect()
+}
+
 /// A rollout's window ends now, a day after its start, or when the next rollout the alias
 /// records started, whichever comes first (rollout ids sort by their start).
 fn rollout_end(
@@ -236,5 +258,27 @@ mod tests {
         assert_eq!((id.as_deref(), end), (Some("r-20261123T145000000Z"), now));
         let (id, start, _) = window(Asked::Latest, None, now);
         assert_eq!((id, start), (None, at("2026-11-23T12:00:00Z")));
+    }
+
+    #[test]
+    fn the_weights_of_the_rollouts_before_and_after_are_not_its_own() {
+        let point = |t: &str, value| Point { at: at(t), value };
+        let series = vec![
+            point("2026-11-23T13:00:05Z", 100.0), // the rollout before, ending
+            point("2026-11-23T13:00:30Z", 10.0),  // this one's first step, at its start
+            point("2026-11-23T13:20:00Z", 100.0),
+            point("2026-11-23T13:59:59Z", 10.0), // the next one, stamped to its second
+            point("2026-11-23T14:00:10Z", 50.0),
+        ];
+        let id = Some("r-20261123T130030000Z");
+        let end = at("2026-11-23T13:59:59.500Z");
+        let now = at("2026-11-23T15:00:00Z");
+        let own: Vec<f64> = own_weights(series.clone(), id, end, now)
+            .iter()
+            .map(|p| p.value)
+            .collect();
+        assert_eq!(own, [10.0, 100.0]);
+        // A window asked for with --since is shown whole.
+        assert_eq!(own_weights(series.clone(), None, end, now), series);
     }
 }
