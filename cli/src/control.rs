@@ -40,7 +40,7 @@ pub async fn control(
     };
     match global.output {
         Output::Json => out!(
-            "{}",
+            "{:#}",
             serde_json::json!({
                 "functionName": args.function,
                 "alias": args.alias,

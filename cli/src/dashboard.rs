@@ -60,7 +60,7 @@ pub async fn dashboard(args: &DashboardArgs, global: &Global) -> Result<i32, Com
     );
     match global.output {
         Output::Json => out!(
-            "{}",
+            "{:#}",
             json!({"dashboardName": name, "region": region, "versions": versions,
                    "alarms": names, "url": url})
         ),

@@ -124,7 +124,7 @@ pub async fn report(args: &ReportArgs, global: &Global) -> Result<i32, CommandEr
     let outcome = input.outcome.as_ref().map(|m| m.status.as_str());
     match global.output {
         Output::Json => out!(
-            "{}",
+            "{:#}",
             serde_json::json!({
                 "out": args.out.display().to_string(),
                 "rolloutId": input.rollout_id,
