@@ -717,6 +717,37 @@ mod control {
         );
     }
 
+    /// The answer lost, then throttling until the bound: a last read finds the write.
+    #[tokio::test(start_paused = true)]
+    async fn an_operators_write_that_landed_before_a_throttling_storm_counts_as_done() {
+        let world = World::new();
+        started(&world).await;
+        let mut faults = vec![Fault::LandedThenThrottled];
+        faults.extend([Fault::Throttle; 1000]);
+        *world.aliases.write_faults.lock().unwrap() = faults;
+        let done = world
+            .driver()
+            .control(asked(Operator::Pause), t(5))
+            .await
+            .expect("its own write, found");
+        assert_eq!(done.alias_revision_id, world.aliases.now().revision_id);
+        assert!(world.aliases.now().description.contains(" op=paused "));
+        assert_eq!(
+            world.notifier.events(),
+            ["rollout.started", "rollout.paused"]
+        );
+        // A storm where nothing landed stays an error, and nothing is told.
+        let before = world.aliases.now();
+        *world.aliases.write_faults.lock().unwrap() = vec![Fault::Throttle; 1000];
+        let failed = world.driver().control(asked(Operator::Resume), t(6)).await;
+        assert!(
+            matches!(failed, Err(ControlError::Drive(DriveError::Alias(ref e))) if e.is_transient()),
+            "{failed:?}"
+        );
+        assert_eq!(world.aliases.now(), before);
+        assert_eq!(world.notifier.events().len(), 2);
+    }
+
     #[tokio::test]
     async fn a_refused_request_touches_nothing_and_tells_no_one() {
         let world = World::new();
