@@ -748,6 +748,49 @@ mod control {
         assert_eq!(world.notifier.events().len(), 2);
     }
 
+    /// A marker edited by hand to `op=promoted-full` that is not this rollout's, not in
+    /// progress, or not what the alias carries: the driver never acts on it (no write, no
+    /// 100 %) and stops as for anyone else's change.
+    #[tokio::test]
+    async fn a_forged_promote_is_never_acted_upon() {
+        let forgeries: [(&str, fn(&mut Marker)); 5] = [
+            ("someone else's rollout", |m| {
+                m.rollout_id = "r-20990101T000000000Z".into()
+            }),
+            ("an ended rollout", |m| m.status = Status::Succeeded),
+            ("a weight the alias does not have", |m| m.weight = Some(0.5)),
+            ("a step the plan has at another weight", |m| m.step_index = 3),
+            ("other versions", |m| m.to_version = "3".into()),
+        ];
+        for (what, forge) in forgeries {
+            let world = World::new();
+            let rollout = started(&world).await;
+            let mut marker = Marker::of(&rollout);
+            forge(&mut marker);
+            marker.control = Some(Control::PromotedFull);
+            marker.by = Some("someone".into());
+            {
+                let mut alias = world.aliases.alias.lock().unwrap();
+                alias.description = marker.render();
+                alias.revision_id = "r99".into();
+            }
+            let edited = world.aliases.now();
+            let writes = *world.aliases.writes.lock().unwrap();
+            let mut state = rollout;
+            for at in [5, 61, 121] {
+                state = world.driver().step(&state, t(at)).await.unwrap().rollout;
+            }
+            assert_eq!(state.status, Status::Aborted, "{what}: {:?}", state.reason);
+            assert_eq!(world.aliases.now(), edited, "{what}: never overwritten");
+            assert_eq!(*world.aliases.writes.lock().unwrap(), writes, "{what}");
+            assert_eq!(
+                world.notifier.events(),
+                ["rollout.started", "rollout.aborted"],
+                "{what}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn a_refused_request_touches_nothing_and_tells_no_one() {
         let world = World::new();
