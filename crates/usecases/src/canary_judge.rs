@@ -359,18 +359,30 @@ mod tests {
             let failed = report.unwrap_err();
             assert_eq!(failed.error_type, "AwsError");
             assert!(
-                failed.message.contains("orders:live: the metrics could not be read"),
+                failed
+                    .message
+                    .contains("orders:live: the metrics could not be read"),
                 "{}",
                 failed.message
             );
             assert!(values.is_empty(), "no point at all, not {values:?}");
         }
         let aliases = FakeAliases::on("1");
-        aliases.read_faults.lock().unwrap().push(crate::testing::Fault::Throttle);
+        aliases
+            .read_faults
+            .lock()
+            .unwrap()
+            .push(crate::testing::Fault::Throttle);
         let (report, values) =
             run_aliases("payments:live,orders:live", aliases, Some(("2", 0.1)), bad).await;
         assert_eq!(values, [1.0], "the readable alias's fail still goes out");
         let failed = report.unwrap_err();
-        assert!(failed.message.starts_with("payments:live: the alias could not be read"), "{}", failed.message);
+        assert!(
+            failed
+                .message
+                .starts_with("payments:live: the alias could not be read"),
+            "{}",
+            failed.message
+        );
     }
 }

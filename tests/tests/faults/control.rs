@@ -29,7 +29,9 @@ fn asked(op: Operator) -> ControlRequest<'static> {
 
 /// A driver that tells `f`'s topic, its calls through the proxy.
 fn operator(f: &Faulty) -> Driver<'_> {
-    let mut driver = f.adapters.driver("rollout-cli", &[], Some(&f.world.topic_arn));
+    let mut driver = f
+        .adapters
+        .driver("rollout-cli", &[], Some(&f.world.topic_arn));
     driver.patience = PATIENCE;
     driver
 }
@@ -111,7 +113,11 @@ fn a_pause_whose_answer_is_lost_is_told_once_and_its_retry_writes_nothing() {
     assert_eq!(again.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("already paused"), "{stderr}");
     assert_eq!(writes(&f), 0);
-    assert_eq!(runtime.block_on(events(&f)), [] as [&str; 0], "nothing told again");
+    assert_eq!(
+        runtime.block_on(events(&f)),
+        [] as [&str; 0],
+        "nothing told again"
+    );
     // The driver, due, takes the pause: nothing shifts, nothing is overwritten.
     let before = runtime.block_on(f.world.alias("orders"));
     let due = rollout.next_step_at.expect("holding");
@@ -130,7 +136,10 @@ async fn a_step_refused_by_a_pause_adopts_it_through_faults_and_never_shifts_pas
     let f = Faulty::new().await;
     let alarm = f.function("orders").await;
     let rollout = started_with(&f, "orders", "20%:1m,50%:1m", &alarm).await;
-    operator(&f).control(asked(Operator::Pause), t(5)).await.unwrap();
+    operator(&f)
+        .control(asked(Operator::Pause), t(5))
+        .await
+        .unwrap();
     let paused = f.world.alias("orders").await;
     // The driver's write (with the RevisionId it read before the pause) and its re-read meet
     // throttling and 5xx on the way.
@@ -149,14 +158,27 @@ async fn a_step_refused_by_a_pause_adopts_it_through_faults_and_never_shifts_pas
     assert_eq!(state.alias_revision_id, paused.revision_id);
     assert_eq!(events(&f).await, ["rollout.started", "rollout.paused"]);
     // Resumed: the step whose hold is long over advances at once, over the resume's revision.
-    operator(&f).control(asked(Operator::Resume), t(3700)).await.unwrap();
-    let resumed = f.driver().step(&state, t(3700)).await.expect("step").rollout;
+    operator(&f)
+        .control(asked(Operator::Resume), t(3700))
+        .await
+        .unwrap();
+    let resumed = f
+        .driver()
+        .step(&state, t(3700))
+        .await
+        .expect("step")
+        .rollout;
     assert_eq!(
         (resumed.step_index, resumed.control),
         (0, Some(Control::Resumed)),
         "taken on this check"
     );
-    let shifted = f.driver().step(&resumed, t(3701)).await.expect("step").rollout;
+    let shifted = f
+        .driver()
+        .step(&resumed, t(3701))
+        .await
+        .expect("step")
+        .rollout;
     assert_eq!((shifted.step_index, shifted.weight), (1, 0.5));
     assert_eq!(events(&f).await, ["rollout.resumed", "rollout.shifted"]);
 }
@@ -206,8 +228,7 @@ async fn a_pause_landing_while_a_rollback_is_written_does_not_stop_it() {
 }
 
 #[tokio::test]
-async fn operator_requests_through_a_throttling_storm_end_in_an_error_and_leave_the_marker_whole(
-) {
+async fn operator_requests_through_a_throttling_storm_end_in_an_error_and_leave_the_marker_whole() {
     let f = Faulty::new().await;
     let alarm = f.function("orders").await;
     started_with(&f, "orders", "20%:10m", &alarm).await;
@@ -234,7 +255,11 @@ async fn operator_requests_through_a_throttling_storm_end_in_an_error_and_leave_
             took < PATIENCE.reads + Duration::from_secs(15),
             "{operation} {fault:?}: patience is bounded, took {took:?}"
         );
-        assert_eq!(f.world.alias("orders").await, before, "{operation} {fault:?}");
+        assert_eq!(
+            f.world.alias("orders").await,
+            before,
+            "{operation} {fault:?}"
+        );
     }
     // The write lands, its answer is lost, and the SDK's retries meet throttling until the
     // bound: a last read finds the write, so the request is done and told, not an error.
@@ -282,7 +307,8 @@ async fn rollback_with_signals_down(sns_down: bool) {
     f.world.set_alarm(&alarm, StateValue::Alarm).await;
     f.proxy.clear_log();
     f.proxy.fail("PutEvents", Fault::Throttle, 100_000);
-    f.proxy.fail("PutMetricData", Fault::ServerError(500), 100_000);
+    f.proxy
+        .fail("PutMetricData", Fault::ServerError(500), 100_000);
     if sns_down {
         f.proxy.fail("Publish", Fault::ServerError(503), 100_000);
     }
@@ -309,9 +335,15 @@ async fn rollback_with_signals_down(sns_down: bool) {
     assert!(warning.contains("EventBridge"), "{warning}");
     f.proxy.clear();
     if sns_down {
-        assert!(warning.contains("notification could not be published"), "{warning}");
+        assert!(
+            warning.contains("notification could not be published"),
+            "{warning}"
+        );
     } else {
-        assert!(!warning.contains("notification could not be published"), "{warning}");
+        assert!(
+            !warning.contains("notification could not be published"),
+            "{warning}"
+        );
         assert_eq!(events(&f).await, ["rollout.started", "rollout.rolled_back"]);
     }
 }

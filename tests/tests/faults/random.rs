@@ -216,7 +216,10 @@ async fn seeded_random_faults_never_strand_traffic_or_lose_alerts() {
     assert_eq!(figures.stranded, 0, "{figures:?}");
     assert_eq!(figures.alerts_lost, 0, "{figures:?}");
     assert_eq!(figures.advanced_while_paused, 0, "{figures:?}");
-    assert!(figures.paused >= ROLLOUTS / 8, "operators acted: {figures:?}");
+    assert!(
+        figures.paused >= ROLLOUTS / 8,
+        "operators acted: {figures:?}"
+    );
     assert_eq!(
         figures.promoted + figures.rolled_back + figures.refused + figures.failed,
         ROLLOUTS

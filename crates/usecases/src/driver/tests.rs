@@ -759,7 +759,9 @@ mod control {
             }),
             ("an ended rollout", |m| m.status = Status::Succeeded),
             ("a weight the alias does not have", |m| m.weight = Some(0.5)),
-            ("a step the plan has at another weight", |m| m.step_index = 3),
+            ("a step the plan has at another weight", |m| {
+                m.step_index = 3
+            }),
             ("other versions", |m| m.to_version = "3".into()),
         ];
         for (what, forge) in forgeries {
