@@ -753,7 +753,8 @@ mod control {
     /// 100 %) and stops as for anyone else's change.
     #[tokio::test]
     async fn a_forged_promote_is_never_acted_upon() {
-        let forgeries: [(&str, fn(&mut Marker)); 5] = [
+        type Forgery = (&'static str, fn(&mut Marker));
+        let forgeries: [Forgery; 5] = [
             ("someone else's rollout", |m| {
                 m.rollout_id = "r-20990101T000000000Z".into()
             }),
