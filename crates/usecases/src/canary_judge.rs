@@ -5,9 +5,11 @@
 //! and publishes `LambdaRollout/CanaryVerdict` (1 fail, 0 otherwise) in one PutMetricData for
 //! every alias. An alarm on it goes in `DeploymentPreference.Alarms`.
 //!
-//! Only a fail is 1. Too few calls (or metrics that cannot be read) are 0: the judge cannot
-//! tell where CodeDeploy is in its hold, so a canary that has not had its `minInvocations`
-//! yet is not held against it; the alias's own alarms still watch those calls.
+//! Only a fail is 1. Too few calls are 0: the judge cannot tell where CodeDeploy is in its
+//! hold, so a canary that has not had its `minInvocations` yet is not held against it; the
+//! alias's own alarms still watch those calls. What could not be seen (the alias, or its
+//! metrics) gets no point at all, never a 0 that would claim "not failing", and fails the
+//! run: the alarm's `TreatMissingData` decides, and the judge's `Errors` show it is blind.
 
 use chrono::{DateTime, Utc};
 use rollout_core::judgement::judge;
@@ -101,7 +103,7 @@ pub struct AliasVerdict {
     pub alias: String,
     /// `fail`, `pass`, `insufficient`, `notSplit`, or `unreadable` (no point published).
     pub verdict: &'static str,
-    /// The `CanaryVerdict` published; `None` when the alias could not be read.
+    /// The `CanaryVerdict` published; `None` when the alias or its metrics could not be read.
     pub value: Option<f64>,
     pub reason: String,
 }
@@ -121,9 +123,9 @@ pub struct Judge<'a> {
 }
 
 impl Judge<'_> {
-    /// One run: judges every alias, then publishes every verdict in one call. An alias that
-    /// cannot be read, or a publish that fails, fails the invocation (after the others are
-    /// published): Lambda's own error metric shows a judge that cannot see.
+    /// One run: judges every alias, then publishes every verdict in one call. An alias, or
+    /// its metrics, that cannot be read, or a publish that fails, fails the invocation (after
+    /// the others are published): Lambda's own error metric shows a judge that cannot see.
     pub async fn run(
         &self,
         settings: &JudgeSettings,
@@ -209,9 +211,9 @@ impl Judge<'_> {
             Ok(read) => read,
             Err(e) => {
                 return verdict(
-                    "insufficient",
-                    Some(0.0),
-                    format!("the metrics could not be read ({e}): counted as too few calls"),
+                    "unreadable",
+                    None,
+                    format!("the metrics could not be read: {e}"),
                 )
             }
         };
@@ -294,13 +296,23 @@ mod tests {
         routing: Option<(&str, f64)>,
         metrics: FakeMetrics,
     ) -> (Result<JudgeReport, Failure>, Vec<f64>) {
-        let aliases = FakeAliases::on("1");
+        run_aliases("orders:live", FakeAliases::on("1"), routing, metrics).await
+    }
+
+    /// One run over `judged`; every alias answers as `aliases` does (its read faults in turn).
+    async fn run_aliases(
+        judged: &'static str,
+        aliases: FakeAliases,
+        routing: Option<(&str, f64)>,
+        metrics: FakeMetrics,
+    ) -> (Result<JudgeReport, Failure>, Vec<f64>) {
         aliases.alias.lock().unwrap().routing = routing.map(|(v, w)| (v.to_string(), w));
         let own = FakeOwnMetrics::default();
-        let settings = JudgeSettings::from_lookup(&vars(&[
-            ("JUDGED_ALIASES", "orders:live"),
-            ("ANALYSIS", r#"{"minInvocations": 50}"#),
-        ]))
+        let settings = JudgeSettings::from_lookup(&|name: &str| match name {
+            "JUDGED_ALIASES" => Some(judged.to_string()),
+            "ANALYSIS" => Some(r#"{"minInvocations": 50}"#.to_string()),
+            _ => None,
+        })
         .unwrap();
         let judge = Judge {
             aliases: &aliases,
@@ -331,6 +343,46 @@ mod tests {
         assert_eq!(
             (report.unwrap().verdicts[0].verdict, values),
             ("notSplit", vec![0.0])
+        );
+    }
+
+    /// Metrics that cannot be read are no verdict: no 0 that reads as "not failing" (nor a
+    /// 1), and the run fails naming the alias; an alias that cannot be read among several
+    /// costs only its own point.
+    #[tokio::test]
+    async fn what_the_judge_cannot_see_gets_no_point_and_fails_the_run() {
+        let bad = FakeMetrics::counting((100, 30, None), (900, 9, None));
+        for transient in [true, false] {
+            let blind = FakeMetrics::counting((100, 30, None), (900, 9, None));
+            blind.fail(transient);
+            let (report, values) = run_on(Some(("2", 0.1)), blind).await;
+            let failed = report.unwrap_err();
+            assert_eq!(failed.error_type, "AwsError");
+            assert!(
+                failed
+                    .message
+                    .contains("orders:live: the metrics could not be read"),
+                "{}",
+                failed.message
+            );
+            assert!(values.is_empty(), "no point at all, not {values:?}");
+        }
+        let aliases = FakeAliases::on("1");
+        aliases
+            .read_faults
+            .lock()
+            .unwrap()
+            .push(crate::testing::Fault::Throttle);
+        let (report, values) =
+            run_aliases("payments:live,orders:live", aliases, Some(("2", 0.1)), bad).await;
+        assert_eq!(values, [1.0], "the readable alias's fail still goes out");
+        let failed = report.unwrap_err();
+        assert!(
+            failed
+                .message
+                .starts_with("payments:live: the alias could not be read"),
+            "{}",
+            failed.message
         );
     }
 }

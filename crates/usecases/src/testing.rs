@@ -60,6 +60,9 @@ pub enum Fault {
     /// The write went through, but its answer was lost: the SDK's retry with the old
     /// RevisionId then meets `PreconditionFailed`.
     LoseAnswer,
+    /// The write went through, but its answer was lost and the retries after it met
+    /// throttling: the caller sees throttling.
+    LandedThenThrottled,
 }
 
 /// The role every fake version runs as, unless a test says otherwise.
@@ -246,6 +249,7 @@ impl AliasStore for FakeAliases {
         };
         match fault {
             Some(Fault::LoseAnswer) => Err(AliasError::Conflict),
+            Some(Fault::LandedThenThrottled) => Err(throttled("UpdateAlias")),
             _ => Ok(alias.clone()),
         }
     }

@@ -4,6 +4,7 @@
 //! no alert; one alert a subscriber keeps per transition (duplicates share an `eventId`); no
 //! write over someone else's change; the real reason kept.
 
+mod control;
 mod random;
 
 use std::time::Duration;

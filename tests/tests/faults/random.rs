@@ -1,14 +1,16 @@
-//! A seeded random run: dozens of rollouts, a third of them breached, with about 30 % of all
-//! AWS calls faulted. Each rollout is driven the way the state machine drives the shifter:
+//! A seeded random run: dozens of rollouts, a third of them breached, a quarter of them paused
+//! by an operator at their last split step (and resumed two checks later), with about 30 % of
+//! all AWS calls faulted. Each rollout is driven the way the state machine drives the shifter:
 //! the same input again on a retryable error, the next state otherwise. The figures are
-//! printed and the invariants asserted: nothing stranded, no alert lost.
+//! printed and the invariants asserted: nothing stranded, no alert lost, no step past a pause.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::types::StateValue;
+use rollout_core::engine::control::Operator;
 use rollout_core::{Rollout, Status};
 use rollout_testkit::faults::{Fault, Matcher};
-use rollout_usecases::driver::{new_rollout_id, DriveError, Stepped};
+use rollout_usecases::driver::{new_rollout_id, ControlError, ControlRequest, DriveError, Stepped};
 use rollout_usecases::readiness::ReadyWait;
 
 use rollout_testkit::fixture::kept;
@@ -29,6 +31,8 @@ struct Figures {
     stranded: usize,
     alerts_lost: usize,
     duplicates_dropped: usize,
+    paused: usize,
+    advanced_while_paused: usize,
 }
 
 /// One call of the driver, tried again on what a state machine retries (AWS unavailable, a
@@ -47,6 +51,30 @@ where
         }
     }
     last.expect("tried at least once")
+}
+
+/// An operator's request, tried again on an error as a person would; whether the alias now
+/// carries it (a refusal as "already paused" or "not paused" after an attempt whose answer
+/// was lost counts: that attempt landed).
+async fn operate(f: &Faulty, function: &str, op: Operator, at: i64) -> bool {
+    for _ in 0..RETRIES {
+        let request = ControlRequest {
+            function,
+            alias: "live",
+            op,
+            reason: "looking into it",
+            topic: Some(&f.world.topic_arn),
+        };
+        match f.driver().control(request, t(at)).await {
+            Ok(_) => return true,
+            Err(ControlError::Refused(why)) => {
+                eprintln!("{function}: {} refused: {why}", op.verb());
+                return why.0.contains("already paused") || why.0.contains("not paused");
+            }
+            Err(e) => eprintln!("{function}: {} failed: {e}", op.verb()),
+        }
+    }
+    false
 }
 
 #[tokio::test]
@@ -90,10 +118,27 @@ async fn seeded_random_faults_never_strand_traffic_or_lose_alerts() {
             }
         };
         let mut now = 0;
+        let mut operated = i % 4 != 1;
+        // While paused: the step it was paused at, and the checks since.
+        let mut paused: Option<(usize, u32)> = None;
         while !rollout.status.is_terminal() {
             now += 60;
             if breach && rollout.step_index == 1 {
                 f.world.set_alarm(alarm, StateValue::Alarm).await;
+            }
+            if !operated && rollout.step_index == 1 {
+                operated = true;
+                if operate(&f, &function, Operator::Pause, now).await {
+                    figures.paused += 1;
+                    paused = Some((1, 0));
+                }
+            }
+            if let Some((_, checks)) = paused.filter(|(_, checks)| *checks >= 2) {
+                if operate(&f, &function, Operator::Resume, now).await {
+                    paused = None;
+                } else {
+                    paused = paused.map(|(step, _)| (step, checks));
+                }
             }
             let input = rollout.clone();
             rollout = match again_and_again(async || f.driver().step(&input, t(now)).await).await {
@@ -106,6 +151,17 @@ async fn seeded_random_faults_never_strand_traffic_or_lose_alerts() {
                     failed
                 }
             };
+            if let Some((step, checks)) = &mut paused {
+                let moved_on = match rollout.status {
+                    Status::InProgress => rollout.step_index != *step,
+                    status => status == Status::Succeeded,
+                };
+                if moved_on {
+                    eprintln!("{function}: advanced while paused: {rollout:?}");
+                    figures.advanced_while_paused += 1;
+                }
+                *checks += 1;
+            }
         }
         match rollout.status {
             Status::Succeeded => figures.promoted += 1,
@@ -159,6 +215,11 @@ async fn seeded_random_faults_never_strand_traffic_or_lose_alerts() {
     );
     assert_eq!(figures.stranded, 0, "{figures:?}");
     assert_eq!(figures.alerts_lost, 0, "{figures:?}");
+    assert_eq!(figures.advanced_while_paused, 0, "{figures:?}");
+    assert!(
+        figures.paused >= ROLLOUTS / 8,
+        "operators acted: {figures:?}"
+    );
     assert_eq!(
         figures.promoted + figures.rolled_back + figures.refused + figures.failed,
         ROLLOUTS

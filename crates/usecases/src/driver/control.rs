@@ -60,7 +60,8 @@ impl From<AliasError> for ControlError {
 
 impl Driver<'_> {
     /// Records `request.op` on the rollout the alias carries, then notifies. A write whose
-    /// answer was lost is found on a re-read (the alias carries exactly what was written);
+    /// answer was lost is found on a re-read (the alias carries exactly what was written),
+    /// also when the retries after it gave up on throttling;
     /// an alias moved on meanwhile (its driver took a step) is decided again from scratch.
     pub async fn control(
         &self,
@@ -101,6 +102,17 @@ impl Driver<'_> {
                         break (marker, alias.revision_id, now_alias.revision_id);
                     }
                     alias = now_alias;
+                }
+                // Given up for now, but an attempt may have landed with its answer lost (the
+                // SDK's retries then met throttling): one last, patient read tells.
+                Err(error) if error.is_transient() => {
+                    let mut last = self.patience.backoff(self.patience.reads);
+                    match read(&mut last).await {
+                        Ok(now_alias) if carries(&now_alias, &update) => {
+                            break (marker, alias.revision_id, now_alias.revision_id)
+                        }
+                        _ => return Err(error.into()),
+                    }
                 }
                 Err(other) => return Err(other.into()),
             }

@@ -717,6 +717,83 @@ mod control {
         );
     }
 
+    /// The answer lost, then throttling until the bound: a last read finds the write.
+    #[tokio::test(start_paused = true)]
+    async fn an_operators_write_that_landed_before_a_throttling_storm_counts_as_done() {
+        let world = World::new();
+        started(&world).await;
+        let mut faults = vec![Fault::LandedThenThrottled];
+        faults.extend([Fault::Throttle; 1000]);
+        *world.aliases.write_faults.lock().unwrap() = faults;
+        let done = world
+            .driver()
+            .control(asked(Operator::Pause), t(5))
+            .await
+            .expect("its own write, found");
+        assert_eq!(done.alias_revision_id, world.aliases.now().revision_id);
+        assert!(world.aliases.now().description.contains(" op=paused "));
+        assert_eq!(
+            world.notifier.events(),
+            ["rollout.started", "rollout.paused"]
+        );
+        // A storm where nothing landed stays an error, and nothing is told.
+        let before = world.aliases.now();
+        *world.aliases.write_faults.lock().unwrap() = vec![Fault::Throttle; 1000];
+        let failed = world.driver().control(asked(Operator::Resume), t(6)).await;
+        assert!(
+            matches!(failed, Err(ControlError::Drive(DriveError::Alias(ref e))) if e.is_transient()),
+            "{failed:?}"
+        );
+        assert_eq!(world.aliases.now(), before);
+        assert_eq!(world.notifier.events().len(), 2);
+    }
+
+    /// A marker edited by hand to `op=promoted-full` that is not this rollout's, not in
+    /// progress, or not what the alias carries: the driver never acts on it (no write, no
+    /// 100 %) and stops as for anyone else's change.
+    #[tokio::test]
+    async fn a_forged_promote_is_never_acted_upon() {
+        type Forgery = (&'static str, fn(&mut Marker));
+        let forgeries: [Forgery; 5] = [
+            ("someone else's rollout", |m| {
+                m.rollout_id = "r-20990101T000000000Z".into()
+            }),
+            ("an ended rollout", |m| m.status = Status::Succeeded),
+            ("a weight the alias does not have", |m| m.weight = Some(0.5)),
+            ("a step the plan has at another weight", |m| {
+                m.step_index = 3
+            }),
+            ("other versions", |m| m.to_version = "3".into()),
+        ];
+        for (what, forge) in forgeries {
+            let world = World::new();
+            let rollout = started(&world).await;
+            let mut marker = Marker::of(&rollout);
+            forge(&mut marker);
+            marker.control = Some(Control::PromotedFull);
+            marker.by = Some("someone".into());
+            {
+                let mut alias = world.aliases.alias.lock().unwrap();
+                alias.description = marker.render();
+                alias.revision_id = "r99".into();
+            }
+            let edited = world.aliases.now();
+            let writes = *world.aliases.writes.lock().unwrap();
+            let mut state = rollout;
+            for at in [5, 61, 121] {
+                state = world.driver().step(&state, t(at)).await.unwrap().rollout;
+            }
+            assert_eq!(state.status, Status::Aborted, "{what}: {:?}", state.reason);
+            assert_eq!(world.aliases.now(), edited, "{what}: never overwritten");
+            assert_eq!(*world.aliases.writes.lock().unwrap(), writes, "{what}");
+            assert_eq!(
+                world.notifier.events(),
+                ["rollout.started", "rollout.aborted"],
+                "{what}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn a_refused_request_touches_nothing_and_tells_no_one() {
         let world = World::new();
