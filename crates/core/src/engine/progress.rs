@@ -132,6 +132,24 @@ impl Rollout {
         next
     }
 
+    /// The state once an operator's pause, resume or promote of this rollout is taken from
+    /// the alias: only the operator's word (`op=`) and the new RevisionId. The rest of the
+    /// marker (`next=`, the step) is not read from an operator's write: a hand edit that kept
+    /// this rollout's id, versions and routing could otherwise end a hold by dropping `next=`.
+    /// A promote ends the hold through [`Rollout::adopt_control`] alone.
+    pub fn controlled(&self, marker: &Marker, alias: &AliasState, now: DateTime<Utc>) -> Rollout {
+        let mut next = self.clone();
+        next.alias_revision_id = alias.revision_id.clone();
+        next.wait_seconds = match next.next_step_at {
+            Some(due) if due > now => {
+                ((due - now).num_seconds().max(0) as u64).min(CHECK_INTERVAL_SECONDS)
+            }
+            _ => 0,
+        };
+        next.adopt_control(marker, now);
+        next
+    }
+
     /// The state a replay reports: the progress the alias's marker shows, changing nothing.
     pub fn replayed(
         &self,

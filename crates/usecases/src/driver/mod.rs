@@ -427,8 +427,12 @@ impl Driver<'_> {
         let mut next = rollout.clone();
         next.alias_revision_id = alias.revision_id.clone();
         match check {
-            // Later progress of this rollout, or an operator's pause, resume or promote of it.
-            AliasCheck::Ours | AliasCheck::Replayed(_) | AliasCheck::Controlled(_) => {
+            // An operator's pause, resume or promote of it: only that is taken.
+            AliasCheck::Controlled(marker) => {
+                Ok(Stepped::quiet(rollout.controlled(&marker, alias, now)))
+            }
+            // Later progress of this rollout.
+            AliasCheck::Ours | AliasCheck::Replayed(_) => {
                 let marker = alias.marker().unwrap_or_else(|| Marker::of(rollout));
                 Ok(Stepped::quiet(rollout.replayed(&marker, plan, alias, now)))
             }

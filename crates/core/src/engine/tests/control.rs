@@ -24,7 +24,7 @@ fn adopted(rollout: &Rollout, plan: &Plan, alias: &AliasState, now: DateTime<Utc
     let AliasCheck::Controlled(marker) = check else {
         panic!("not adopted: {check:?}")
     };
-    rollout.replayed(&marker, plan, alias, now)
+    rollout.controlled(&marker, alias, now)
 }
 
 #[test]
@@ -255,4 +255,22 @@ fn a_promote_taken_while_weights_are_allocated_ends_the_hold_once_they_are_ready
     assert_eq!(promoted.next_step_at, deadline);
     let ready = promoted.after(&Decision::StartHold, &plan, t(20));
     assert_eq!(ready.next_step_at, Some(t(20)));
+}
+
+/// A hand edit that keeps this rollout's id, step, versions and routing looks like an
+/// operator's word; only that word is taken from it, never its `next=`: dropping `next=`
+/// by hand does not end the hold.
+#[test]
+fn only_the_operators_word_is_taken_from_the_marker_never_its_time() {
+    let (rollout, plan) = started("Canary10Percent30Minutes");
+    let due = rollout.next_step_at;
+    let mut edited = Marker::of(&rollout);
+    edited.control = Some(Control::Resumed);
+    edited.next_step_at = None;
+    let mut alias = alias_of(&rollout, "r2");
+    alias.description = edited.render();
+    let taken = adopted(&rollout, &plan, &alias, t(60));
+    assert_eq!(taken.next_step_at, due, "the hold still ends when it did");
+    assert_eq!(taken.alias_revision_id, "r2");
+    assert!(taken.wait_seconds > 0 && taken.wait_seconds <= 60);
 }
