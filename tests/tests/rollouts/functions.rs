@@ -87,7 +87,9 @@ async fn traffic_shifter_binary_logs_each_weight_as_an_embedded_metric() {
         directive["Metrics"],
         json!([{"Name": "TrafficWeight", "Unit": "Percent", "StorageResolution": 1}])
     );
-    let at = first["_aws"]["Timestamp"].as_i64().expect("Timestamp in ms");
+    let at = first["_aws"]["Timestamp"]
+        .as_i64()
+        .expect("Timestamp in ms");
     assert!(
         (before - 1_000..=chrono::Utc::now().timestamp_millis()).contains(&at),
         "{at}"
