@@ -684,8 +684,17 @@ pub fn spawn_rollout_cli(stack: &Ministack, endpoint: &str, args: &[&str]) -> Ch
 /// Everything `function` wrote to its log group (`/aws/lambda/<name>`) plus ministack's own
 /// log, where it reports a function's stderr.
 pub async fn function_logs(stack: &Ministack, function: &str) -> String {
+    let mut text = log_group(stack, function).await.join("\n");
+    text.push('\n');
+    text.push_str(&std::fs::read_to_string(stack.log_path()).unwrap_or_default());
+    text
+}
+
+/// The messages of `function`'s log group (`/aws/lambda/<name>`) alone, in order: what
+/// CloudWatch Logs holds, and extracts embedded metrics from.
+pub async fn log_group(stack: &Ministack, function: &str) -> Vec<String> {
     let logs = aws_sdk_cloudwatchlogs::Client::new(&stack.sdk_config());
-    let mut text = String::new();
+    let mut messages = Vec::new();
     let mut pages = logs
         .filter_log_events()
         .log_group_name(format!("/aws/lambda/{function}"))
@@ -693,10 +702,8 @@ pub async fn function_logs(stack: &Ministack, function: &str) -> String {
         .send();
     while let Some(Ok(page)) = pages.next().await {
         for event in page.events() {
-            text.push_str(event.message().unwrap_or_default());
-            text.push('\n');
+            messages.extend(event.message().map(str::to_string));
         }
     }
-    text.push_str(&std::fs::read_to_string(stack.log_path()).unwrap_or_default());
-    text
+    messages
 }

@@ -8,6 +8,7 @@ pub mod cause;
 pub mod codedeploy;
 pub mod codepipeline;
 pub mod dashboards;
+pub mod emf;
 mod endpoint;
 pub mod events;
 pub mod invoke;
@@ -229,7 +230,9 @@ impl Adapters {
         }
     }
 
-    /// A driver over these adapters; see [`Driver`] for the other fields.
+    /// A driver over these adapters; see [`Driver`] for the other fields. Its own metrics go
+    /// out with PutMetricData, an AWS call; a function replaces them with
+    /// [`emf::EmbeddedMetrics`], which costs none.
     pub fn driver<'a>(
         &'a self,
         source: &'a str,

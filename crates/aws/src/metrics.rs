@@ -4,7 +4,9 @@
 //! (the emulator lacks it): the sums and the p99 are combined here.
 //!
 //! Also lambda-rollout's own metrics (`LambdaRollout`: `TrafficWeight`, `CanaryVerdict`),
-//! written with `PutMetricData`, several points in one call.
+//! written with `PutMetricData`, several points in one call, where no log line can carry them:
+//! the CLI, and the scheduled judge (inside Lambda the drivers use [`crate::emf`]). The IAM
+//! policy allows PutMetricData only in that namespace.
 
 use std::collections::HashMap;
 
@@ -16,9 +18,7 @@ use aws_sdk_cloudwatch::Client;
 use rollout_core::dashboard::{CANARY_VERDICT, ROLLOUT_NAMESPACE, TRAFFIC_WEIGHT};
 use rollout_core::report::{Point, VersionSeries};
 use rollout_core::VersionMetrics;
-use rollout_usecases::ports::{
-    CallFailed, Datapoint, MetricsQuery, MetricsSink, MetricsSource, OwnMetric,
-};
+use rollout_usecases::ports::{CallFailed, Datapoint, MetricsQuery, MetricsSink, MetricsSource};
 
 const NAMESPACE: &str = "AWS/Lambda";
 const PERIOD_SECONDS: i32 = 60;
@@ -28,9 +28,6 @@ const SERIES: [(&str, &str); 3] = [
     ("err", "Errors"),
     ("p99", "Duration"),
 ];
-
-/// lambda-rollout's own namespace (the IAM policy allows PutMetricData only there).
-pub const OWN_NAMESPACE: &str = "LambdaRollout";
 
 pub struct CloudWatchMetrics {
     client: Client,
@@ -283,12 +280,8 @@ impl MetricsSource for CloudWatchMetrics {
 /// steps held for seconds stay apart on a graph.
 fn metric_datum(point: &Datapoint) -> aws_sdk_cloudwatch::types::MetricDatum {
     use aws_sdk_cloudwatch::types::{MetricDatum, StandardUnit};
-    let (name, unit) = match point.metric {
-        OwnMetric::TrafficWeight => ("TrafficWeight", StandardUnit::Percent),
-        OwnMetric::CanaryVerdict => ("CanaryVerdict", StandardUnit::None),
-    };
     MetricDatum::builder()
-        .metric_name(name)
+        .metric_name(point.metric.name())
         .dimensions(
             Dimension::builder()
                 .name("FunctionName")
@@ -302,7 +295,7 @@ fn metric_datum(point: &Datapoint) -> aws_sdk_cloudwatch::types::MetricDatum {
                 .build(),
         )
         .value(point.value)
-        .unit(unit)
+        .unit(StandardUnit::from(point.metric.unit()))
         .storage_resolution(1)
         .timestamp(DateTime::from_millis(point.at.timestamp_millis()))
         .build()
@@ -316,12 +309,16 @@ impl MetricsSink for CloudWatchMetrics {
         }
         self.client
             .put_metric_data()
-            .namespace(OWN_NAMESPACE)
+            .namespace(ROLLOUT_NAMESPACE)
             .set_metric_data(Some(points.iter().map(metric_datum).collect()))
             .send()
             .await
             .map(|_| ())
             .map_err(|e| crate::call_failed("PutMetricData", &e))
+    }
+
+    fn costs_a_call(&self) -> bool {
+        true
     }
 }
 

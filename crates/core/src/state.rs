@@ -118,12 +118,19 @@ pub struct Rollout {
     /// `Resumed`, `Promoted`, `PromotedFull`); the next step written drops it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control: Option<Control>,
-    /// Weights this rollout applied that its `TrafficWeight` metric does not show yet: a
-    /// shift step has no AWS call to spare for them, so the next step that has one sends them
-    /// (backdated to when each was applied), at most [`MAX_UNPUBLISHED_WEIGHTS`] of them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Weights this rollout applied that its `TrafficWeight` metric does not show yet, kept
+    /// in memory by a driver whose metric is an AWS call (the CLI's PutMetricData): a shift
+    /// has no call to spare, so the next step that has one sends them (backdated to when each
+    /// was applied), at most [`MAX_UNPUBLISHED_WEIGHTS`] of them. Never written into the
+    /// state's JSON: inside Lambda the metric is a log line, sent at each change, and nothing
+    /// is owed. Still read, so a state an earlier version wrote (a rollout in flight across an
+    /// upgrade) goes on, and what it owed is sent.
+    #[serde(default, skip_serializing)]
     pub unpublished_weights: Vec<WeightAt>,
 }
+
+/// Fields earlier versions wrote into a state that this one reads but never writes.
+const FIELDS_OF_EARLIER_VERSIONS: [&str; 1] = ["unpublishedWeights"];
 
 /// The most weights a state carries for its metric; older ones are dropped first (the metric
 /// is a picture of the rollout, never a control, and the state must stay small).
@@ -150,30 +157,44 @@ impl Rollout {
         self.unpublished_weights.drain(..excess);
     }
 
-    /// What the metric should show, once sent: the weights owed, the current step's weight
-    /// from when it was applied (while in progress: an ended rollout's weight holds from its
-    /// end, not from its last step's start), and the weight `now`.
+    /// What the metric should show, once sent by a sink that costs a call and so may have
+    /// missed the step's start: the weights owed, the current step's weight from when it was
+    /// applied (while in progress: an ended rollout's weight holds from its end, not from its
+    /// last step's start), and the weight `now`.
     pub fn weights_to_publish(&self, now: DateTime<Utc>) -> Vec<WeightAt> {
-        let mut points = self.unpublished_weights.clone();
         let step_start = self.step_started_at.filter(|_| !self.status.is_terminal());
-        if let Some(at) = step_start {
-            points.push(WeightAt {
-                weight: self.weight,
-                at,
-            });
-        }
+        let mut points = self.unpublished_weights.clone();
+        points.extend(step_start.map(|at| WeightAt {
+            weight: self.weight,
+            at,
+        }));
         points.push(WeightAt {
             weight: self.weight,
             at: now,
         });
-        // CloudWatch refuses the whole call for a point over two weeks old or two hours
-        // ahead: one such point (a state carried for weeks, a crafted one) must not keep the
-        // rest from being sent.
-        points.retain(|p| {
-            p.at > now - chrono::Duration::days(14) && p.at <= now + chrono::Duration::hours(2)
-        });
-        points
+        within_reach(points, now)
     }
+
+    /// What a sink that sent every change as it happened (a free one) still has to send: the
+    /// weights owed (only a state an earlier version wrote carries any) and the weight `now`.
+    pub fn weights_owed_and_now(&self, now: DateTime<Utc>) -> Vec<WeightAt> {
+        let mut points = self.unpublished_weights.clone();
+        points.push(WeightAt {
+            weight: self.weight,
+            at: now,
+        });
+        within_reach(points, now)
+    }
+}
+
+/// The points CloudWatch takes: it refuses a PutMetricData, and extracts no metric from a
+/// log line, for a point over two weeks old or two hours ahead; one such point (a state
+/// carried for weeks, a crafted one) must not keep the rest from being sent.
+fn within_reach(mut points: Vec<WeightAt>, now: DateTime<Utc>) -> Vec<WeightAt> {
+    points.retain(|p| {
+        p.at > now - chrono::Duration::days(14) && p.at <= now + chrono::Duration::hours(2)
+    });
+    points
 }
 
 impl Spec {
@@ -352,6 +373,7 @@ impl Rollout {
             Self::serialized_field_names()
                 .into_iter()
                 .map(|name| &*Box::leak(name.into_boxed_str()))
+                .chain(FIELDS_OF_EARLIER_VERSIONS)
                 .collect()
         })
     }
@@ -393,10 +415,7 @@ impl Rollout {
                 },
             )),
             control: Some(Control::Paused),
-            unpublished_weights: vec![WeightAt {
-                weight: 0.0,
-                at: epoch,
-            }],
+            unpublished_weights: Vec::new(),
         };
         let spec_fields = Spec::field_names();
         match serde_json::to_value(full) {

@@ -171,10 +171,32 @@ pub struct Datapoint {
     pub at: DateTime<Utc>,
 }
 
+impl OwnMetric {
+    /// The metric's name in CloudWatch.
+    pub fn name(self) -> &'static str {
+        match self {
+            OwnMetric::TrafficWeight => rollout_core::dashboard::TRAFFIC_WEIGHT,
+            OwnMetric::CanaryVerdict => rollout_core::dashboard::CANARY_VERDICT,
+        }
+    }
+
+    /// Its CloudWatch unit, as both PutMetricData and the embedded metric format spell it.
+    pub fn unit(self) -> &'static str {
+        match self {
+            OwnMetric::TrafficWeight => "Percent",
+            OwnMetric::CanaryVerdict => "None",
+        }
+    }
+}
+
 #[async_trait]
 pub trait MetricsSink: Send + Sync {
     /// Sends every point in one call.
     async fn put(&self, points: &[Datapoint]) -> Result<(), CallFailed>;
+    /// Whether a `put` is an AWS call (PutMetricData) that counts against a step's budget,
+    /// or free (inside Lambda, a log line CloudWatch turns into the metric): a free sink gets
+    /// each weight the moment it is applied; a costly one only on steps with a call to spare.
+    fn costs_a_call(&self) -> bool;
 }
 
 /// The second sink of every notification: an EventBridge bus.

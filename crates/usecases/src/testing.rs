@@ -504,12 +504,15 @@ impl Notifier for FakeNotifier {
 }
 
 /// Keeps every datapoint of lambda-rollout's own metrics; refuses all when `refuse` is set.
+/// PutMetricData by default; `free` makes it a sink that costs no call (as in Lambda, where
+/// the metric is a log line).
 #[derive(Default)]
 pub struct FakeOwnMetrics {
     pub points: Arc<Mutex<Vec<Datapoint>>>,
-    /// How many PutMetricData calls were made (refused ones too).
+    /// How many puts were made (refused ones too).
     pub calls: Arc<Mutex<usize>>,
     pub refuse: bool,
+    pub free: bool,
 }
 
 impl FakeOwnMetrics {
@@ -537,6 +540,10 @@ impl MetricsSink for FakeOwnMetrics {
         }
         self.points.lock().unwrap().extend_from_slice(points);
         Ok(())
+    }
+
+    fn costs_a_call(&self) -> bool {
+        !self.free
     }
 }
 

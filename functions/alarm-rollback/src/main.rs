@@ -2,8 +2,9 @@
 //! mid-rollout back on its current version, then notifies. Rollback first, always.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use rollout_aws::{load_config, Adapters};
+use rollout_aws::{emf::EmbeddedMetrics, load_config, Adapters};
 use rollout_usecases::alarm_rollback::{roll_back_on_alarm, AlarmRollbackSettings};
+use rollout_usecases::driver::Driver;
 use serde_json::Value;
 
 #[tokio::main]
@@ -11,7 +12,12 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let settings = AlarmRollbackSettings::from_env()?;
     let adapters = Adapters::new(&load_config().await);
-    let driver = adapters.driver("alarm-rollback", &[], settings.topic_arn.as_deref());
+    // TrafficWeight as log lines (EMF): no AWS call after the rollback's notification.
+    let emf = EmbeddedMetrics::stdout();
+    let driver = Driver {
+        own_metrics: &emf,
+        ..adapters.driver("alarm-rollback", &[], settings.topic_arn.as_deref())
+    };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         roll_back_on_alarm(
             &driver,

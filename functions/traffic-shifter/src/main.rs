@@ -2,7 +2,8 @@
 //! puts the alias back, a CodePipeline job does either and reports to the pipeline).
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use rollout_aws::{codepipeline::CodePipelineResults, load_config, Adapters};
+use rollout_aws::{codepipeline::CodePipelineResults, emf::EmbeddedMetrics, load_config, Adapters};
+use rollout_usecases::driver::Driver;
 use rollout_usecases::shifter::{dispatch, ShifterSettings};
 use serde_json::Value;
 
@@ -12,11 +13,16 @@ async fn main() -> Result<(), Error> {
     let settings = ShifterSettings::from_env()?;
     let sdk = load_config().await;
     let (adapters, results) = (Adapters::new(&sdk), CodePipelineResults::from_config(&sdk));
-    let driver = adapters.driver(
-        "traffic-shifter",
-        &settings.alarm_names,
-        settings.topic_arn.as_deref(),
-    );
+    // TrafficWeight as log lines (EMF): no AWS call, so every step publishes its weight.
+    let emf = EmbeddedMetrics::stdout();
+    let driver = Driver {
+        own_metrics: &emf,
+        ..adapters.driver(
+            "traffic-shifter",
+            &settings.alarm_names,
+            settings.topic_arn.as_deref(),
+        )
+    };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let deadline = event.context.deadline;
         dispatch(

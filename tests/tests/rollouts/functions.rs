@@ -4,7 +4,7 @@
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::json;
 
-use rollout_testkit::fixture::function_logs;
+use rollout_testkit::fixture::{function_logs, log_group};
 
 use crate::Setup;
 
@@ -45,6 +45,75 @@ async fn traffic_shifter_binary_runs_a_rollout_to_promotion() {
         s.world.events().await,
         ["rollout.started", "rollout.succeeded"]
     );
+}
+
+/// The `TrafficWeight` documents (CloudWatch's embedded metric format) in the shifter's log
+/// group, in order: each must be a whole log event for CloudWatch Logs to extract it.
+async fn embedded_weights(s: &Setup) -> (Vec<serde_json::Value>, Vec<String>) {
+    let events = log_group(&s.stack, "rollout-traffic-shifter").await;
+    let docs = events
+        .iter()
+        .filter_map(|event| serde_json::from_str::<serde_json::Value>(event.trim_end()).ok())
+        .filter(|doc| doc.get("_aws").is_some() && doc.get("TrafficWeight").is_some())
+        .collect();
+    (docs, events)
+}
+
+/// Inside Lambda the weight is a log line CloudWatch Logs turns into the metric: each step's
+/// weight is in the function's logs as it is applied, the end included, and no PutMetricData
+/// is made (the function's role no longer allows it).
+#[tokio::test]
+async fn traffic_shifter_binary_logs_each_weight_as_an_embedded_metric() {
+    let s = Setup::new("orders").await;
+    shifter(&s).await;
+    let spec = json!({"functionName": "orders", "alias": "live", "targetVersion": "2", "strategy": "10%:0s"});
+    let before = chrono::Utc::now().timestamp_millis();
+    let (error, state) = s.world.invoke("rollout-traffic-shifter", &spec).await;
+    assert_eq!(error, None, "{state}");
+    assert_eq!(state["weight"], 0.1, "{state}");
+    let (docs, logs) = embedded_weights(&s).await;
+    let [first] = docs.as_slice() else {
+        panic!("not one TrafficWeight document after the first step in: {logs:#?}")
+    };
+    assert_eq!(first["TrafficWeight"], 10.0, "{first}");
+    assert_eq!(
+        (&first["FunctionName"], &first["Alias"]),
+        (&json!("orders"), &json!("live"))
+    );
+    let directive = &first["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Namespace"], "LambdaRollout", "{first}");
+    assert_eq!(directive["Dimensions"], json!([["FunctionName", "Alias"]]));
+    assert_eq!(
+        directive["Metrics"],
+        json!([{"Name": "TrafficWeight", "Unit": "Percent", "StorageResolution": 1}])
+    );
+    let at = first["_aws"]["Timestamp"]
+        .as_i64()
+        .expect("Timestamp in ms");
+    assert!(
+        (before - 1_000..=chrono::Utc::now().timestamp_millis()).contains(&at),
+        "{at}"
+    );
+    // The end: 100 goes out with it, not owed to a step that never comes.
+    let (error, done) = s.world.invoke("rollout-traffic-shifter", &state).await;
+    assert_eq!(error, None, "{done}");
+    assert_eq!(done["status"], "Succeeded");
+    assert!(done.get("unpublishedWeights").is_none(), "{done}");
+    let (docs, logs) = embedded_weights(&s).await;
+    let weights: Vec<_> = docs
+        .iter()
+        .map(|doc| doc["TrafficWeight"].as_f64())
+        .collect();
+    assert_eq!(weights, [Some(10.0), Some(100.0)], "{logs:#?}");
+    let put = s
+        .world
+        .cloudwatch
+        .list_metrics()
+        .namespace("LambdaRollout")
+        .send()
+        .await
+        .expect("list_metrics");
+    assert!(put.metrics().is_empty(), "{:?}", put.metrics());
 }
 
 #[tokio::test]

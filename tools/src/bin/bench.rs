@@ -21,6 +21,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use chrono::{Duration as Span, Utc};
 use rollout_aws::alarms::CloudWatchAlarms;
 use rollout_aws::aliases::LambdaAliases;
+use rollout_aws::emf::EmbeddedMetrics;
 use rollout_aws::events::EventBridgeEvents;
 use rollout_aws::metrics::CloudWatchMetrics;
 use rollout_aws::sns::SnsNotifier;
@@ -57,6 +58,10 @@ struct Counted {
     aliases: LambdaAliases,
     alarms: CloudWatchAlarms,
     metrics: CloudWatchMetrics,
+    /// The functions' own metrics (EMF log lines, no call), their lines dropped here.
+    logged: EmbeddedMetrics<std::io::Sink>,
+    /// The CLI's own metrics instead (PutMetricData), when a measurement says so.
+    cli: bool,
     notifier: SnsNotifier,
     /// The default bus, used only when a measurement says events are on.
     events: EventBridgeEvents,
@@ -85,6 +90,8 @@ impl Counted {
                 cloudwatch.clone(),
             )),
             metrics: CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::from_conf(cloudwatch)),
+            logged: EmbeddedMetrics::to(std::io::sink()),
+            cli: false,
             notifier: SnsNotifier::new(aws_sdk_sns::Client::from_conf(sns)),
             events: EventBridgeEvents::new(
                 aws_sdk_eventbridge::Client::from_conf(eventbridge),
@@ -105,7 +112,10 @@ impl Counted {
             events: self
                 .events_on
                 .then_some(&self.events as &dyn rollout_usecases::ports::EventSink),
-            own_metrics: &self.metrics,
+            own_metrics: match self.cli {
+                true => &self.metrics,
+                false => &self.logged,
+            },
             source: "bench",
             extra_alarms: &[],
             default_topic: Some(topic),
@@ -135,6 +145,10 @@ async fn main() {
     calls_per_step(&stack, &world, Some(analysis)).await;
     println!("\n== AWS calls per step with EventBridge events on (EVENT_BUS_NAME=default) ==");
     rollout_calls(&stack, &world, None, true).await;
+    println!(
+        "\n== AWS calls per step of the rollout command (TrafficWeight with PutMetricData) =="
+    );
+    cli_rollout_calls(&stack, &world).await;
     println!("\n== AWS calls of a step that rolls back (budget: 3) ==");
     rollback_step_calls(&stack, &world).await;
     println!("\n== one judgement (pure; this build) ==");
@@ -236,9 +250,25 @@ async fn rollout_calls(
     analysis: Option<rollout_core::Analysis>,
     events_on: bool,
 ) {
-    let budget = if analysis.is_some() { 4 } else { 3 };
     let mut counted = Counted::new(stack);
     counted.events_on = events_on;
+    counted_rollout(&counted, world, analysis).await;
+}
+
+/// The CLI runs outside Lambda: no log line becomes a metric there, so it keeps PutMetricData
+/// and owes a shift's weight to the next step with a call to spare.
+async fn cli_rollout_calls(stack: &Ministack, world: &World) {
+    let mut counted = Counted::new(stack);
+    counted.cli = true;
+    counted_rollout(&counted, world, None).await;
+}
+
+async fn counted_rollout(
+    counted: &Counted,
+    world: &World,
+    analysis: Option<rollout_core::Analysis>,
+) {
+    let budget = if analysis.is_some() { 4 } else { 3 };
     let driver = counted.driver(&world.topic_arn);
     let spec = bench_spec(analysis);
     let start = Utc::now();
@@ -288,8 +318,8 @@ async fn rollout_calls(
     world.set_alias("orders", "1", None).await;
 }
 
-/// A step that finds the alarm firing: alarms, the rollback's write, the notification, and
-/// the final weight (0) last.
+/// A step that finds the alarm firing: alarms, the rollback's write, the notification (the
+/// final weight, 0, is a log line).
 async fn rollback_step_calls(stack: &Ministack, world: &World) {
     let counted = Counted::new(stack);
     let driver = counted.driver(&world.topic_arn);

@@ -274,8 +274,8 @@ impl Driver<'_> {
     }
 
     /// One step of a rollout in flight: check alarms, then shift, promote, hold or roll back;
-    /// then the weight for the `TrafficWeight` metric, sent or kept in the state for the next
-    /// step with a call to spare (see the `weights` module).
+    /// then the weight for the `TrafficWeight` metric: sent, or, where publishing is an AWS
+    /// call, kept for the next step with a call to spare (see the `weights` module).
     pub async fn step(&self, rollout: &Rollout, now: DateTime<Utc>) -> Result<Stepped, DriveError> {
         if rollout.status.is_terminal() {
             // An ended rollout is only ever reported back, whatever else it says.

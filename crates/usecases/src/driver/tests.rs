@@ -946,6 +946,89 @@ async fn a_shift_keeps_its_weight_and_the_next_check_sends_it() {
         .all(|p| (p.function.as_str(), p.alias.as_str()) == ("orders", "live")));
 }
 
+/// A free sink (inside Lambda, a log line): each step sends the weight it leaves the alias at,
+/// at once, shift and end alike, and nothing is ever owed.
+#[tokio::test]
+async fn a_free_sink_gets_each_weight_when_applied_and_the_end_with_nothing_owed() {
+    let mut world = World::new();
+    world.own_metrics.free = true;
+    let driver = world.driver();
+    let mut rollout = driver
+        .start(&spec(), RID.into(), t(0), &no_wait())
+        .await
+        .unwrap()
+        .rollout;
+    let sent = || -> Vec<(f64, DateTime<Utc>)> {
+        let points = world.own_metrics.points.lock().unwrap();
+        points.iter().map(|p| (p.value, p.at)).collect()
+    };
+    assert_eq!(sent(), [(10.0, t(0))], "the start: its weight, once");
+    let mut at = 0;
+    while !rollout.status.is_terminal() {
+        at += 30;
+        let before = sent().len();
+        rollout = driver.step(&rollout, t(at)).await.unwrap().rollout;
+        assert!(rollout.unpublished_weights.is_empty(), "owed at t({at})");
+        let percent = (rollout.weight * 1e8).round() / 1e6;
+        assert_eq!(
+            sent()[before..],
+            [(percent, t(at))],
+            "each step (shift or check) sends the weight now, once"
+        );
+    }
+    assert_eq!(rollout.status, Status::Succeeded);
+    assert_eq!(sent().last(), Some(&(100.0, t(at))), "the end goes out too");
+    let steps: Vec<f64> = sent().iter().map(|(v, _)| *v).collect();
+    assert!(steps.windows(2).all(|w| w[0] <= w[1]), "{steps:?}");
+    assert!(steps.contains(&50.0) && !steps.iter().any(|v| v.fract() != 0.0));
+}
+
+#[tokio::test]
+async fn a_free_sink_gets_zero_as_a_rollback_ends() {
+    let mut world = World::new();
+    world.own_metrics.free = true;
+    let started = world
+        .driver()
+        .start(&spec(), RID.into(), t(0), &no_wait())
+        .await
+        .unwrap()
+        .rollout;
+    let shifted = world.driver().step(&started, t(60)).await.unwrap().rollout;
+    world.alarms.set(AlarmState::Alarm);
+    let ended = world.driver().step(&shifted, t(65)).await.unwrap().rollout;
+    assert_eq!(ended.status, Status::RolledBack);
+    assert!(ended.unpublished_weights.is_empty());
+    let points = world.own_metrics.points.lock().unwrap().clone();
+    let sent: Vec<(f64, DateTime<Utc>)> = points.iter().map(|p| (p.value, p.at)).collect();
+    assert_eq!(sent, [(10.0, t(0)), (20.0, t(60)), (0.0, t(65))]);
+}
+
+/// A state an earlier version wrote may still owe weights: a free sink sends them with the
+/// weight now, and they are never written back.
+#[tokio::test]
+async fn weights_an_older_state_owed_go_out_and_are_never_written_again() {
+    let mut world = World::new();
+    world.own_metrics.free = true;
+    let started = world
+        .driver()
+        .start(&spec(), RID.into(), t(0), &no_wait())
+        .await
+        .unwrap()
+        .rollout;
+    let mut old = started.clone();
+    old.owe_weight(t(0));
+    let checked = world.driver().step(&old, t(10)).await.unwrap().rollout;
+    assert!(checked.unpublished_weights.is_empty());
+    let points = world.own_metrics.points.lock().unwrap().clone();
+    let last: Vec<(f64, DateTime<Utc>)> = points[points.len() - 2..]
+        .iter()
+        .map(|p| (p.value, p.at))
+        .collect();
+    assert_eq!(last, [(10.0, t(0)), (10.0, t(10))]);
+    let json = serde_json::to_value(&old).unwrap();
+    assert!(json.get("unpublishedWeights").is_none(), "{json}");
+}
+
 #[tokio::test]
 async fn a_rollback_sends_zero_last_and_a_failed_put_changes_nothing() {
     let mut world = World::new();

@@ -1,10 +1,18 @@
-//! The `TrafficWeight` metric, within the step budget: a step that moves the alias already
-//! makes its three calls (alarms, alias, notification), so the weight it applied is kept in
-//! the state (`unpublishedWeights`) and sent, backdated to when it was applied, by the next
-//! step that has a call to spare: a check that changes nothing (2 calls, 3 with analysis), or
-//! the end of the rollout (completed, rolled back, aborted), whose final weight goes out last,
-//! after the notification. One PutMetricData carries them all; a failure is logged and the
-//! weights are kept for the next try: the metric never blocks or fails anything.
+//! The `TrafficWeight` metric, at each change and within the step budget.
+//!
+//! Inside Lambda publishing is free (a line in CloudWatch's embedded metric format on stdout,
+//! which CloudWatch Logs turns into the metric): every step sends the weight it leaves the
+//! alias at, the moment it does, the end of the rollout included.
+//!
+//! Where it is an AWS call (the CLI's PutMetricData), a step that moves the alias already
+//! makes its three calls (alarms, alias, notification), so the weight it applied is kept, in
+//! memory (`Rollout::unpublished_weights`), and sent, backdated to when it was applied, by the
+//! next step that has a call to spare: a check that changes nothing (2 calls, 3 with
+//! analysis), or the end of the rollout (completed, rolled back, aborted), whose final weight
+//! goes out last, after the notification, one call over. One PutMetricData carries them all.
+//!
+//! Either way a failure is logged (a costly sink keeps what it owed for its next try): the
+//! metric never blocks or fails anything.
 
 use chrono::{DateTime, Utc};
 use rollout_core::{Rollout, WeightAt};
@@ -13,8 +21,9 @@ use super::{Driver, Stepped};
 use crate::ports::{Datapoint, OwnMetric};
 
 impl Driver<'_> {
-    /// After a step of `before`: keeps the weight a shift applied for later; otherwise (a
-    /// check that changed nothing, or the rollout's end) sends what is owed and the weight now.
+    /// After a step of `before`: a sink that costs a call keeps the weight a shift applied
+    /// for later; otherwise (a free sink, a check that changed nothing, or the rollout's end)
+    /// what is owed and the weight now are sent.
     pub(super) async fn record_weight(
         &self,
         before: &Rollout,
@@ -23,7 +32,7 @@ impl Driver<'_> {
     ) -> Stepped {
         let after = &mut stepped.rollout;
         let shifted = after.weight != before.weight || after.step_index != before.step_index;
-        if shifted && !after.status.is_terminal() {
+        if shifted && !after.status.is_terminal() && self.own_metrics.costs_a_call() {
             let at = after.step_started_at.unwrap_or(now);
             after.owe_weight(at);
         } else {
@@ -32,10 +41,14 @@ impl Driver<'_> {
         stepped
     }
 
-    /// Sends `rollout`'s owed weights and its weight now in one call; forgets the owed ones
-    /// once sent.
+    /// Sends `rollout`'s owed weights and its weight now in one put (a costly sink, which may
+    /// have missed it, also gets the current step's weight from its start); forgets the owed
+    /// ones once sent.
     pub(super) async fn publish_weights(&self, rollout: &mut Rollout, now: DateTime<Utc>) {
-        let points = rollout.weights_to_publish(now);
+        let points = match self.own_metrics.costs_a_call() {
+            true => rollout.weights_to_publish(now),
+            false => rollout.weights_owed_and_now(now),
+        };
         if self.put_weights(rollout, &points).await {
             rollout.unpublished_weights.clear();
         }
@@ -51,7 +64,7 @@ impl Driver<'_> {
         match self.own_metrics.put(&points).await {
             Ok(()) => true,
             Err(e) => {
-                tracing::warn!(error = %e, "the TrafficWeight metric could not be published; kept for the next step");
+                tracing::warn!(error = %e, "the TrafficWeight metric could not be published");
                 false
             }
         }

@@ -166,8 +166,7 @@ pub fn decode(
         step_started_at: progress.w.map(at).transpose()?,
         last_judgement: None,
         control: progress.o,
-        // Not in the token (CodePipeline's 2048 characters): each call of the action that
-        // changes nothing shows the current step from its start instead.
+        // None owed: inside Lambda each weight goes out (a log line) the moment it is applied.
         unpublished_weights: Vec::new(),
     })))
 }
