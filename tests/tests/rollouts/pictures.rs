@@ -300,7 +300,8 @@ async fn the_report_of_a_rolled_back_rollout_shows_its_steps_the_alarm_and_the_r
         assert!(html.contains("class=\"outcome rolledback\""), "{name}");
         let why = outcome_field(&html, "why");
         assert!(
-            why.is_some_and(|why| why.contains("orders-errors") && why.contains("ALARM")),
+            why.as_ref()
+                .is_some_and(|why| why.contains("orders-errors") && why.contains("ALARM")),
             "{name}: the rollback reason {why:?}"
         );
         assert!(html.contains(&id), "{name}: the rollout id");
