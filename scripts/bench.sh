@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Measures the budgets (a report, not a test): AWS calls per rollout step, each function's
+# Measures the budgets (a report, not a test): AWS calls per rollout step (and of an
+# operator's pause and the checks it holds), each function's
 # init time and peak RSS from its release build (and as a ratio against hello-lambda, a
 # hello-world lambda_runtime function built with the same profile: the floor),
 # alarm-rollback latency over 100 events.

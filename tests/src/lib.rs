@@ -2,7 +2,8 @@
 //! (local AWS emulator) per test, a [`RecordingStub`] standing in for the
 //! AWS services no emulator has (CodeDeploy, CodePipeline), in-memory Lambda
 //! deployment packages ([`lambda_zip`]), host paths and plain-TCP helpers
-//! ([`host`]) and the shared SDK configuration ([`sdk_config`]).
+//! ([`host`]), reading back a written report ([`report_html`]) and the shared SDK
+//! configuration ([`sdk_config`]).
 
 pub mod deployment;
 pub mod events;
@@ -11,6 +12,7 @@ pub mod fixture;
 pub mod host;
 pub mod lambda_zip;
 pub mod ministack;
+pub mod report_html;
 pub mod stub;
 
 pub use ministack::Ministack;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, StateValue};
 use rollout_testkit::fixture::{rollout_cli, spawn_rollout_cli, World};
+use rollout_testkit::report_html::{attribute_values, outcome_field};
 use serde_json::Value;
 
 use crate::Setup;
@@ -193,18 +194,6 @@ async fn until_weight(world: &World, weight: f64) {
     panic!("the alias never routed {weight} to version 2");
 }
 
-/// The values of `attribute` on the elements with `class` the report emits, in order.
-fn attribute_values(html: &str, class: &str, attribute: &str) -> Vec<String> {
-    html.split(&format!("class=\"{class}\""))
-        .skip(1)
-        .filter_map(|rest| {
-            let tag = rest.split('>').next()?;
-            let value = tag.split(&format!("{attribute}=\"")).nth(1)?;
-            Some(value.split('"').next()?.to_string())
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn the_report_of_a_rolled_back_rollout_shows_its_steps_the_alarm_and_the_reason() {
     let s = Setup::new("orders").await;
@@ -309,12 +298,10 @@ async fn the_report_of_a_rolled_back_rollout_shows_its_steps_the_alarm_and_the_r
             "{name}: {changes:?}"
         );
         assert!(html.contains("class=\"outcome rolledback\""), "{name}");
-        let why = html
-            .split("<dd id=\"why\">")
-            .nth(1)
-            .and_then(|r| r.split("</dd>").next());
+        let why = outcome_field(&html, "why");
         assert!(
-            why.is_some_and(|why| why.contains("orders-errors") && why.contains("ALARM")),
+            why.as_ref()
+                .is_some_and(|why| why.contains("orders-errors") && why.contains("ALARM")),
             "{name}: the rollback reason {why:?}"
         );
         assert!(html.contains(&id), "{name}: the rollout id");

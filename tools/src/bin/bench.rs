@@ -1,5 +1,6 @@
 //! The budgets, measured (not asserted in tests): AWS calls per rollout step (≤ 3; ≤ 4 with
-//! `analysis`), the time of one judgement, each
+//! `analysis`), also of an operator's pause and the checks it holds, the time of one
+//! judgement, each
 //! function's init time to its first Runtime API poll (< 25 ms) and peak RSS (< 20 MB), and
 //! alarm-rollback's latency from event to alias restored and published, over 100 events.
 //!
@@ -9,13 +10,14 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatch::types::StateValue;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use chrono::{Duration as Span, Utc};
@@ -25,17 +27,19 @@ use rollout_aws::emf::EmbeddedMetrics;
 use rollout_aws::events::EventBridgeEvents;
 use rollout_aws::metrics::CloudWatchMetrics;
 use rollout_aws::sns::SnsNotifier;
+use rollout_core::engine::control::Operator;
+use rollout_core::marker::Control;
 use rollout_core::Provisioning;
 use rollout_testkit::fixture::World;
 use rollout_testkit::Ministack;
 use rollout_usecases::alarm_rollback::{roll_back_guarded, AlarmChange};
-use rollout_usecases::driver::{new_rollout_id, Driver, StopScope};
+use rollout_usecases::driver::{new_rollout_id, ControlRequest, Driver, StopScope};
 use rollout_usecases::readiness::{ReadyWait, DEFAULT_LIMIT};
 use serde_json::json;
 
-/// Counts every HTTP attempt the SDK makes.
+/// Counts every HTTP attempt the SDK makes, and names the operations.
 #[derive(Debug, Clone, Default)]
-struct CallCounter(Arc<AtomicUsize>);
+struct CallCounter(Arc<AtomicUsize>, Arc<Mutex<Vec<String>>>);
 
 impl Intercept for CallCounter {
     fn name(&self) -> &'static str {
@@ -46,9 +50,12 @@ impl Intercept for CallCounter {
         &self,
         _: &BeforeTransmitInterceptorContextRef<'_>,
         _: &RuntimeComponents,
-        _: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.0.fetch_add(1, Ordering::SeqCst);
+        if let Some(operation) = cfg.load::<Metadata>() {
+            self.1.lock().unwrap().push(operation.name().to_string());
+        }
         Ok(())
     }
 }
@@ -124,7 +131,15 @@ impl Counted {
     }
 
     fn take(&self) -> usize {
+        self.calls.1.lock().unwrap().clear();
         self.calls.0.swap(0, Ordering::SeqCst)
+    }
+
+    /// How many calls since the last take, and which.
+    fn take_named(&self) -> String {
+        let names = std::mem::take(&mut *self.calls.1.lock().unwrap());
+        let calls = self.calls.0.swap(0, Ordering::SeqCst);
+        format!("{calls} calls ({})", names.join(", "))
     }
 }
 
@@ -151,6 +166,8 @@ async fn main() {
     cli_rollout_calls(&stack, &world).await;
     println!("\n== AWS calls of a step that rolls back (budget: 3) ==");
     rollback_step_calls(&stack, &world).await;
+    println!("\n== AWS calls of an operator's pause and the checks it holds (budget: 3) ==");
+    paused_check_calls(&stack, &world).await;
     println!("\n== one judgement (pure; this build) ==");
     judgement_time();
     println!("\n== alarm-rollback: event in -> alias restored and published, 100 events ==");
@@ -345,6 +362,101 @@ async fn rollback_step_calls(stack: &Ministack, world: &World) {
         ended.status.as_str()
     );
     world.set_alarm("orders-errors", StateValue::Ok).await;
+    world.set_alias("orders", "1", None).await;
+}
+
+/// `ours` against the step budget of 3.
+fn budget(calls: usize) -> &'static str {
+    if calls <= 3 {
+        "ok"
+    } else {
+        "OVER BUDGET"
+    }
+}
+
+/// An operator's word (`rollout pause|resume`, from a second process) and what the driver's
+/// checks cost while it holds: the check that first meets a pause when its step is due
+/// (alarms, the write the operator's RevisionId refuses, the re-read that finds the pause),
+/// one that meets it before its step is due, the checks while paused, and those after a resume.
+async fn paused_check_calls(stack: &Ministack, world: &World) {
+    let counted = Counted::new(stack);
+    let driver = counted.driver(&world.topic_arn);
+    let asked = |op| ControlRequest {
+        function: "orders",
+        alias: "live",
+        op,
+        reason: "bench",
+        topic: None,
+    };
+    let start = Utc::now();
+    let ready = ReadyWait::up_to(DEFAULT_LIMIT);
+    let rollout = driver
+        .start(&bench_spec(None), new_rollout_id(start), start, &ready)
+        .await
+        .expect("start")
+        .rollout;
+    counted.take();
+    let over = |calls: &str| match calls.split(' ').next().and_then(|n| n.parse().ok()) {
+        Some(n) => budget(n),
+        None => "?",
+    };
+    driver
+        .control(asked(Operator::Pause), Utc::now())
+        .await
+        .expect("pause");
+    println!("  rollout pause: {}", counted.take_named());
+    let due = rollout.next_step_at.expect("due");
+    let mut state = driver.step(&rollout, due).await.expect("check").rollout;
+    assert_eq!(state.control, Some(Control::Paused), "the pause is met");
+    let calls = counted.take_named();
+    println!(
+        "  the check that first meets the pause, step due: {calls} [{}]",
+        over(&calls)
+    );
+    for minutes in [1, 2] {
+        state = driver
+            .step(&state, due + Span::minutes(minutes))
+            .await
+            .expect("paused check")
+            .rollout;
+        assert_eq!(
+            (state.control, state.step_index),
+            (Some(Control::Paused), 0)
+        );
+        let calls = counted.take_named();
+        println!("  a paused check: {calls} [{}]", over(&calls));
+    }
+    driver
+        .control(asked(Operator::Resume), Utc::now())
+        .await
+        .expect("resume");
+    println!("  rollout resume: {}", counted.take_named());
+    let mut at = due + Span::minutes(3);
+    while state.step_index == 0 {
+        state = driver.step(&state, at).await.expect("resumed").rollout;
+        let calls = counted.take_named();
+        println!(
+            "  a check after the resume (now {} on step {}): {calls} [{}]",
+            rollout_core::plan::format_percent(state.weight),
+            state.step_index + 1,
+            over(&calls)
+        );
+        at += Span::seconds(1);
+    }
+    // Paused again on the next step, met by a check before that step is due.
+    driver
+        .control(asked(Operator::Pause), Utc::now())
+        .await
+        .expect("pause again");
+    counted.take();
+    let early = state.next_step_at.expect("due") - Span::seconds(5);
+    let held = driver.step(&state, early).await.expect("check").rollout;
+    assert_eq!(held.control, Some(Control::Paused), "the pause is met");
+    let calls = counted.take_named();
+    println!(
+        "  the check that first meets a pause, step not due: {calls} [{}]",
+        over(&calls)
+    );
     world.set_alias("orders", "1", None).await;
 }
 

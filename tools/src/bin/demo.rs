@@ -1,14 +1,19 @@
 //! The local demo (the README's first command): in a private ministack, a canary rollout that
-//! promotes, one that an alarm rolls back, and one that the canary judgement rolls back on
-//! the new version's own metrics while the alias-wide alarm stays OK, with the SNS alerts as
-//! subscribers get them.
+//! promotes, one that an alarm rolls back, one that the canary judgement rolls back on the new
+//! version's own metrics while the alias-wide alarm stays OK, and one an operator pauses,
+//! resumes and promotes from a second terminal, with the SNS alerts as subscribers get them;
+//! then the pictures: the report of the alarm's rollback and the alias's dashboard, kept in
+//! `target/demo/`. It exits 1 if a command did not end as its act means to show.
 
-use std::process::Command;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, StateValue, Statistic};
 use rollout_testkit::fixture::{binary, World};
+use rollout_testkit::report_html::{attribute_values, outcome_field};
 use rollout_testkit::Ministack;
+use serde_json::Value;
 
 const FUNCTION: &str = "orders-api";
 const ALARM: &str = "orders-api-errors";
@@ -29,10 +34,11 @@ async fn main() {
         world.topic_arn
     );
     println!("a queue subscribed to the topic collects every alert\n");
+    let mut tally = Tally::default();
 
     println!("-- rollout 1: version 1 -> 2, canary 10% then 50%, watching {ALARM}");
     let code = rollout(&stack, &world, "2", "10%:3s,50%:3s");
-    println!("rollout exited {code} (0 = promoted)\n");
+    tally.exited("rollout", code, 0, "promoted");
     show_alerts(&world).await;
 
     println!("-- rollout 2: version 2 -> {v3}; a few seconds in, {ALARM} goes to ALARM");
@@ -52,7 +58,7 @@ async fn main() {
     .await
     .expect("rollout 2");
     breach.await.expect("breach");
-    println!("rollout exited {code} (3 = rolled back)\n");
+    tally.exited("rollout", code, 3, "rolled back");
     show_alerts(&world).await;
     let alias = world.alias(FUNCTION).await;
     match &alias.routing {
@@ -62,13 +68,44 @@ async fn main() {
         ),
         Some((v, w)) => println!("alias live is on version {} with {w} on {v}", alias.version),
     }
-    third_act(&stack, &world).await;
+    // Now, while the alias still records this rollout: the next one's marker replaces the
+    // outcome (status, why) the report shows.
+    let report = pictures_dir().join("report.html");
+    let code = write_report(&stack, &report);
+    tally.expect("rollout report", code, 0);
+    println!();
+    tally.exited("rollout", third_act(&stack, &world).await, 3, "rolled back");
+    show_alerts(&world).await;
+    operator_act(&stack, &world, &mut tally).await;
+    pictures(&stack, &world, &report, &mut tally).await;
     println!("== done: ministack stops now ==");
+    if !tally.0.is_empty() {
+        eprintln!("the demo did not go as it should: {}", tally.0.join("; "));
+        std::process::exit(1);
+    }
+}
+
+/// Each command's exit code against the one its act means to show.
+#[derive(Default)]
+struct Tally(Vec<String>);
+
+impl Tally {
+    /// Shows how an act's command ended, then checks it.
+    fn exited(&mut self, what: &str, code: i32, expected: i32, meaning: &str) {
+        println!("{what} exited {code} ({expected} = {meaning})\n");
+        self.expect(what, code, expected);
+    }
+
+    fn expect(&mut self, what: &str, code: i32, expected: i32) {
+        if code != expected {
+            self.0.push(format!("{what} exited {code}, not {expected}"));
+        }
+    }
 }
 
 /// A version whose errors show only in its own metrics: the alias-wide alarm stays OK, the
 /// canary judgement rolls it back. The demo writes per-version metrics as Lambda would.
-async fn third_act(stack: &Ministack, world: &World) {
+async fn third_act(stack: &Ministack, world: &World) -> i32 {
     let v4 = world.publish_version(FUNCTION, "four").await;
     let dimension = |n: &str, v: &str| Dimension::builder().name(n).value(v).build();
     world
@@ -130,7 +167,6 @@ async fn third_act(stack: &Ministack, world: &World) {
     .await
     .expect("rollout 3");
     traffic.abort();
-    println!("rollout exited {code} (3 = rolled back)\n");
     let alarm = world
         .cloudwatch
         .describe_alarms()
@@ -141,7 +177,7 @@ async fn third_act(stack: &Ministack, world: &World) {
     if let Some(state) = alarm.metric_alarms().first().and_then(|a| a.state_value()) {
         println!("{ALIAS_ALARM} is {}", state.as_str());
     }
-    show_alerts(world).await;
+    code
 }
 
 fn rollout(stack: &Ministack, world: &World, to: &str, strategy: &str) -> i32 {
@@ -218,4 +254,230 @@ async fn show_alerts(world: &World) {
         }
     }
     println!();
+}
+
+/// An operator steps in while a rollout holds, from a second terminal (the real `rollout`
+/// command): pauses it at 10 %, sees it hold past its step's end, resumes it (the hold is over,
+/// so it shifts at once), and promotes it straight to 100 % from a 50 % step held for an hour.
+async fn operator_act(stack: &Ministack, world: &World, tally: &mut Tally) {
+    let v5 = world.publish_version(FUNCTION, "five").await;
+    println!(
+        "-- rollout 4: version 2 -> {v5}, 10% for 3s then 50% for an hour, bake 2s, watching {ALIAS_ALARM}; an operator steps in"
+    );
+    let topic = world.topic_arn.clone();
+    let env = stack.env();
+    let driver = Command::new(binary("rollout"))
+        .args([
+            "run",
+            "--function",
+            FUNCTION,
+            "--alias",
+            "live",
+            "--to",
+            &v5,
+        ])
+        .args(["--strategy", "10%:3s,50%:1h", "--bake", "2s"])
+        .args(["--alarm", ALIAS_ALARM, "--topic", &topic, "--poll", "1s"])
+        .envs(env.clone())
+        .spawn()
+        .expect("run rollout");
+    until_routed(world, &v5, 0.1).await;
+    let mut types = |args: &[String]| {
+        let code = operator(&env, &topic, &as_strs(args));
+        tally.expect(&format!("rollout {}", args[0]), code, 0);
+    };
+    let alias = ["--function", FUNCTION, "--alias", "live"];
+    let with = |command: &str, extra: &[&str]| -> Vec<String> {
+        let mut args = vec![command.to_string()];
+        args.extend(alias.iter().chain(extra).map(|a| a.to_string()));
+        args
+    };
+    let pause = with("pause", &["--reason", "p99 looks odd", "--topic", &topic]);
+    types(&pause);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    println!(
+        "[{}] (demo) 5s later, past the 3s hold:",
+        chrono::Local::now().format("%H:%M:%S")
+    );
+    types(&with("status", &[]));
+    let resume = with(
+        "resume",
+        &["--reason", "it was the cache", "--topic", &topic],
+    );
+    types(&resume);
+    until_routed(world, &v5, 0.5).await;
+    let promote = with(
+        "promote",
+        &["--full", "--reason", "checked by hand", "--topic", &topic],
+    );
+    types(&promote);
+    let code = tokio::task::spawn_blocking(move || driver.wait_with_output())
+        .await
+        .expect("rollout 4")
+        .expect("rollout run ends")
+        .status
+        .code()
+        .unwrap_or(1);
+    tally.exited("rollout", code, 0, "promoted");
+    show_alerts(world).await;
+}
+
+fn as_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// Runs the real `rollout` command as an operator would in a second terminal, showing what
+/// they type (the topic's ARN as `$TOPIC`) and what it answers.
+fn operator(env: &[(String, String)], topic: &str, args: &[&str]) -> i32 {
+    let typed: Vec<String> = args
+        .iter()
+        .map(|a| match *a {
+            a if a == topic => "$TOPIC".to_string(),
+            a if a.contains(' ') => format!("{a:?}"),
+            a => a.to_string(),
+        })
+        .collect();
+    println!(
+        "[{}] operator$ rollout {}",
+        chrono::Local::now().format("%H:%M:%S"),
+        typed.join(" ")
+    );
+    let status = Command::new(binary("rollout"))
+        .args(args)
+        .envs(env.iter().cloned())
+        .status()
+        .expect("run rollout");
+    status.code().unwrap_or(1)
+}
+
+/// Waits (up to 20 s) until the alias routes `weight` to `version`, as the operator would
+/// watch `rollout status` before acting.
+async fn until_routed(world: &World, version: &str, weight: f64) {
+    let began = Instant::now();
+    while world.alias(FUNCTION).await.routing != Some((version.to_string(), weight)) {
+        assert!(
+            began.elapsed() < Duration::from_secs(20),
+            "the alias never routed {weight} to version {version}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Where the demo leaves its pictures, replaced on each run.
+fn pictures_dir() -> PathBuf {
+    rollout_testkit::host::target_dir().join("demo")
+}
+
+/// `rollout report` of the rollout the alias records, into `path`.
+fn write_report(stack: &Ministack, path: &Path) -> i32 {
+    std::fs::create_dir_all(path.parent().expect("a directory")).expect("create target/demo");
+    let out = path.to_str().expect("a UTF-8 path");
+    let args = ["report", "--function", FUNCTION, "--alias", "live"];
+    println!("(demo) rollout {} --out {out}", args.join(" "));
+    let status = Command::new(binary("rollout"))
+        .args(args)
+        .args(["--out", out])
+        .envs(stack.env())
+        .status()
+        .expect("run rollout report");
+    status.code().unwrap_or(1)
+}
+
+/// The alias's dashboard (kept as JSON next to the report: the emulator goes), and what both
+/// pictures show, read back from what was written.
+async fn pictures(stack: &Ministack, world: &World, report: &Path, tally: &mut Tally) {
+    println!("== pictures, in {} ==", pictures_dir().display());
+    let dashboard = Command::new(binary("rollout"))
+        .args(["dashboard", "--function", FUNCTION, "--alias", "live"])
+        .args(["--output", "json"])
+        .envs(stack.env())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run rollout dashboard");
+    tally.expect("rollout dashboard", dashboard.status.code().unwrap_or(1), 0);
+    let answer: Value = serde_json::from_slice(&dashboard.stdout).unwrap_or_default();
+    if let Some(name) = answer["dashboardName"].as_str() {
+        let body = world
+            .cloudwatch
+            .get_dashboard()
+            .dashboard_name(name)
+            .send()
+            .await
+            .expect("get_dashboard");
+        let body: Value =
+            serde_json::from_str(body.dashboard_body().unwrap_or("{}")).unwrap_or_default();
+        let path = pictures_dir().join("dashboard.json");
+        let text = serde_json::to_string_pretty(&body).expect("json");
+        std::fs::write(&path, text).expect("write dashboard.json");
+        let titles: Vec<&str> = body["widgets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|w| w["properties"]["title"].as_str())
+            .collect();
+        println!(
+            "dashboard {name} (CloudWatch, its body kept in {})",
+            path.display()
+        );
+        println!(
+            "  versions {}; alarms {}",
+            list(&answer["versions"]),
+            list(&answer["alarms"])
+        );
+        println!("  widgets: {}", titles.join("; "));
+    }
+    let Ok(html) = std::fs::read_to_string(report) else {
+        println!("no report at {}", report.display());
+        return;
+    };
+    println!(
+        "report of rollout 2 (the alarm's rollback): {}",
+        report.display()
+    );
+    println!("  one HTML file, no script, nothing fetched: open it in a browser");
+    if let Some(window) = between(&html, "<p class=\"sub\">", "</p>") {
+        println!("  window: {window} (from the minute its rollout started)");
+    }
+    let times = html
+        .split("<li class=\"step\"")
+        .skip(1)
+        .map(|li| between(li, "<time>", "</time>").unwrap_or("?"));
+    let steps: Vec<String> = attribute_values(&html, "step", "data-percent")
+        .iter()
+        .zip(times)
+        .map(|(percent, at)| format!("{percent}% at {at}"))
+        .collect();
+    println!("  TrafficWeight steps: {}", steps.join(" -> "));
+    let alarms = attribute_values(&html, "alarm-change", "data-alarm");
+    let from = attribute_values(&html, "alarm-change", "data-from");
+    let to = attribute_values(&html, "alarm-change", "data-to");
+    for ((alarm, from), to) in alarms.iter().zip(&from).zip(&to) {
+        println!("  alarm change: {alarm} {from} -> {to}");
+    }
+    let status = between(&html, "<p class=\"status\">", "</p>").unwrap_or("not recorded");
+    let by = outcome_field(&html, "by").map_or(String::new(), |by| format!(" by {by}"));
+    println!("  outcome: {status}{by}");
+    if let Some(why) = outcome_field(&html, "why") {
+        println!("  why: {why}");
+    }
+    println!();
+}
+
+/// The text between the first `open` and the `close` after it.
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    text.split(open).nth(1)?.split(close).next()
+}
+
+/// A JSON array of strings as `a, b`, or `none`.
+fn list(values: &Value) -> String {
+    let items: Vec<&str> = values
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    match items.is_empty() {
+        true => "none".into(),
+        false => items.join(", "),
+    }
 }
