@@ -409,7 +409,28 @@ mod tests {
         }
     }
 
+    #[test]
+    fn an_id_with_a_character_across_its_fields_is_refused_not_a_panic() {
+        for id in [
+            "r-1234567é123456789Z",
+            "r-20261123T1300001é3Z",
+            "r-2026112\u{1F600}0Z",
+        ] {
+            assert!(crate::state::check_rollout_id(id).is_err(), "{id}");
+            let text = format!("lambda-rollout id={id} from=6 to=7 step=0 status=InProgress");
+            assert_eq!(Marker::parse(&text), None);
+        }
+    }
+
     proptest! {
+        /// Whatever a description holds (anyone may edit an alias), reading it never panics.
+        #[test]
+        fn any_description_and_any_id_are_read_without_a_panic(text in "\\PC{0,300}", id in "\\PC{0,30}") {
+            let _ = Marker::parse(&text);
+            let _ = Marker::parse(&format!("lambda-rollout id={id} from=6 to=7 step=0 status=InProgress"));
+            let _ = crate::state::rollout_started_at(&id);
+        }
+
         #[test]
         fn any_reason_renders_within_the_limit_and_parses(by in "\\PC{0,120}", why in "\\PC{0,300}", step in 0usize..200) {
             let mut m = marker();

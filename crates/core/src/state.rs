@@ -283,13 +283,16 @@ fn optional_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::E
 /// A rollout id as lambda-rollout makes them: `r-` and the start time to the millisecond,
 /// `r-20261123T130000123Z`. Anything else in a state or a marker is not ours.
 pub fn check_rollout_id(id: &str) -> Result<(), InvalidField> {
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    let valid = id.len() == 21
-        && id.starts_with("r-")
-        && id.ends_with('Z')
-        && digits(&id[2..10])
-        && &id[10..11] == "T"
-        && digits(&id[11..20]);
+    // Byte by byte: an id from an alias description or a flag may hold any character, and
+    // a slice of it through one would panic. A valid id is ASCII, so slicing it is safe after.
+    let b = id.as_bytes();
+    let digits = |range: &[u8]| range.iter().all(u8::is_ascii_digit);
+    let valid = b.len() == 21
+        && b.starts_with(b"r-")
+        && b[20] == b'Z'
+        && digits(&b[2..10])
+        && b[10] == b'T'
+        && digits(&b[11..20]);
     if valid {
         Ok(())
     } else {
