@@ -49,7 +49,7 @@ impl AlarmRollbackSettings {
     }
 }
 
-/// The tag that lists, as `function:alias,function:alias`, what an alarm guards.
+/// The tag that lists, as `function:alias function:alias`, what an alarm guards.
 pub const GUARDS_TAG: &str = "lambda-rollout:guards";
 
 /// The parts of an alarm state change that matter here.
@@ -109,10 +109,12 @@ impl AlarmChange {
     }
 }
 
-/// `fn:alias,fn:alias` from the guards tag.
+/// `fn:alias fn:alias` from the guards tag. Separated by spaces: CloudWatch refuses a comma
+/// in a tag value (letters, digits, spaces and `_ . : / = + - @` only); commas, as written
+/// by earlier releases' docs, are read too.
 pub fn parse_guards_tag(value: &str) -> Vec<(String, Option<String>)> {
     value
-        .split(',')
+        .split(|c: char| c == ',' || c.is_whitespace())
         .filter_map(|pair| pair.trim().split_once(':'))
         .filter(|(f, a)| !f.is_empty() && !a.is_empty())
         .map(|(f, a)| (f.trim().to_string(), Some(a.trim().to_string())))
@@ -229,17 +231,24 @@ pub async fn roll_back_guarded(
         change.alarm_name.clone(),
         AlarmState::Alarm,
     )];
-    for (function, alias) in targets {
+    // All at once: each alias is put back before its own alert, and no alias waits for
+    // another's alerts (SNS and EventBridge are retried for up to half a minute each when
+    // they throttle, which would otherwise hold every later alias split that long).
+    let stops = targets.iter().map(|(function, alias)| {
         let request = StopRequest {
-            function: &function,
-            alias: &alias,
+            function,
+            alias,
             kind: EventKind::RolledBack,
             reason: &reason,
             topic: None,
             alarms: verdict.clone(),
             scope,
         };
-        match driver.stop(request, now).await {
+        driver.stop(request, now)
+    });
+    let stopped = futures::future::join_all(stops).await;
+    for ((function, alias), stopped) in targets.iter().zip(stopped) {
+        match stopped {
             Ok(stopped) if stopped.restored_version.is_some() => {
                 if let Some(warning) = &stopped.warning {
                     first_error.get_or_insert(notification_failed(warning.clone()));
@@ -316,6 +325,11 @@ mod tests {
                 ("orders".to_string(), Some("live".to_string())),
                 ("billing".to_string(), Some("prod".to_string()))
             ]
+        );
+        // As a tag value can hold it: spaces.
+        assert_eq!(
+            parse_guards_tag("orders:live  billing:prod"),
+            parse_guards_tag("orders:live,billing:prod")
         );
     }
 }

@@ -287,3 +287,67 @@ async fn alarm_rollback_after_a_lost_publish_sends_the_owed_alert_with_the_real_
         "{reason}"
     );
 }
+
+/// An alarm guarding two aliases, with SNS down: each alias is put back at once, not after
+/// the other's alert has been tried for its whole bound.
+#[tokio::test]
+async fn alarm_rollback_puts_every_guarded_alias_back_before_any_alert_waits() {
+    use rollout_usecases::alarm_rollback::{roll_back_guarded, AlarmChange};
+    use rollout_usecases::driver::StopScope;
+    use std::time::Instant;
+    let f = Faulty::new().await;
+    let orders = f.function("orders").await;
+    let payments = f.function("payments").await;
+    started(&f, "orders", &orders).await;
+    started(&f, "payments", &payments).await;
+    f.world
+        .alarm("shared-errors", "orders", Some("orders:live payments:live"))
+        .await;
+    f.world.set_alarm("shared-errors", StateValue::Alarm).await;
+    let event = rollout_testkit::events::alarm_went_off(
+        "shared-errors",
+        &f.world.alarm_arn("shared-errors").await,
+        serde_json::json!({"FunctionName": "orders", "Resource": "orders:live"}),
+    );
+    let topic = f.world.topic_arn.clone();
+    let mut driver = f.adapters.driver("alarm-rollback", &[], Some(&topic));
+    driver.patience = PATIENCE;
+    f.proxy.fail("Publish", Fault::ServerError(500), 1000);
+    let began = Instant::now();
+    let run = roll_back_guarded(
+        &driver,
+        &f.adapters.aliases,
+        &f.adapters.alarms,
+        AlarmChange::parse(event).unwrap(),
+        StopScope::OurRollouts,
+        t(5),
+    );
+    let watch = async {
+        let mut restored = Vec::new();
+        while restored.len() < 2 && began.elapsed() < Duration::from_secs(30) {
+            for function in ["orders", "payments"] {
+                if !restored.iter().any(|(f, _)| *f == function)
+                    && f.world.alias(function).await.routing.is_none()
+                {
+                    restored.push((function, began.elapsed()));
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        restored
+    };
+    let (outcome, restored) = tokio::join!(run, watch);
+    assert_eq!(outcome.unwrap_err().error_type, "NotificationFailed");
+    let took = began.elapsed();
+    assert!(
+        took >= PATIENCE.reads,
+        "the alerts were tried for their bound: {took:?}"
+    );
+    assert_eq!(restored.len(), 2, "{restored:?}");
+    for (function, at) in &restored {
+        assert!(
+            *at < Duration::from_secs(4),
+            "{function} waited {at:?} for another alias's alert"
+        );
+    }
+}
