@@ -147,6 +147,11 @@ impl Rollout {
             _ => 0,
         };
         next.adopt_control(marker, now);
+        // A pause holds the step; it does not spend the canary's extension: a hold that ended
+        // while paused ends again at the resume, so `maxExtension` counts from there.
+        if next.control == Some(Control::Resumed) {
+            next.next_step_at = next.next_step_at.map(|due| due.max(now));
+        }
         next
     }
 

@@ -274,3 +274,41 @@ fn only_the_operators_word_is_taken_from_the_marker_never_its_time() {
     assert_eq!(taken.alias_revision_id, "r2");
     assert!(taken.wait_seconds > 0 && taken.wait_seconds <= 60);
 }
+
+/// A long pause with a judged rollout: at the resume, too few calls extend the hold from
+/// then; the time paused is not taken out of `maxExtension` (a pause is not a failed canary).
+#[test]
+fn a_long_pause_does_not_spend_the_canarys_extension() {
+    use crate::judgement::{Analysis, Judgement, VersionMetrics};
+    let mut spec = spec("Canary10Percent5Minutes");
+    spec.analysis = Some(Analysis::default());
+    let plan = spec.validate().unwrap();
+    let mut rollout = Rollout::started(&spec, &plan, RID.into(), "6".into(), false, t(0));
+    rollout.alias_revision_id = "r1".into();
+    let paused = adopted(
+        &rollout,
+        &plan,
+        &operated(&rollout, Operator::Pause, "r2"),
+        t(10),
+    );
+    // Resumed 40 minutes later, past the 5-minute hold and the 30-minute extension.
+    let resumed = adopted(
+        &paused,
+        &plan,
+        &operated(&paused, Operator::Resume, "r3"),
+        t(2400),
+    );
+    let few = |version: &str, invocations| VersionMetrics {
+        version: version.into(),
+        invocations,
+        errors: 0,
+        p99_ms: None,
+    };
+    let analysis = Analysis::default();
+    let quiet = Judgement::of(&resumed, &analysis, few("7", 3), few("6", 40), t(2400));
+    let decision = decide(&resumed, &plan, &ok(), Some(&quiet), t(2400));
+    assert!(
+        matches!(decision, Decision::Wait { .. }),
+        "extends from the resume, not rolled back: {decision:?}"
+    );
+}
