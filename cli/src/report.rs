@@ -49,6 +49,12 @@ fn asked(args: &ReportArgs) -> Result<Asked, InvalidField> {
     if let Some(id) = &args.rollout {
         let started =
             rollout_started_at(id).map_err(|e| InvalidField::new("--rollout", e.problem))?;
+        if started > Utc::now() {
+            return Err(InvalidField::new(
+                "--rollout",
+                format!("{id:?} would start in the future; give the id of a rollout that ran"),
+            ));
+        }
         return Ok(Asked::Rollout(id.clone(), started));
     }
     Ok(Asked::Latest)

@@ -24,6 +24,8 @@ pub async fn status(args: &StatusArgs, global: &Global) -> Result<i32, CommandEr
     check_function_name(&target.function).map_err(as_flags)?;
     check_alias(&target.alias).map_err(as_flags)?;
     let poll = poll_seconds(&args.poll)?;
+    // Every flag is checked before any call.
+    let analysis = analysis_arg(args.analysis.as_deref())?;
     let adapters = crate::aws::adapters(global).await?;
     let alias = adapters
         .aliases
@@ -51,7 +53,7 @@ pub async fn status(args: &StatusArgs, global: &Global) -> Result<i32, CommandEr
         function: short_function_name(&target.function).to_string(),
         alias: target.alias.clone(),
         alarms,
-        analysis: analysis_arg(args.analysis.as_deref())?,
+        analysis,
         alarm_source: &adapters.alarms,
         metrics: &adapters.metrics,
         judged: None,

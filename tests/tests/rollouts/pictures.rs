@@ -333,6 +333,7 @@ async fn bad_flags_exit_2_naming_the_flag_and_write_nothing() {
         (vec!["--since", "16days"], "--since"),
         (vec!["--rollout", "r-123"], "--rollout"),
         (vec!["--rollout", "r-20261323T130000123Z"], "--rollout"),
+        (vec!["--rollout", "r-20991123T130000123Z"], "--rollout"),
     ] {
         let mut args = vec![
             "report",
