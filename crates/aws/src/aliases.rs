@@ -78,6 +78,11 @@ impl LambdaAliases {
     pub fn new(client: Client) -> Self {
         LambdaAliases { client }
     }
+
+    /// For a function that needs only aliases, not every adapter.
+    pub fn from_config(sdk: &aws_config::SdkConfig) -> Self {
+        LambdaAliases::new(Client::new(sdk))
+    }
 }
 
 fn alias_state(

@@ -37,6 +37,11 @@ impl CloudWatchMetrics {
     pub fn new(client: Client) -> Self {
         CloudWatchMetrics { client }
     }
+
+    /// For a function that needs only metrics, not every adapter.
+    pub fn from_config(sdk: &aws_config::SdkConfig) -> Self {
+        CloudWatchMetrics::new(Client::new(sdk))
+    }
 }
 
 /// The six queries of one judgement: three metrics for each of the two versions.

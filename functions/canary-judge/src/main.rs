@@ -4,7 +4,7 @@
 //! the cold start.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use rollout_aws::{load_config, Adapters};
+use rollout_aws::{aliases::LambdaAliases, load_config, metrics::CloudWatchMetrics};
 use rollout_usecases::canary_judge::{Judge, JudgeSettings};
 use serde_json::Value;
 
@@ -13,11 +13,16 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     // The error as people read it: `JUDGED_ALIASES: must name …`.
     let settings = JudgeSettings::from_env().map_err(|e| e.to_string())?;
-    let adapters = Adapters::new(&load_config().await);
+    // Only the two clients it uses: no SNS, EventBridge or trigger clients at cold start.
+    let sdk = load_config().await;
+    let (aliases, metrics) = (
+        LambdaAliases::from_config(&sdk),
+        CloudWatchMetrics::from_config(&sdk),
+    );
     let judge = Judge {
-        aliases: &adapters.aliases,
-        metrics: &adapters.metrics,
-        own_metrics: &adapters.metrics,
+        aliases: &aliases,
+        metrics: &metrics,
+        own_metrics: &metrics,
     };
     lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| {
         judge.run(&settings, chrono::Utc::now())
