@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::calls::retrying;
-use super::weights::traffic_weight;
 use super::{DriveError, Driver};
 use crate::ports::AliasError;
 use rollout_core::alias::{describe_alias, version_to_restore};
@@ -242,17 +241,12 @@ impl Driver<'_> {
         };
         stopped.warning = self.send(topic.or(self.default_topic), &note).await;
         // Last: no traffic on the stopped version any more.
-        let zero = traffic_weight(
-            short_function_name(function),
-            alias_name,
-            &WeightAt {
-                weight: 0.0,
-                at: now,
-            },
-        );
-        if let Err(e) = self.own_metrics.put(&[zero]).await {
-            tracing::warn!(error = %e, "the TrafficWeight metric could not be published");
-        }
+        let zero = WeightAt {
+            weight: 0.0,
+            at: now,
+        };
+        self.put_weights(short_function_name(function), alias_name, &[zero])
+            .await;
         Ok(stopped)
     }
 

@@ -49,17 +49,23 @@ impl Driver<'_> {
             true => rollout.weights_to_publish(now),
             false => rollout.weights_owed_and_now(now),
         };
-        if self.put_weights(rollout, &points).await {
+        let (function, alias) = (rollout.spec.function_short_name(), &rollout.spec.alias);
+        if self.put_weights(function, alias, &points).await {
             rollout.unpublished_weights.clear();
         }
     }
 
-    /// Sends `points` as `rollout`'s alias's `TrafficWeight`; whether they went out.
-    pub(super) async fn put_weights(&self, rollout: &Rollout, points: &[WeightAt]) -> bool {
-        let spec = &rollout.spec;
+    /// Sends `points` as the `TrafficWeight` of `function:alias` (the function's short
+    /// name); whether they went out. A failure is logged, never an error.
+    pub(super) async fn put_weights(
+        &self,
+        function: &str,
+        alias: &str,
+        points: &[WeightAt],
+    ) -> bool {
         let points: Vec<Datapoint> = points
             .iter()
-            .map(|p| traffic_weight(spec.function_short_name(), &spec.alias, p))
+            .map(|p| traffic_weight(function, alias, p))
             .collect();
         match self.own_metrics.put(&points).await {
             Ok(()) => true,
@@ -72,7 +78,7 @@ impl Driver<'_> {
 }
 
 /// A `TrafficWeight` datapoint: the weight as a percent, 0 to 100.
-pub(crate) fn traffic_weight(function: &str, alias: &str, point: &WeightAt) -> Datapoint {
+fn traffic_weight(function: &str, alias: &str, point: &WeightAt) -> Datapoint {
     let percent = if point.weight.is_finite() {
         (point.weight * 100.0).clamp(0.0, 100.0)
     } else {
