@@ -944,6 +944,10 @@ async fn a_shift_keeps_its_weight_and_the_next_check_sends_it() {
     assert!(points
         .iter()
         .all(|p| (p.function.as_str(), p.alias.as_str()) == ("orders", "live")));
+    // Later checks with nothing owed send nothing: one call per change, not one per poll.
+    let again = driver.step(&checked, t(72)).await.unwrap().rollout;
+    driver.step(&again, t(74)).await.unwrap();
+    assert_eq!(*world.own_metrics.calls.lock().unwrap(), 2);
 }
 
 /// A free sink (inside Lambda, a log line): each step sends the weight it leaves the alias at,

@@ -22,8 +22,8 @@ use crate::ports::{Datapoint, OwnMetric};
 
 impl Driver<'_> {
     /// After a step of `before`: a sink that costs a call keeps the weight a shift applied
-    /// for later; otherwise (a free sink, a check that changed nothing, or the rollout's end)
-    /// what is owed and the weight now are sent.
+    /// for the next check, which sends it (and nothing when nothing is owed); a free sink
+    /// gets the weight at every step, and every sink the rollout's end.
     pub(super) async fn record_weight(
         &self,
         before: &Rollout,
@@ -32,10 +32,12 @@ impl Driver<'_> {
     ) -> Stepped {
         let after = &mut stepped.rollout;
         let shifted = after.weight != before.weight || after.step_index != before.step_index;
-        if shifted && !after.status.is_terminal() && self.own_metrics.costs_a_call() {
+        let (costly, ended) = (self.own_metrics.costs_a_call(), after.status.is_terminal());
+        if shifted && !ended && costly {
             let at = after.step_started_at.unwrap_or(now);
             after.owe_weight(at);
-        } else {
+        // A costly check with nothing owed sends nothing: one call per change, not per poll.
+        } else if !costly || ended || !after.unpublished_weights.is_empty() {
             self.publish_weights(after, now).await;
         }
         stepped
