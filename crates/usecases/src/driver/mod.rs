@@ -285,16 +285,12 @@ impl Driver<'_> {
         Ok(self.record_weight(rollout, stepped, now).await)
     }
 
-    /// The step itself, as [`Driver::step`] says.
+    /// The step itself, as [`Driver::step`] says, of a rollout still in progress.
     async fn step_alias(
         &self,
         rollout: &Rollout,
         now: DateTime<Utc>,
     ) -> Result<Stepped, DriveError> {
-        if rollout.status.is_terminal() {
-            // An ended rollout is only ever reported back, whatever else it says.
-            return Ok(Stepped::quiet(rollout.clone()));
-        }
         let plan = rollout.validate()?;
         let (function, alias_name) = (&rollout.spec.function_name, &rollout.spec.alias);
         let (verdicts, judgement, decision) =

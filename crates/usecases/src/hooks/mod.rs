@@ -49,7 +49,6 @@ impl HookKind {
         }
     }
 
-    /// Who acts, as named in notifications.
     /// The lifecycle event CodeDeploy runs this hook for.
     pub fn lifecycle_event(self) -> &'static str {
         match self {
@@ -58,6 +57,7 @@ impl HookKind {
         }
     }
 
+    /// Who acts, as named in notifications.
     pub fn source(self) -> &'static str {
         match self {
             HookKind::PreTraffic => "pre-traffic-hook",

@@ -305,7 +305,6 @@ impl Hook {
         }
     }
 
-    /// Publishes `hook.succeeded` or `hook.failed` when a topic is configured.
     /// Re-sends the alert of the answer an earlier attempt gave, as CodeDeploy recorded it
     /// (the same eventId: a subscriber drops it if the first went out). This attempt's reason
     /// and evidence go with it only when its verdict is the same; when CodeDeploy does not
@@ -344,6 +343,8 @@ impl Hook {
             .await
     }
 
+    /// Sends `hook.succeeded` or `hook.failed` to the topic and the event bus, whichever are
+    /// configured; whether it was sent.
     async fn notify(
         &self,
         id: &str,
