@@ -224,7 +224,8 @@ pub struct ControlArgs {
     /// Why, recorded on the alias and told in the notification
     #[arg(long, default_value = "asked by an operator")]
     pub reason: String,
-    /// SNS topic ARN to tell (default: none)
+    /// SNS topic ARN to tell (default: none; without it, and without EVENT_BUS_NAME, nobody is
+    /// told: the driver that owns the rollout takes the word quietly)
     #[arg(long)]
     pub topic: Option<String>,
 }
