@@ -42,6 +42,30 @@ impl CloudWatchMetrics {
     pub fn from_config(sdk: &aws_config::SdkConfig) -> Self {
         CloudWatchMetrics::new(Client::new(sdk))
     }
+
+    /// Every result of `queries` between `start` and `end` (seconds since the epoch), all
+    /// pages of one paginated GetMetricData.
+    async fn results(
+        &self,
+        queries: Vec<MetricDataQuery>,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<MetricDataResult>, CallFailed> {
+        let mut pages = self
+            .client
+            .get_metric_data()
+            .start_time(DateTime::from_secs(start))
+            .end_time(DateTime::from_secs(end))
+            .set_metric_data_queries(Some(queries))
+            .into_paginator()
+            .send();
+        let mut results = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| crate::call_failed("GetMetricData", &e))?;
+            results.extend(page.metric_data_results().iter().cloned());
+        }
+        Ok(results)
+    }
 }
 
 /// The six queries of one judgement: three metrics for each of the two versions.
@@ -176,19 +200,9 @@ impl CloudWatchMetrics {
                 ));
             }
         }
-        let mut pages = self
-            .client
-            .get_metric_data()
-            .start_time(DateTime::from_secs(start.timestamp()))
-            .end_time(DateTime::from_secs(end.timestamp() + 1))
-            .set_metric_data_queries(Some(queries))
-            .into_paginator()
-            .send();
-        let mut results = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| crate::call_failed("GetMetricData", &e))?;
-            results.extend(page.metric_data_results().iter().cloned());
-        }
+        let results = self
+            .results(queries, start.timestamp(), end.timestamp() + 1)
+            .await?;
         let points = |id: &str| -> Vec<Point> {
             let mut points: Vec<Point> = results
                 .iter()
@@ -261,19 +275,7 @@ impl MetricsSource for CloudWatchMetrics {
         // Whole minutes, so the first minute of the step is counted (it is the target's own).
         let start = query.start.timestamp() / 60 * 60;
         let end = (query.end.timestamp() / 60 + 1) * 60;
-        let mut pages = self
-            .client
-            .get_metric_data()
-            .start_time(DateTime::from_secs(start))
-            .end_time(DateTime::from_secs(end))
-            .set_metric_data_queries(Some(queries(query)))
-            .into_paginator()
-            .send();
-        let mut results = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| crate::call_failed("GetMetricData", &e))?;
-            results.extend(page.metric_data_results().iter().cloned());
-        }
+        let results = self.results(queries(query), start, end).await?;
         Ok((
             tally(&results, "t", &query.target),
             tally(&results, "c", &query.current),
