@@ -22,6 +22,8 @@ use rollout_usecases::ports::{CallFailed, Datapoint, MetricsQuery, MetricsSink, 
 
 const NAMESPACE: &str = "AWS/Lambda";
 const PERIOD_SECONDS: i32 = 60;
+/// How far past the judge's clock a datapoint may be stamped and still count.
+const CLOCK_SKEW_SECONDS: i64 = 5 * 60;
 /// Query ids: a version's role (`t` target, `c` current) and the metric.
 const SERIES: [(&str, &str); 3] = [
     ("inv", "Invocations"),
@@ -44,13 +46,20 @@ impl CloudWatchMetrics {
     }
 
     /// Every result of `queries` between `start` and `end` (seconds since the epoch), all
-    /// pages of one paginated GetMetricData.
+    /// pages of one paginated GetMetricData; an answer that is not whole is an error (see
+    /// [`whole`]).
     async fn results(
         &self,
         queries: Vec<MetricDataQuery>,
         start: i64,
         end: i64,
     ) -> Result<Vec<MetricDataResult>, CallFailed> {
+        // Queries that only feed an expression (ReturnData false) get no result of their own.
+        let ids: Vec<String> = queries
+            .iter()
+            .filter(|q| q.return_data() != Some(false))
+            .filter_map(|q| q.id().map(String::from))
+            .collect();
         let mut pages = self
             .client
             .get_metric_data()
@@ -64,8 +73,56 @@ impl CloudWatchMetrics {
             let page = page.map_err(|e| crate::call_failed("GetMetricData", &e))?;
             results.extend(page.metric_data_results().iter().cloned());
         }
+        whole(&ids, &results)?;
         Ok(results)
     }
+}
+
+/// Checks that every query was answered `Complete` on the last page that carried it. A
+/// result CloudWatch could not finish (`InternalError`, `Forbidden`, `PartialData` with its
+/// rest missing) holds only part of the data, or none: an empty `Errors` series there is not
+/// zero errors. Such an answer is unreadable, as a failed call is (too few calls, never a
+/// pass); `InternalError` and `PartialData` may pass, so they are retried like a 5xx.
+pub fn whole(ids: &[String], results: &[MetricDataResult]) -> Result<(), CallFailed> {
+    use aws_sdk_cloudwatch::types::StatusCode;
+    let mut last: HashMap<&str, Option<&StatusCode>> = HashMap::new();
+    for result in results {
+        if let Some(id) = result.id() {
+            last.insert(id, result.status_code());
+        }
+    }
+    let mut broken = Vec::new();
+    let mut transient = true;
+    for id in ids {
+        match last.get(id.as_str()) {
+            Some(Some(StatusCode::Complete)) => {}
+            Some(Some(code)) => {
+                transient &= matches!(code, StatusCode::InternalError | StatusCode::PartialData);
+                let message = results
+                    .iter()
+                    .filter(|r| r.id() == Some(id.as_str()))
+                    .flat_map(|r| r.messages())
+                    .filter_map(|m| m.value())
+                    .last()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default();
+                broken.push(format!("{id} {}{message}", code.as_str()));
+            }
+            Some(None) => broken.push(format!("{id} without a status")),
+            None => broken.push(format!("{id} not answered")),
+        }
+    }
+    if broken.is_empty() {
+        return Ok(());
+    }
+    Err(CallFailed {
+        operation: "GetMetricData",
+        message: format!(
+            "CloudWatch did not answer every query whole ({}); metrics that are not whole are never read as zero",
+            broken.join(", ")
+        ),
+        transient,
+    })
 }
 
 /// The six queries of one judgement: three metrics for each of the two versions.
@@ -110,10 +167,16 @@ pub fn queries(query: &MetricsQuery) -> Vec<MetricDataQuery> {
 /// One version's counts from the results: sums of the per-minute sums, and the p99 as the
 /// mean of the per-minute p99s weighted by each minute's calls (CloudWatch cannot merge
 /// percentiles across periods without the raw data; both versions are combined alike).
-pub fn tally(results: &[MetricDataResult], role: &str, version: &str) -> VersionMetrics {
-    let series = |id: &str| -> Vec<(i64, f64)> {
+/// A value that no count or duration can have (NaN, infinite, negative) makes the read
+/// unreadable: dropping it would count a broken `Errors` point as no errors.
+pub fn tally(
+    results: &[MetricDataResult],
+    role: &str,
+    version: &str,
+) -> Result<VersionMetrics, CallFailed> {
+    let series = |id: &str| -> Result<Vec<(i64, f64)>, CallFailed> {
         let id = format!("{role}_{id}");
-        results
+        let points: Vec<(i64, f64)> = results
             .iter()
             .filter(|r| r.id() == Some(id.as_str()))
             .flat_map(|r| {
@@ -122,23 +185,35 @@ pub fn tally(results: &[MetricDataResult], role: &str, version: &str) -> Version
                     .map(DateTime::secs)
                     .zip(r.values().iter().copied())
             })
-            .filter(|(_, v)| v.is_finite() && *v >= 0.0)
-            .collect()
+            .collect();
+        match points.iter().find(|(_, v)| !(v.is_finite() && *v >= 0.0)) {
+            Some((at, v)) => Err(CallFailed {
+                operation: "GetMetricData",
+                message: format!(
+                    "CloudWatch answered {v} for {id} (version {version}) at {}; a count or a duration cannot be that, so these metrics are not read",
+                    chrono::DateTime::from_timestamp(*at, 0).unwrap_or_default()
+                ),
+                transient: false,
+            }),
+            None => Ok(points),
+        }
     };
-    let sum = |id: &str| series(id).iter().map(|(_, v)| v).sum::<f64>().round() as u64;
-    let calls: HashMap<i64, f64> = series("inv").into_iter().collect();
+    let sum = |id: &str| -> Result<u64, CallFailed> {
+        Ok(series(id)?.iter().map(|(_, v)| v).sum::<f64>().round() as u64)
+    };
+    let calls: HashMap<i64, f64> = series("inv")?.into_iter().collect();
     let (mut weighted, mut weights) = (0.0, 0.0);
-    for (at, p99) in series("p99") {
+    for (at, p99) in series("p99")? {
         let w = calls.get(&at).copied().filter(|w| *w > 0.0).unwrap_or(1.0);
         weighted += p99 * w;
         weights += w;
     }
-    VersionMetrics {
+    Ok(VersionMetrics {
         version: version.into(),
-        invocations: sum("inv"),
-        errors: sum("err"),
+        invocations: sum("inv")?,
+        errors: sum("err")?,
         p99_ms: (weights > 0.0).then(|| weighted / weights),
-    }
+    })
 }
 
 /// What the report draws, over a window: the weight and verdict every driver publishes
@@ -272,13 +347,15 @@ impl MetricsSource for CloudWatchMetrics {
         &self,
         query: &MetricsQuery,
     ) -> Result<(VersionMetrics, VersionMetrics), CallFailed> {
-        // Whole minutes, so the first minute of the step is counted (it is the target's own).
+        // Whole minutes, so the first minute of the step is counted (it is the target's own),
+        // and a few past now: a point stamped by a clock a little ahead of ours is the
+        // window's too, not a call that silently does not count.
         let start = query.start.timestamp() / 60 * 60;
-        let end = (query.end.timestamp() / 60 + 1) * 60;
+        let end = (query.end.timestamp() / 60 + 1) * 60 + CLOCK_SKEW_SECONDS;
         let results = self.results(queries(query), start, end).await?;
         Ok((
-            tally(&results, "t", &query.target),
-            tally(&results, "c", &query.current),
+            tally(&results, "t", &query.target)?,
+            tally(&results, "c", &query.current)?,
         ))
     }
 }
@@ -332,6 +409,9 @@ impl MetricsSink for CloudWatchMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
+    use aws_sdk_cloudwatch::types::StatusCode;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
     fn result(id: &str, points: &[(i64, f64)]) -> MetricDataResult {
         MetricDataResult::builder()
@@ -355,11 +435,137 @@ mod tests {
             result("c_inv", &[(0, 900.0)]),
             result("c_err", &[]),
         ];
-        let t = tally(&results, "t", "3");
+        let t = tally(&results, "t", "3").unwrap();
         assert_eq!((t.version.as_str(), t.invocations, t.errors), ("3", 400, 5));
         assert_eq!(t.p99_ms, Some(175.0));
-        let c = tally(&results, "c", "2");
+        let c = tally(&results, "c", "2").unwrap();
         assert_eq!((c.invocations, c.errors, c.p99_ms), (900, 0, None));
+    }
+
+    fn answered(id: &str, status: StatusCode, points: &[(i64, f64)]) -> MetricDataResult {
+        MetricDataResult::builder()
+            .id(id)
+            .status_code(status)
+            .set_timestamps(Some(
+                points
+                    .iter()
+                    .map(|(t, _)| DateTime::from_secs(*t))
+                    .collect(),
+            ))
+            .set_values(Some(points.iter().map(|(_, v)| *v).collect()))
+            .build()
+    }
+
+    fn query() -> MetricsQuery {
+        MetricsQuery {
+            function: "orders".into(),
+            alias: "live".into(),
+            target: "3".into(),
+            current: "2".into(),
+            start: chrono::Utc::now() - chrono::Duration::minutes(5),
+            end: chrono::Utc::now(),
+        }
+    }
+
+    /// A failing canary (30 of 100 calls) as CloudWatch answers it with some of it missing.
+    fn failing_canary(err: StatusCode) -> Vec<MetricDataResult> {
+        let t = 1_800_000_000;
+        vec![
+            answered("t_inv", StatusCode::Complete, &[(t, 100.0)]),
+            answered("t_err", err, &[]),
+            answered("t_p99", StatusCode::Complete, &[(t, 120.0)]),
+            answered("c_inv", StatusCode::Complete, &[(t, 900.0)]),
+            answered("c_err", StatusCode::Complete, &[(t, 1.0)]),
+            answered("c_p99", StatusCode::Complete, &[(t, 100.0)]),
+        ]
+    }
+
+    #[tokio::test]
+    async fn a_query_answered_internal_error_or_partial_is_unreadable_never_zero_errors() {
+        for (status, transient) in [
+            (StatusCode::InternalError, true),
+            (StatusCode::PartialData, true),
+            (StatusCode::Forbidden, false),
+        ] {
+            let answer = failing_canary(status.clone());
+            let rule = mock!(Client::get_metric_data).then_output(move || {
+                GetMetricDataOutput::builder()
+                    .set_metric_data_results(Some(answer.clone()))
+                    .build()
+            });
+            let client = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, [&rule]);
+            let read = CloudWatchMetrics::new(client).versions(&query()).await;
+            let e = read.expect_err("a result that is not Complete is not read");
+            assert!(
+                e.message.contains(&format!("t_err {}", status.as_str())),
+                "{}",
+                e.message
+            );
+            assert_eq!(e.transient, transient, "{status:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn partial_data_completed_on_the_next_page_is_read_whole() {
+        let t = 1_800_000_000;
+        let first = vec![
+            answered("t_inv", StatusCode::Complete, &[(t, 100.0)]),
+            answered("t_err", StatusCode::PartialData, &[(t, 10.0)]),
+        ];
+        let second = vec![
+            answered("t_err", StatusCode::Complete, &[(t + 60, 20.0)]),
+            answered("t_p99", StatusCode::Complete, &[]),
+            answered("c_inv", StatusCode::Complete, &[(t, 900.0)]),
+            answered("c_err", StatusCode::Complete, &[]),
+            answered("c_p99", StatusCode::Complete, &[]),
+        ];
+        let page1 = mock!(Client::get_metric_data)
+            .match_requests(|r| r.next_token().is_none())
+            .then_output(move || {
+                GetMetricDataOutput::builder()
+                    .set_metric_data_results(Some(first.clone()))
+                    .next_token("p2")
+                    .build()
+            });
+        let page2 = mock!(Client::get_metric_data)
+            .match_requests(|r| r.next_token() == Some("p2"))
+            .then_output(move || {
+                GetMetricDataOutput::builder()
+                    .set_metric_data_results(Some(second.clone()))
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&page1, &page2]);
+        let (target, _) = CloudWatchMetrics::new(client)
+            .versions(&query())
+            .await
+            .unwrap();
+        assert_eq!((target.invocations, target.errors), (100, 30));
+    }
+
+    #[test]
+    fn a_query_left_unanswered_is_unreadable() {
+        let mut results = failing_canary(StatusCode::Complete);
+        results.remove(1);
+        let ids: Vec<String> = queries(&query())
+            .iter()
+            .map(|q| q.id().unwrap().to_string())
+            .collect();
+        let e = whole(&ids, &results).unwrap_err();
+        assert!(e.message.contains("t_err not answered"), "{}", e.message);
+        assert!(whole(&ids, &failing_canary(StatusCode::Complete)).is_ok());
+    }
+
+    #[test]
+    fn a_nan_or_negative_count_makes_the_read_unreadable_instead_of_being_dropped() {
+        for bad in [f64::NAN, -3.0, f64::INFINITY] {
+            let results = [
+                result("t_inv", &[(0, 100.0)]),
+                result("t_err", &[(0, 30.0), (60, bad)]),
+            ];
+            let e = tally(&results, "t", "3").unwrap_err();
+            assert!(e.message.contains("t_err"), "{}", e.message);
+            assert!(!e.transient);
+        }
     }
 
     #[test]

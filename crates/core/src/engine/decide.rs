@@ -86,17 +86,22 @@ pub fn decide(
 }
 
 /// The next move while the current step's new weights are being allocated (the alias has
-/// provisioned concurrency): nothing is judged until the allocation is `READY`, and then the
-/// step's hold starts; a `FAILED` allocation, or one still not `READY` when its time is up
-/// (`nextStepAt`), rolls back with the reason. `seen` is `None` when the alias no longer has
+/// provisioned concurrency): the split is not judged until the allocation is `READY`, and
+/// then the step's hold starts; a `FAILED` allocation, or one still not `READY` when its time
+/// is up (`nextStepAt`), rolls back with the reason. The alarms are watched all the while: a
+/// breach rolls back at once, warm or not. `seen` is `None` when the alias no longer has
 /// provisioned concurrency: there is nothing to wait for.
 pub fn decide_allocating(
     rollout: &Rollout,
+    alarms: &[AlarmVerdict],
     seen: Option<&ProvisionedConcurrency>,
     now: DateTime<Utc>,
 ) -> Decision {
     if rollout.status.is_terminal() {
         return Decision::Ended;
+    }
+    if let Some(reason) = alarms::failing(alarms) {
+        return Decision::RollBack { reason };
     }
     let Some(pc) = seen else {
         return Decision::StartHold;

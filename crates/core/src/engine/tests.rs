@@ -615,10 +615,15 @@ fn with_provisioned_concurrency_no_step_is_judged_before_its_weights_are_ready()
     );
     assert_eq!(rollout.weight, 0.1);
     // Not READY: wait, however long the 5 minute hold would have been.
-    let decision = decide_allocating(&rollout, Some(&provisioned("IN_PROGRESS", "")), t(400));
+    let decision = decide_allocating(
+        &rollout,
+        &ok(),
+        Some(&provisioned("IN_PROGRESS", "")),
+        t(400),
+    );
     assert_eq!(decision, Decision::Wait { seconds: 10 });
     // READY at t(400): the hold starts then, and the step is judged 5 minutes later.
-    let decision = decide_allocating(&rollout, Some(&provisioned("READY", "")), t(400));
+    let decision = decide_allocating(&rollout, &ok(), Some(&provisioned("READY", "")), t(400));
     assert_eq!(decision, Decision::StartHold);
     let holding = rollout.after(&decision, &plan, t(400));
     assert_eq!(holding.provisioned_concurrency, Some(Provisioning::Ready));
@@ -647,6 +652,7 @@ fn a_failed_or_endless_allocation_rolls_back_with_the_reason() {
     let (rollout, _) = started_provisioned("Canary10Percent5Minutes");
     let failed = decide_allocating(
         &rollout,
+        &ok(),
         Some(&provisioned("FAILED", "FUNCTION_ERROR_INIT_FAILURE")),
         t(30),
     );
@@ -654,16 +660,50 @@ fn a_failed_or_endless_allocation_rolls_back_with_the_reason() {
         matches!(&failed, Decision::RollBack { reason } if reason.contains("10% on version 7 could not be allocated: FUNCTION_ERROR_INIT_FAILURE")),
         "{failed:?}"
     );
-    let late = decide_allocating(&rollout, Some(&provisioned("IN_PROGRESS", "")), t(900));
+    let late = decide_allocating(
+        &rollout,
+        &ok(),
+        Some(&provisioned("IN_PROGRESS", "")),
+        t(900),
+    );
     assert!(
         matches!(&late, Decision::RollBack { reason } if reason.contains("still not READY 15m after the shift (10 requested, 4 allocated (IN_PROGRESS))")),
         "{late:?}"
     );
     // Provisioned concurrency removed meanwhile: nothing to wait for.
     assert_eq!(
-        decide_allocating(&rollout, None, t(30)),
+        decide_allocating(&rollout, &ok(), None, t(30)),
         Decision::StartHold
     );
+}
+
+#[test]
+fn an_alarm_rolls_back_while_provisioned_concurrency_is_still_allocating() {
+    let (rollout, _) = started_provisioned("Canary10Percent5Minutes");
+    let decision = decide_allocating(
+        &rollout,
+        &firing(),
+        Some(&provisioned("IN_PROGRESS", "")),
+        t(40),
+    );
+    assert!(
+        matches!(&decision, Decision::RollBack { reason } if reason.contains("errors")),
+        "{decision:?}"
+    );
+    // An alarm that cannot be read fails closed there too.
+    let unreadable = [AlarmVerdict::new(
+        "errors",
+        AlarmState::Unreadable("throttled".into()),
+    )];
+    assert!(matches!(
+        decide_allocating(
+            &rollout,
+            &unreadable,
+            Some(&provisioned("IN_PROGRESS", "")),
+            t(40)
+        ),
+        Decision::RollBack { .. }
+    ));
 }
 
 #[test]

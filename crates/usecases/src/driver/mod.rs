@@ -295,10 +295,17 @@ impl Driver<'_> {
         let (function, alias_name) = (&rollout.spec.function_name, &rollout.spec.alias);
         let (verdicts, judgement, decision) =
             if rollout.provisioned_concurrency == Some(Provisioning::Allocating) {
-                // Nothing is judged before the new weights are allocated: no alarms read.
-                let seen = self.read_provisioned(function, alias_name).await?;
-                let decision = engine::decide_allocating(rollout, seen.as_ref(), now);
-                (Vec::new(), None, decision)
+                // The split is not judged before the new weights are allocated, but a
+                // breach rolls back whatever the allocation's state.
+                let verdicts = self.read_alarms(&self.alarm_names(&rollout.spec)).await;
+                // A breach decides alone: the allocation is not read (the budget's call goes
+                // to the rollback).
+                let seen = match rollout_core::alarms::failing(&verdicts) {
+                    Some(_) => None,
+                    None => self.read_provisioned(function, alias_name).await?,
+                };
+                let decision = engine::decide_allocating(rollout, &verdicts, seen.as_ref(), now);
+                (verdicts, None, decision)
             } else {
                 let verdicts = self.read_alarms(&self.alarm_names(&rollout.spec)).await;
                 let judgement = self.judge(rollout, now).await;

@@ -520,18 +520,48 @@ async fn steps_on_an_alias_with_provisioned_concurrency_wait_for_its_allocation(
         Some(Provisioning::Allocating)
     );
     let before = world.alarms.reads.lock().unwrap().to_owned();
-    // Allocating: only the allocation is read, no alarm; then READY starts the hold.
+    // Allocating: the alarms and the allocation are read, nothing is judged; then READY
+    // starts the hold.
     let waiting = world.driver().step(&started, t(5)).await.unwrap().rollout;
     assert_eq!(waiting.wait_seconds, 10);
+    assert_eq!(waiting.last_judgement, None);
     let holding = world.driver().step(&waiting, t(15)).await.unwrap().rollout;
     assert_eq!(holding.provisioned_concurrency, Some(Provisioning::Ready));
     assert_eq!(holding.next_step_at, Some(t(75)));
-    assert_eq!(
-        *world.alarms.reads.lock().unwrap(),
-        before,
-        "nothing judged"
-    );
+    assert_eq!(*world.alarms.reads.lock().unwrap(), before + 2, "alarms watched");
     assert_eq!(world.aliases.routing_now(), Some(("2".into(), 0.1)));
+}
+
+#[tokio::test]
+async fn an_alarm_rolls_back_at_once_while_provisioned_concurrency_is_allocating() {
+    let world = World::new();
+    world.aliases.script_provisioned(vec![
+        Some(provisioned("READY", "")),
+        Some(provisioned("IN_PROGRESS", "")),
+    ]);
+    let started = world
+        .driver()
+        .start(&spec(), RID.into(), t(0), &no_wait())
+        .await
+        .unwrap()
+        .rollout;
+    let waiting = world.driver().step(&started, t(5)).await.unwrap().rollout;
+    assert_eq!(waiting.status, Status::InProgress);
+    world.alarms.set(AlarmState::Alarm);
+    // Still IN_PROGRESS 40 s after the shift: the breach is not left waiting for it.
+    world.aliases.calls.lock().unwrap().clear();
+    let ended = world.driver().step(&waiting, t(45)).await.unwrap().rollout;
+    assert_eq!(ended.status, Status::RolledBack, "{ended:?}");
+    assert_eq!(
+        *world.aliases.calls.lock().unwrap(),
+        ["UpdateAlias"],
+        "plus DescribeAlarms and one Publish: three calls"
+    );
+    assert_eq!(world.aliases.routing_now(), None);
+    assert_eq!(
+        world.notifier.events(),
+        ["rollout.started", "rollout.rolled_back"]
+    );
 }
 
 #[tokio::test]
