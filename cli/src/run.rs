@@ -98,16 +98,34 @@ pub async fn run(args: RunArgs, global: &Global) -> Result<i32, CommandError> {
             _ = progress.tick_for(&rollout, wait) => None,
             signal = stop.received() => Some(signal),
         };
-        let step = match step {
-            Some(signal) => Err(signal),
-            None => tokio::select! {
-                result = driver.step(&rollout, Utc::now()) => Ok(result),
-                signal = stop.received() => Err(signal),
-            },
-        };
-        let result = match step {
-            Ok(result) => result,
-            Err(signal) => return Ok(stopped_by(signal, &driver, &progress, &rollout).await),
+        if let Some(signal) = step {
+            return Ok(stopped_by(signal, &driver, &progress, &rollout).await);
+        }
+        let result = {
+            let step = driver.step(&rollout, Utc::now());
+            tokio::pin!(step);
+            tokio::select! {
+                result = &mut step => result,
+                signal = stop.received() => {
+                    // A rollback under way is finished first: stopping it would leave traffic
+                    // on the version whose breach it answers. A second signal stops it anyway.
+                    let Some(why) = driver.rolling_back.why() else {
+                        return Ok(stopped_by(signal, &driver, &progress, &rollout).await);
+                    };
+                    progress.note(&format!(
+                        "{}: putting the alias back on version {} first ({}); a second signal stops that and leaves traffic split",
+                        signal.name(),
+                        rollout.spec.current_version.as_deref().unwrap_or("?"),
+                        why,
+                    ));
+                    tokio::select! {
+                        result = &mut step => result,
+                        second = stop.received() => {
+                            return Ok(rollback_interrupted(second, &driver, &mut progress, &rollout, &why).await)
+                        }
+                    }
+                }
+            }
         };
         rollout = match carry_on(result) {
             Ok(next) => next,
@@ -155,6 +173,15 @@ enum Signal {
     Interrupt,
     /// SIGTERM: a cancelled CI job or a stopped container.
     Terminate,
+}
+
+impl Signal {
+    fn name(&self) -> &'static str {
+        match self {
+            Signal::Interrupt => "Ctrl-C",
+            Signal::Terminate => "SIGTERM",
+        }
+    }
 }
 
 /// Listens for Ctrl-C and SIGTERM for the whole run.
@@ -222,5 +249,45 @@ async fn stopped_by(
             progress.terminated(&stopped);
             TERMINATED
         }
+    }
+}
+
+/// A second signal stopped a rollback half-way: people are told (whichever the signal) that
+/// a rollback was interrupted, why it was rolling back, where traffic is as far as one quick
+/// read of the alias tells, and the command that finishes it. Returns the exit code.
+async fn rollback_interrupted(
+    signal: Signal,
+    driver: &rollout_usecases::driver::Driver<'_>,
+    progress: &mut Progress,
+    rollout: &Rollout,
+    why: &str,
+) -> i32 {
+    let spec = &rollout.spec;
+    let read = tokio::time::timeout(
+        Duration::from_secs(3),
+        driver.aliases.get(&spec.function_name, &spec.alias),
+    )
+    .await;
+    let traffic = match read {
+        Ok(Ok(alias)) => format!("the alias is on {}", rollout_core::alias::describe_alias(&alias)),
+        _ => format!(
+            "traffic may still be split ({} on version {} when the rollback began; the alias could not be read)",
+            rollout_core::plan::format_percent(rollout.weight),
+            spec.target_version
+        ),
+    };
+    let reason = format!(
+        "rollout run was stopped ({}) while rolling back; the rollback was interrupted. Why it was rolling back: {why}. Now {traffic}. Run `rollout abort --function {} --alias {}` to put it back on version {}",
+        signal.name(),
+        spec.function_name,
+        spec.alias,
+        spec.current_version.as_deref().unwrap_or("?"),
+    );
+    let stopped = driver.report_failure(rollout, reason, Utc::now()).await;
+    progress.show(&stopped);
+    progress.finish(&stopped);
+    match signal {
+        Signal::Interrupt => INTERRUPTED,
+        Signal::Terminate => TERMINATED,
     }
 }

@@ -253,6 +253,7 @@ impl Adapters {
             extra_alarms,
             default_topic,
             patience: Patience::default(),
+            rolling_back: Default::default(),
         }
     }
 }

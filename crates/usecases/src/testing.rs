@@ -643,6 +643,7 @@ impl World {
             extra_alarms: &[],
             default_topic: Some(TOPIC),
             patience: crate::patience::Patience::default(),
+            rolling_back: Default::default(),
         }
     }
 }

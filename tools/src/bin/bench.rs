@@ -127,6 +127,7 @@ impl Counted {
             extra_alarms: &[],
             default_topic: Some(topic),
             patience: Default::default(),
+            rolling_back: Default::default(),
         }
     }
 

@@ -121,6 +121,25 @@ pub struct Driver<'a> {
     pub default_topic: Option<&'a str>,
     /// How long calls that failed in a way that may pass are tried again.
     pub patience: Patience,
+    /// Why a rollback is being written, while it is: a driver asked to stop then finishes it
+    /// first (`rollout run` on a signal), and names it if it is stopped anyway.
+    pub rolling_back: RollingBack,
+}
+
+/// Set while a rollback is under way (see [`Driver::rolling_back`]); left set when the
+/// rollback was cancelled half-way, so that whoever cancelled it can say so.
+#[derive(Debug, Default)]
+pub struct RollingBack(std::sync::Mutex<Option<String>>);
+
+impl RollingBack {
+    /// Why the alias is being put back, while it is.
+    pub fn why(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set(&self, why: Option<String>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = why;
+    }
 }
 
 impl Driver<'_> {
@@ -376,7 +395,10 @@ impl Driver<'_> {
         verdicts: Vec<AlarmVerdict>,
         now: DateTime<Utc>,
     ) -> Result<Stepped, DriveError> {
-        match self.write_rollback(rollout, plan, &rolled_back).await {
+        self.rolling_back.set(rolled_back.reason.clone());
+        let end = self.write_rollback(rollout, plan, &rolled_back).await;
+        self.rolling_back.set(None);
+        match end {
             RollbackEnd::Written { revision } => {
                 rolled_back.alias_revision_id = revision;
                 let warning = self
