@@ -1,6 +1,8 @@
 //! `rollout pause`, `rollout resume` and `rollout promote`: an operator's word on a rollout in
 //! progress, recorded on its alias (whichever driver owns it takes it on its next check) and
-//! told over SNS. A request that would change nothing is refused with exit 2, touching nothing.
+//! told over SNS. A request that would change nothing is refused with exit 2, touching nothing;
+//! the same request again (same word and reason) once it landed is not refused: its alert,
+//! which a failed publish may still owe, goes out again under the same eventId.
 
 use rollout_core::engine::control::Operator;
 use rollout_core::plan::format_percent;
@@ -48,17 +50,24 @@ pub async fn control(
                 "stepIndex": done.step_index,
                 "weight": done.weight,
                 "control": op.control(),
+                "controlId": done.control_id,
+                "alreadyRecorded": done.already_recorded,
                 "reason": args.reason,
                 "warning": done.warning,
             })
         ),
         Output::Text => out!(
-            "{}:{} rollout {} at {} (step {}) {what}",
+            "{}:{} rollout {} at {} (step {}) {what}{}",
             args.function,
             args.alias,
             done.rollout_id,
             format_percent(done.weight),
             done.step_index + 1,
+            if done.already_recorded {
+                " (this same request was already recorded: nothing written, its alert sent again under the same eventId)"
+            } else {
+                ""
+            },
         ),
     }
     if let Some(warning) = &done.warning {

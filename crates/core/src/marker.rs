@@ -1,5 +1,5 @@
 //! The marker codec: what a rollout writes into its alias's description with every update,
-//! `lambda-rollout id=… from=… to=… step=… w=… status=… [next=…] [op=…] [by=…] [why=…]`. It is how a
+//! `lambda-rollout id=… from=… to=… step=… w=… status=… [next=…] [op=…] [opid=…] [by=…] [why=…]`. It is how a
 //! replayed state or start recognises progress already made (and the alert it owes), and how
 //! `status`, `abort` and alarm-rollback know a rollout from the alias alone. A marker is only
 //! trusted while the alias still looks as it says ([`Marker::describes`]).
@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::alias::{AliasState, DESCRIPTION_MAX_CHARS};
 use crate::plan::round_weight;
-use crate::state::{check_rollout_id, Rollout, Status};
+use crate::state::{check_control_id, check_rollout_id, Rollout, Status};
 
 /// What a rollout writes into its alias's description with every update.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +23,9 @@ pub struct Marker {
     pub next_step_at: Option<DateTime<Utc>>,
     /// An operator's last say on a rollout in progress (`op=`): paused, resumed, promoted.
     pub control: Option<Control>,
+    /// The id of the operator's last request (`opid=`), kept by the driver's later writes
+    /// after the request itself is consumed: how an operator command tells its own write.
+    pub control_id: Option<String>,
     /// Who ended it, when not the rollout itself (`alarm-rollback:orders-errors`,
     /// `rollout-cli`), or who paused, resumed or promoted it.
     pub by: Option<String>,
@@ -96,6 +99,7 @@ impl Marker {
             control: rollout
                 .control
                 .filter(|c| *c == Control::Paused && rollout.status == Status::InProgress),
+            control_id: rollout.control_id.clone(),
             by: None,
             why: rollout
                 .status
@@ -118,6 +122,7 @@ impl Marker {
             status: Status::InProgress,
             next_step_at: None,
             control: None,
+            control_id: None,
             by: None,
             why: None,
         };
@@ -139,6 +144,10 @@ impl Marker {
                 "next" => marker.next_step_at = Some(value.parse().ok()?),
                 // An operator's word we cannot read is not trusted as ours.
                 "op" => marker.control = Some(Control::parse(value)?),
+                "opid" => {
+                    check_control_id(value).ok()?;
+                    marker.control_id = Some(value.to_string());
+                }
                 "by" => marker.by = Some(unescape(value)),
                 "why" => marker.why = Some(unescape(value)),
                 _ => {}
@@ -177,6 +186,9 @@ impl Marker {
         if let Some(control) = self.control {
             text.push_str(&format!(" op={}", control.as_str()));
         }
+        if let Some(id) = &self.control_id {
+            text.push_str(&format!(" opid={id}"));
+        }
         for (key, value) in [("by", &self.by), ("why", &self.why)] {
             if let Some(value) = value {
                 let room = DESCRIPTION_MAX_CHARS.saturating_sub(text.len() + key.len() + 2);
@@ -190,6 +202,12 @@ impl Marker {
             }
         }
         text
+    }
+
+    /// `by` as a marker records it (escaped, and cut to its room), so that a retry can tell
+    /// its own earlier write by it whatever the length of the name it wrote.
+    pub fn recorded_by(by: &str) -> String {
+        unescape(&escape(by, BY_MAX_BYTES))
     }
 
     /// True when the alias looks exactly as the write that left this marker made it: the
@@ -260,6 +278,31 @@ fn unescape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_by_is_recognised_after_its_round_trip_through_the_description() {
+        for by in [
+            format!("alarm-rollback:{}", "orders-api-checkout-errors-".repeat(3)),
+            "alarm-rollback:Fehlerquote über dem Grenzwert für Bestellungen".to_string(),
+        ] {
+            let marker = Marker {
+                rollout_id: "r-20261123T130000123Z".into(),
+                from_version: "6".into(),
+                to_version: "7".into(),
+                step_index: 1,
+                weight: Some(0.0),
+                status: Status::RolledBack,
+                next_step_at: None,
+                control: None,
+                control_id: None,
+                by: Some(by.clone()),
+                why: Some("orders-errors in ALARM".into()),
+            };
+            let read = Marker::parse(&marker.render()).unwrap();
+            assert_ne!(read.by.as_deref(), Some(by.as_str()), "cut to fit");
+            assert_eq!(read.by, Some(Marker::recorded_by(&by)));
+        }
+    }
     use proptest::prelude::*;
 
     fn marker() -> Marker {
@@ -272,6 +315,7 @@ mod tests {
             status: Status::InProgress,
             next_step_at: None,
             control: None,
+            control_id: None,
             by: None,
             why: None,
         }

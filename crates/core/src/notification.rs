@@ -59,16 +59,17 @@ pub fn rollout_event_id(rollout_id: &str, step_index: usize, kind: EventKind) ->
 }
 
 /// The idempotency key of an operator's pause, resume or promote: the rollout, its step, the
-/// event and the alias revision the write replaced, so that a retry of one write is one
-/// event and a second pause of the same step (after a resume) is another.
+/// event and the request's own id (`opid=` on the marker), so that every retry of one request
+/// — within one command or from a second run of it — is one event, and a second pause of the
+/// same step (after a resume) is another.
 pub fn control_event_id(
     rollout_id: &str,
     step_index: usize,
     kind: EventKind,
-    replaced_revision: &str,
+    control_id: &str,
 ) -> String {
     format!(
-        "{}@{replaced_revision}",
+        "{}@{control_id}",
         rollout_event_id(rollout_id, step_index, kind)
     )
 }

@@ -118,6 +118,11 @@ pub struct Rollout {
     /// `Resumed`, `Promoted`, `PromotedFull`); the next step written drops it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control: Option<Control>,
+    /// The id of the operator's last request this rollout took (`o-20261123T130500123Z`):
+    /// kept through the driver's later writes (the marker's `opid=`), so that an operator
+    /// command whose answer was lost knows its write landed even after a driver moved on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_id: Option<String>,
     /// Weights this rollout applied that its `TrafficWeight` metric does not show yet, kept
     /// in memory by a driver whose metric is an AWS call (the CLI's PutMetricData): a shift
     /// has no call to spare, so the next step that has one sends them (backdated to when each
@@ -303,6 +308,23 @@ pub fn check_rollout_id(id: &str) -> Result<(), InvalidField> {
     }
 }
 
+/// An operator request's id as lambda-rollout makes them: `o-` and the request's time to the
+/// millisecond, `o-20261123T130500123Z` (the marker's `opid=`, the state's `controlId`).
+pub fn check_control_id(id: &str) -> Result<(), InvalidField> {
+    match id.strip_prefix("o-") {
+        Some(time) if check_rollout_id(&format!("r-{time}")).is_ok() => Ok(()),
+        _ => Err(InvalidField::new(
+            "controlId",
+            format!("{id:?} is not an operator request id (like \"o-20261123T130500123Z\")"),
+        )),
+    }
+}
+
+/// A new operator request's id, from the clock.
+pub fn new_control_id(now: DateTime<Utc>) -> String {
+    format!("o-{}", now.format("%Y%m%dT%H%M%S%3fZ"))
+}
+
 /// When a rollout started, from its id (`r-20261123T130000123Z`: 13:00:00.123 UTC).
 pub fn rollout_started_at(id: &str) -> Result<DateTime<Utc>, InvalidField> {
     check_rollout_id(id)?;
@@ -322,6 +344,9 @@ impl Rollout {
     pub fn validate(&self) -> Result<Plan, InvalidField> {
         let plan = self.spec.validate()?;
         check_rollout_id(&self.rollout_id)?;
+        if let Some(id) = &self.control_id {
+            check_control_id(id)?;
+        }
         if self.step_index > plan.last_index() {
             return Err(InvalidField::new(
                 "stepIndex",
@@ -418,6 +443,7 @@ impl Rollout {
                 },
             )),
             control: Some(Control::Paused),
+            control_id: Some(String::new()),
             unpublished_weights: Vec::new(),
         };
         let spec_fields = Spec::field_names();
@@ -477,6 +503,7 @@ mod tests {
             step_started_at: None,
             last_judgement: None,
             control: None,
+            control_id: None,
             unpublished_weights: Vec::new(),
         }
     }

@@ -102,22 +102,30 @@ fn a_pause_whose_answer_is_lost_is_told_once_and_its_retry_writes_nothing() {
     assert_eq!(lost, 1, "the write went through and its answer was lost");
     let marker = runtime.block_on(whole_marker(&f));
     assert_eq!(marker.control, Some(Control::Paused));
-    assert_eq!(
-        runtime.block_on(events(&f)),
-        ["rollout.started", "rollout.paused"]
-    );
-    // The whole command again, as a script would after any doubt: refused, nothing written.
+    let told = runtime.block_on(f.world.notifications());
+    let events: Vec<_> = kept(&told).iter().map(|n| n["event"].clone()).collect();
+    assert_eq!(events, ["rollout.started", "rollout.paused"]);
+    let paused_id = kept(&told)[1]["eventId"].clone();
+    // The whole command again, as a script would after any doubt: recognised as the same
+    // request, nothing written, its alert told again under the same eventId (a subscriber
+    // drops it).
     f.proxy.clear_log();
     let again = cli(&f, &pause_args(&f));
-    let stderr = String::from_utf8_lossy(&again.stderr);
-    assert_eq!(again.status.code(), Some(2), "{stderr}");
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(again.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("already recorded"), "{stdout}");
+    assert_eq!(writes(&f), 0);
+    let retold = runtime.block_on(f.world.notifications());
+    assert_eq!(retold.len(), 1, "{retold:?}");
+    assert_eq!(retold[0]["eventId"], paused_id);
+    // Another reason is another request: refused, nothing written.
+    let mut other = pause_args(&f);
+    other[6] = "lunch";
+    let refused = cli(&f, &other);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("already paused"), "{stderr}");
     assert_eq!(writes(&f), 0);
-    assert_eq!(
-        runtime.block_on(events(&f)),
-        [] as [&str; 0],
-        "nothing told again"
-    );
     // The driver, due, takes the pause: nothing shifts, nothing is overwritten.
     let before = runtime.block_on(f.world.alias("orders"));
     let due = rollout.next_step_at.expect("holding");
@@ -356,4 +364,94 @@ async fn a_rollback_with_eventbridge_and_cloudwatch_down_still_alerts_over_sns()
 #[tokio::test]
 async fn a_rollback_with_every_signal_down_still_makes_the_alias_safe_and_tries_to_alert() {
     rollback_with_signals_down(true).await;
+}
+
+/// An operator's `op` whose write lands with its answer lost, while the driver that owns the
+/// rollout (its calls not faulted) takes the request and moves on before the operator's
+/// command looks again. Returns what the command said, the driver's state, the alias, and
+/// the events a subscriber kept.
+async fn lost_answer_with_the_driver_racing(
+    op: Operator,
+) -> (
+    rollout_usecases::driver::Controlled,
+    rollout_core::Rollout,
+    rollout_core::AliasState,
+    Vec<serde_json::Value>,
+) {
+    let f = Faulty::new().await;
+    let alarm = f.function("orders").await;
+    let mut rollout = started_with(&f, "orders", "10%:1h,30%:1h,60%:1h", &alarm).await;
+    let clean = Adapters::new(&sdk_config(&f.stack.endpoint()));
+    let mut driver = clean.driver("fault-suite", &[], None);
+    driver.patience = PATIENCE;
+    if op == Operator::Resume {
+        operator(&f)
+            .control(asked(Operator::Pause), t(5))
+            .await
+            .expect("pause");
+        rollout = driver.step(&rollout, t(6)).await.expect("adopt").rollout;
+    }
+    f.world.notifications().await;
+    f.proxy.fail("UpdateAlias", Fault::LoseAnswer, 1);
+    // The command's next write attempt (the SDK's, or its own retry) is slow: the driver
+    // takes the request meanwhile.
+    f.proxy
+        .fail("UpdateAlias", Fault::Delay(Duration::from_secs(2)), 1);
+    let command = operator(&f);
+    let race = async {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !clean
+            .aliases
+            .get("orders", "live")
+            .await
+            .expect("read")
+            .description
+            .contains("opid=")
+        {
+            assert!(Instant::now() < deadline, "the request never landed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let adopted = driver.step(&rollout, t(10)).await.expect("adopt").rollout;
+        let due = adopted.next_step_at.expect("in progress").max(t(11));
+        driver.step(&adopted, due).await.expect("step").rollout
+    };
+    let (done, moved) = tokio::join!(command.control(asked(op), t(10)), race);
+    let done = done.expect("the command succeeds");
+    let alias = clean.aliases.get("orders", "live").await.expect("read");
+    (done, moved, alias, kept(&f.world.notifications().await))
+}
+
+#[tokio::test]
+async fn each_operator_command_whose_answer_is_lost_is_applied_once_and_told_once_while_the_driver_races(
+) {
+    // (request, the step the driver is at afterwards, traffic on version 2 then)
+    for (op, step, weight) in [
+        (Operator::Pause, 0, 0.1),
+        (Operator::Resume, 1, 0.3),
+        (Operator::Promote { full: false }, 1, 0.3),
+        (Operator::Promote { full: true }, 3, 1.0),
+    ] {
+        let (done, moved, alias, told) = lost_answer_with_the_driver_racing(op).await;
+        assert!(!done.already_recorded, "{op:?}: {done:?}");
+        assert_eq!(moved.step_index, step, "{op:?}: {moved:?}");
+        let on_target = match &alias.routing {
+            Some((version, w)) if version == "2" => *w,
+            Some(other) => panic!("{other:?}"),
+            None if alias.version == "2" => 1.0,
+            None => 0.0,
+        };
+        assert_eq!(on_target, weight, "{op:?}: applied once, not twice");
+        let of_op: Vec<_> = told
+            .iter()
+            .filter(|n| n["event"] == op.event().as_str())
+            .collect();
+        assert_eq!(of_op.len(), 1, "{op:?}: told once: {told:?}");
+        assert!(
+            of_op[0]["eventId"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("@{}", done.control_id)),
+            "{op:?}: {of_op:?}"
+        );
+    }
 }

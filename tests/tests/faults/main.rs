@@ -233,18 +233,143 @@ fn the_cli_rolls_back_through_throttling_and_exits_3() {
     assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
 }
 
+/// `rollout run` holding `orders` at 50 % with `alarm` watched, over the proxy.
+fn run_at_half(f: &Faulty, alarm: &str) -> std::process::Child {
+    spawn_rollout_cli(
+        &f.stack,
+        &f.proxy.url(),
+        &[
+            "run",
+            "--function",
+            "orders",
+            "--alias",
+            "live",
+            "--to",
+            "2",
+            "--strategy",
+            "50%:10m",
+            "--alarm",
+            alarm,
+            "--topic",
+            &f.world.topic_arn,
+            "--poll",
+            "1s",
+        ],
+    )
+}
+
+/// Sends `signal` to `child` once the proxy has seen a throttled rollback write.
+async fn signal_mid_rollback(f: &Faulty, child: &std::process::Child, signals: &[&str]) {
+    let throttled = |f: &Faulty| {
+        f.proxy
+            .log()
+            .iter()
+            .any(|c| c.operation == "UpdateAlias" && c.fault == Some(Fault::Throttle))
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !throttled(f) {
+        assert!(tokio::time::Instant::now() < deadline, "no rollback began");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for signal in signals {
+        let sent = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test]
+async fn sigterm_during_a_throttled_rollback_finishes_it_and_exits_3() {
+    let f = Faulty::new().await;
+    let alarm = f.function("orders").await;
+    let child = run_at_half(&f, &alarm);
+    f.world.until_split("orders").await;
+    // Every alias write meets throttling for a while (the SDK's own attempts included).
+    f.proxy.fail("UpdateAlias", Fault::Throttle, 9);
+    f.world.set_alarm(&alarm, StateValue::Alarm).await;
+    // What a cancelled CI job does, in the middle of the rollback.
+    signal_mid_rollback(&f, &child, &["TERM"]).await;
+    let out = tokio::task::spawn_blocking(|| child.wait_with_output())
+        .await
+        .unwrap()
+        .expect("rollout run ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stdout.contains("SIGTERM: putting the alias back on version 1 first"),
+        "{stdout}"
+    );
+    let alias = f.world.alias("orders").await;
+    assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+    let events: Vec<_> = kept(&f.world.notifications().await)
+        .iter()
+        .map(|n| n["event"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(events, ["rollout.started", "rollout.rolled_back"]);
+}
+
+#[tokio::test]
+async fn a_second_signal_stops_the_rollback_and_the_alert_says_so_with_the_abort_command() {
+    let f = Faulty::new().await;
+    let alarm = f.function("orders").await;
+    let child = run_at_half(&f, &alarm);
+    f.world.until_split("orders").await;
+    f.proxy.fail("UpdateAlias", Fault::Throttle, 1000);
+    f.world.set_alarm(&alarm, StateValue::Alarm).await;
+    signal_mid_rollback(&f, &child, &["TERM", "TERM"]).await;
+    let out = tokio::task::spawn_blocking(|| child.wait_with_output())
+        .await
+        .unwrap()
+        .expect("rollout run ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert_eq!(
+        f.world.alias("orders").await.routing,
+        Some(("2".into(), 0.5)),
+        "still split: the rollback was stopped"
+    );
+    let failed: Vec<_> = f
+        .world
+        .notifications()
+        .await
+        .into_iter()
+        .filter(|n| n["event"] == "rollout.failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let reason = failed[0]["reason"].as_str().unwrap_or_default();
+    for said in [
+        "the rollback was interrupted",
+        &alarm,
+        "version 1 with 50% on 2",
+        "rollout abort --function orders --alias live",
+    ] {
+        assert!(reason.contains(said), "{said:?} not in {reason}");
+    }
+}
+
 #[tokio::test]
 async fn alarm_rollback_after_a_lost_publish_sends_the_owed_alert_with_the_real_reason() {
+    // A short alarm name, and one longer than the marker's room for `by=` (cut there).
+    for function in ["orders", "orders-checkout-payment-authorisation-eu-west"] {
+        owed_alert_after_a_lost_publish(function).await;
+    }
+}
+
+async fn owed_alert_after_a_lost_publish(function: &str) {
     use rollout_usecases::alarm_rollback::{roll_back_guarded, AlarmChange};
     use rollout_usecases::driver::StopScope;
     let f = Faulty::new().await;
-    let alarm = f.function("orders").await;
-    started(&f, "orders", &alarm).await;
+    let alarm = f.function(function).await;
+    started(&f, function, &alarm).await;
     f.world.set_alarm(&alarm, StateValue::Alarm).await;
     let event = rollout_testkit::events::alarm_went_off(
         &alarm,
         &f.world.alarm_arn(&alarm).await,
-        serde_json::json!({"FunctionName": "orders", "Resource": "orders:live"}),
+        serde_json::json!({"FunctionName": function, "Resource": format!("{function}:live")}),
     );
     let topic = f.world.topic_arn.clone();
     let mut driver = f.adapters.driver("alarm-rollback", &[], Some(&topic));
@@ -262,7 +387,7 @@ async fn alarm_rollback_after_a_lost_publish_sends_the_owed_alert_with_the_real_
     .await;
     assert_eq!(first.unwrap_err().error_type, "NotificationFailed");
     assert!(
-        f.world.alias("orders").await.routing.is_none(),
+        f.world.alias(function).await.routing.is_none(),
         "rolled back before telling"
     );
     // Lambda retries the event once SNS is back: the alert owed goes out, with its reason.
@@ -277,7 +402,7 @@ async fn alarm_rollback_after_a_lost_publish_sends_the_owed_alert_with_the_real_
     )
     .await
     .expect("the replay succeeds");
-    assert_eq!(again.rolled_back.len(), 1);
+    assert_eq!(again.rolled_back.len(), 1, "{again:?}");
     let kept = kept(&f.world.notifications().await);
     let events: Vec<&str> = kept.iter().map(|n| n["event"].as_str().unwrap()).collect();
     assert_eq!(events, ["rollout.started", "rollout.rolled_back"]);

@@ -53,17 +53,30 @@ impl Operator {
 #[error("{0}")]
 pub struct ControlRefused(pub String);
 
-/// The alias write that records `op` (by `by`, because of `why`) on the rollout the alias
-/// carries, with the marker it writes; refused, with the reason, when there is no rollout of
-/// ours in progress that the alias still matches, or when the request would change nothing
-/// (pausing twice, resuming what is not paused, promoting twice or at 100 %). A promote also
+/// What an operator's request comes to on the alias as it is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ControlWrite {
+    /// Write this update, which records the request as this marker.
+    Write(Marker, AliasUpdate),
+    /// The alias already records this very request (the same word, by the same, for the same
+    /// reason): a retry of a request that landed, whose alert may be owed. Nothing is written;
+    /// its alert goes out again under its own eventId.
+    AlreadyRecorded(Marker),
+}
+
+/// The alias write that records `op` (by `by`, because of `why`, as request `id`) on the
+/// rollout the alias carries; refused, with the reason, when there is no rollout of ours in
+/// progress that the alias still matches, or when the request would change nothing (pausing
+/// twice, resuming what is not paused, promoting twice or at 100 %) — unless the alias
+/// records this same request already ([`ControlWrite::AlreadyRecorded`]). A promote also
 /// lifts a pause.
 pub fn control(
     alias: &AliasState,
     op: Operator,
     by: &str,
     why: &str,
-) -> Result<(Marker, AliasUpdate), ControlRefused> {
+    id: &str,
+) -> Result<ControlWrite, ControlRefused> {
     let verb = op.verb();
     let refuse = |why: String| Err(ControlRefused(why));
     let Some(marker) = alias.marker() else {
@@ -72,20 +85,38 @@ pub fn control(
             describe_alias(alias)
         ));
     };
-    let id = &marker.rollout_id;
+    let rollout_id = &marker.rollout_id;
     if !marker.describes(alias) {
         return refuse(format!(
-            "the alias no longer matches rollout {id} (moved by hand? it is on {}); nothing to {verb}",
+            "the alias no longer matches rollout {rollout_id} (moved by hand? it is on {}); nothing to {verb}",
             describe_alias(alias)
         ));
     }
     if marker.status != Status::InProgress {
         return refuse(format!(
-            "rollout {id} has already ended ({}); nothing to {verb}",
+            "rollout {rollout_id} has already ended ({}); nothing to {verb}",
             marker.status.as_str()
         ));
     }
+    let marked = Marker {
+        control: Some(op.control()),
+        control_id: Some(id.to_string()),
+        by: Some(by.to_string()),
+        why: Some(why.to_string()),
+        ..marker.clone()
+    };
+    // `by=` and `why=` as the description would hold them (cut to fit), to compare.
+    let recorded = Marker::parse(&marked.render());
+    let same_request = marker.control == Some(op.control())
+        && marker.control_id.is_some()
+        && recorded
+            .as_ref()
+            .is_some_and(|r| r.by == marker.by && r.why == marker.why);
+    if same_request {
+        return Ok(ControlWrite::AlreadyRecorded(marker));
+    }
     let paused = marker.control == Some(Control::Paused);
+    let id = rollout_id;
     match (op, marker.control) {
         (Operator::Pause, Some(Control::Paused)) => {
             return refuse(format!(
@@ -112,18 +143,21 @@ pub fn control(
         }
         _ => {}
     }
-    let marked = Marker {
-        control: Some(op.control()),
-        by: Some(by.to_string()),
-        why: Some(why.to_string()),
-        ..marker
-    };
     let update = AliasUpdate {
         version: alias.version.clone(),
         routing: alias.routing.clone(),
         description: marked.render(),
     };
-    Ok((marked, update))
+    Ok(ControlWrite::Write(marked, update))
+}
+
+/// True when `alias` carries operator request `id` on a marker that still describes it: the
+/// request's write landed (its answer may have been lost), whether or not a driver has taken
+/// it and moved on since (a driver's writes keep `opid=`).
+pub fn records(alias: &AliasState, id: &str) -> Option<Marker> {
+    alias
+        .marker()
+        .filter(|m| m.control_id.as_deref() == Some(id) && m.describes(alias))
 }
 
 /// ` (by rollout-cli: investigating)`, when the marker names who and why.
@@ -133,12 +167,4 @@ fn said_by(marker: &Marker) -> String {
         (Some(by), None) => format!(" (by {by})"),
         _ => String::new(),
     }
-}
-
-/// True when `alias` carries exactly what `written` recorded, with the versions and routing
-/// it had: the write landed (its answer may have been lost).
-pub fn carries(alias: &AliasState, written: &AliasUpdate) -> bool {
-    alias.description == written.description
-        && alias.version == written.version
-        && alias.routing == written.routing
 }

@@ -39,6 +39,7 @@ impl Rollout {
             step_started_at: None,
             last_judgement: None,
             control: None,
+            control_id: None,
             unpublished_weights: Vec::new(),
         }
         .after(&super::start::first_step(plan), plan, now)
@@ -211,6 +212,10 @@ impl Rollout {
         self.control = marker
             .control
             .filter(|_| marker.status == Status::InProgress && self.status == Status::InProgress);
+        // The operator's last request id outlives the request itself (see `controlId`).
+        if marker.control_id.is_some() {
+            self.control_id = marker.control_id.clone();
+        }
         let allocating = self.provisioned_concurrency == Some(Provisioning::Allocating);
         match self.control {
             Some(Control::Paused) => self.wait_seconds = CHECK_INTERVAL_SECONDS,

@@ -8,7 +8,8 @@ use serde::Serialize;
 use super::calls::retrying;
 use super::{DriveError, Driver};
 use crate::ports::AliasError;
-use rollout_core::engine::control::{self, carries, ControlRefused, Operator};
+use rollout_core::engine::control::{self, records, ControlRefused, ControlWrite, Operator};
+use rollout_core::state::new_control_id;
 use rollout_core::notification::control_event_id;
 use rollout_core::{Notification, Status};
 
@@ -38,6 +39,12 @@ pub struct Controlled {
     pub weight: f64,
     pub alias_revision_id: String,
     pub reason: String,
+    /// The request's id (`opid=` on the marker); its alert's eventId ends with it.
+    pub control_id: String,
+    /// True when the alias already recorded this same request (a retry): nothing was
+    /// written, and its alert was sent again under the same eventId.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub already_recorded: bool,
     /// Set when the alias was written but telling people failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
@@ -59,10 +66,13 @@ impl From<AliasError> for ControlError {
 }
 
 impl Driver<'_> {
-    /// Records `request.op` on the rollout the alias carries, then notifies. A write whose
-    /// answer was lost is found on a re-read (the alias carries exactly what was written),
-    /// also when the retries after it gave up on throttling;
-    /// an alias moved on meanwhile (its driver took a step) is decided again from scratch.
+    /// Records `request.op` on the rollout the alias carries, then notifies. Each request has
+    /// its own id (`opid=` on the marker, kept by the driver's later writes), so a write
+    /// whose answer was lost is found on a re-read even after the owning driver has taken it
+    /// and moved on, and is never applied twice; also when the retries after it gave up on
+    /// throttling. An alias moved on without it is decided again from scratch. A retry of a
+    /// request the alias already records (same word, by, reason) writes nothing and sends
+    /// the alert it may owe, under the same eventId.
     pub async fn control(
         &self,
         request: ControlRequest<'_>,
@@ -75,6 +85,7 @@ impl Driver<'_> {
             reason,
             topic,
         } = request;
+        let id = new_control_id(now);
         let mut backoff = self.patience.backoff(self.patience.reads);
         let read = async |backoff: &mut crate::patience::Backoff| {
             retrying(backoff, async || {
@@ -84,8 +95,11 @@ impl Driver<'_> {
         };
         let mut alias = read(&mut backoff).await?;
         let mut conflicts = 0;
-        let (marker, replaced, revision) = loop {
-            let (marker, update) = control::control(&alias, op, self.source, reason)?;
+        let (marker, revision, retold) = loop {
+            let (marker, update) = match control::control(&alias, op, self.source, reason, &id)? {
+                ControlWrite::Write(marker, update) => (marker, update),
+                ControlWrite::AlreadyRecorded(marker) => break (marker, alias.revision_id, true),
+            };
             let written = retrying(&mut backoff, async || {
                 self.aliases
                     .update(function, alias_name, &update, &alias.revision_id)
@@ -93,13 +107,13 @@ impl Driver<'_> {
             })
             .await;
             match written {
-                Ok(written) => break (marker, alias.revision_id, written.revision_id),
+                Ok(written) => break (marker, written.revision_id, false),
                 Err(AliasError::Conflict) if conflicts < MAX_CONFLICTS => {
                     conflicts += 1;
                     let now_alias = read(&mut backoff).await?;
-                    if carries(&now_alias, &update) {
-                        // Our write landed; its answer was lost.
-                        break (marker, alias.revision_id, now_alias.revision_id);
+                    if records(&now_alias, &id).is_some() {
+                        // Our write landed; its answer was lost (a driver may have taken it).
+                        break (marker, now_alias.revision_id, false);
                     }
                     alias = now_alias;
                 }
@@ -108,8 +122,8 @@ impl Driver<'_> {
                 Err(error) if error.is_transient() => {
                     let mut last = self.patience.backoff(self.patience.reads);
                     match read(&mut last).await {
-                        Ok(now_alias) if carries(&now_alias, &update) => {
-                            break (marker, alias.revision_id, now_alias.revision_id)
+                        Ok(now_alias) if records(&now_alias, &id).is_some() => {
+                            break (marker, now_alias.revision_id, false)
                         }
                         _ => return Err(error.into()),
                     }
@@ -128,6 +142,7 @@ impl Driver<'_> {
             }
             _ => reason.to_string(),
         };
+        let control_id = marker.control_id.clone().unwrap_or(id);
         let mut done = Controlled {
             function_name: function.into(),
             alias: alias_name.into(),
@@ -137,6 +152,8 @@ impl Driver<'_> {
             weight,
             alias_revision_id: revision,
             reason: told.clone(),
+            control_id: control_id.clone(),
+            already_recorded: retold,
             warning: None,
         };
         let mut note = Notification::new(
@@ -152,7 +169,7 @@ impl Driver<'_> {
             now,
             self.source,
         );
-        note.event_id = control_event_id(&marker.rollout_id, marker.step_index, kind, &replaced);
+        note.event_id = control_event_id(&marker.rollout_id, marker.step_index, kind, &control_id);
         done.warning = self.send(topic.or(self.default_topic), &note).await;
         Ok(done)
     }

@@ -300,7 +300,8 @@ fn plan_stop(alias: &AliasState, scope: StopScope<'_>, status: Status, by: &str)
     // Only a marker that still describes the alias is trusted.
     let marker = alias.marker().filter(|m| m.describes(alias));
     if let Some(m) = &marker {
-        if m.status == status && m.by.as_deref() == Some(by) {
+        // `by=` is cut to fit the description: compared as it was recorded.
+        if m.status == status && m.by.as_deref() == Some(Marker::recorded_by(by).as_str()) {
             return Plan::AlreadyDone(m.clone());
         }
     }

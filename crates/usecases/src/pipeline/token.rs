@@ -63,6 +63,9 @@ struct TokenProgress {
     /// stay paused from one invocation to the next)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     o: Option<Control>,
+    /// controlId: the operator's last request taken (kept on the alias by every write)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    q: Option<String>,
 }
 
 fn checksum(kind: &str, payload: &str, user_parameters: &str) -> String {
@@ -87,6 +90,7 @@ pub fn encode(rollout: &Rollout, user_parameters: &str) -> String {
         p: rollout.provisioned_concurrency,
         w: rollout.step_started_at.map(|at| at.timestamp()),
         o: rollout.control,
+        q: rollout.control_id.clone(),
     };
     seal(VERSION, &progress, user_parameters)
 }
@@ -166,6 +170,7 @@ pub fn decode(
         step_started_at: progress.w.map(at).transpose()?,
         last_judgement: None,
         control: progress.o,
+        control_id: progress.q,
         // None owed: inside Lambda each weight goes out (a log line) the moment it is applied.
         unpublished_weights: Vec::new(),
     })))

@@ -2,22 +2,27 @@
 //! adopts it (never as someone else's change), and what still rolls back while paused.
 
 use super::*;
-use crate::engine::control::{control, Operator};
+use crate::engine::control::{control, records, ControlWrite, Operator};
 use crate::marker::Control;
 
 /// The alias after an operator's `op` on what `rollout` left, with the new revision.
 fn operated(rollout: &Rollout, op: Operator, revision: &str) -> AliasState {
-    let (_, update) = control(
+    let ControlWrite::Write(_, update) = control(
         &alias_of(rollout, "r1"),
         op,
         "rollout-cli",
         "looking into p99",
+        OPID,
     )
-    .unwrap();
+    .unwrap() else {
+        panic!("nothing to write")
+    };
     let mut a = alias_of(rollout, revision);
     a.description = update.description;
     a
 }
+
+const OPID: &str = "o-20270115T080010000Z";
 
 fn adopted(rollout: &Rollout, plan: &Plan, alias: &AliasState, now: DateTime<Utc>) -> Rollout {
     let check = reconcile(rollout, plan, alias);
@@ -201,7 +206,11 @@ fn requests_that_would_change_nothing_are_refused_with_the_reason() {
     let (rollout, _) = started("10%:1h,50%:1h");
     let running = alias_of(&rollout, "r1");
     let paused = operated(&rollout, Operator::Pause, "r2");
-    let refused = |alias: &AliasState, op| control(alias, op, "rollout-cli", "why").unwrap_err().0;
+    let refused = |alias: &AliasState, op| {
+        control(alias, op, "rollout-cli", "why", OPID)
+            .unwrap_err()
+            .0
+    };
     assert!(refused(&paused, Operator::Pause)
         .contains("already paused (by rollout-cli: looking into p99)"));
     assert!(refused(&running, Operator::Resume).contains("is not paused"));
@@ -212,7 +221,8 @@ fn requests_that_would_change_nothing_are_refused_with_the_reason() {
         &promoted,
         Operator::Promote { full: true },
         "rollout-cli",
-        "now"
+        "now",
+        OPID,
     )
     .is_ok());
     // No rollout of ours, a stale marker, an ended rollout, the bake.
@@ -311,4 +321,55 @@ fn a_long_pause_does_not_spend_the_canarys_extension() {
         matches!(decision, Decision::Wait { .. }),
         "extends from the resume, not rolled back: {decision:?}"
     );
+}
+
+#[test]
+fn a_retry_of_the_same_request_is_recognised_and_writes_nothing() {
+    let (rollout, _) = started("10%:1h,50%:1h");
+    let paused = operated(&rollout, Operator::Pause, "r2");
+    let again = control(
+        &paused,
+        Operator::Pause,
+        "rollout-cli",
+        "looking into p99",
+        "o-20270115T080020000Z",
+    );
+    let Ok(ControlWrite::AlreadyRecorded(marker)) = again else {
+        panic!("{again:?}")
+    };
+    assert_eq!(
+        marker.control_id.as_deref(),
+        Some(OPID),
+        "the first request's id"
+    );
+    // Another reason is another request: refused as before.
+    let other = control(
+        &paused,
+        Operator::Pause,
+        "rollout-cli",
+        "lunch",
+        "o-20270115T080020000Z",
+    );
+    assert!(other.is_err(), "{other:?}");
+}
+
+#[test]
+fn an_operator_request_stays_recognisable_after_the_driver_took_it_and_moved_on() {
+    let (rollout, plan) = started("10%:1h,50%:1h");
+    let promoted_alias = operated(&rollout, Operator::Promote { full: false }, "r2");
+    assert!(records(&promoted_alias, OPID).is_some());
+    let promoted = adopted(&rollout, &plan, &promoted_alias, t(10));
+    assert_eq!(promoted.control_id.as_deref(), Some(OPID));
+    // The driver takes the promote: the next step, its own write, without `op=`.
+    let decision = decide(&promoted, &plan, &ok(), None, t(10));
+    let shifted = promoted.after(&decision, &plan, t(10));
+    assert_eq!((shifted.step_index, shifted.control), (1, None));
+    let shifted_alias = alias_of(&shifted, "r3");
+    let marker = records(&shifted_alias, OPID).expect("the request's id is kept");
+    assert_eq!((marker.step_index, marker.control), (1, None));
+    assert!(records(&shifted_alias, "o-20270115T080020000Z").is_none());
+    // A marker that no longer describes the alias proves nothing.
+    let mut moved = shifted_alias.clone();
+    moved.routing = Some(("7".into(), 0.9));
+    assert!(records(&moved, OPID).is_none());
 }
