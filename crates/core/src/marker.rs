@@ -160,6 +160,9 @@ impl Marker {
                 .all(|v| crate::validate::is_published_version(v))
             && marker.from_version != marker.to_version
             && (marker.control.is_none() || marker.status == Status::InProgress)
+            // An operator's promote is refused at 100 % (it would skip the bake): such a
+            // marker was not written by us.
+            && !(marker.control.is_some_and(Control::is_promote) && marker.weight == Some(1.0))
             && marker.weight.is_none_or(|w| (0.0..=1.0).contains(&w));
         complete.then_some(marker)
     }

@@ -172,10 +172,35 @@ impl Rollout {
             // A later step was written: its weights' allocation is not known to be READY.
             next.provisioned_concurrency = Some(Provisioning::Allocating);
         }
+        next.next_step_at = match marker.status {
+            Status::InProgress if marker.step_index == self.step_index => {
+                // The state knows this step's hold: a marker's `next=` (a hand edit, or one
+                // that lost it) never shortens it.
+                match (self.next_step_at, marker.next_step_at) {
+                    (Some(ours), Some(theirs)) => Some(ours.max(theirs)),
+                    (ours, theirs) => ours.or(theirs),
+                }
+            }
+            // A later step this state did not see: its marker's word, or, from a marker that
+            // does not say (an older release, an edit), the step's whole hold from now. A
+            // hold may restart; it is never skipped.
+            Status::InProgress => marker.next_step_at.or_else(|| {
+                let hold = match next.provisioned_concurrency {
+                    Some(Provisioning::Allocating) => ALLOCATION_LIMIT_SECONDS,
+                    _ => plan
+                        .steps
+                        .get(marker.step_index)
+                        .map_or(0, |s| s.hold_seconds),
+                };
+                let mut held = next.clone();
+                held.hold(hold, now);
+                held.next_step_at
+            }),
+            _ => None,
+        };
         next.step_index = marker.step_index;
         next.status = marker.status;
         next.alias_revision_id = alias.revision_id.clone();
-        next.next_step_at = marker.next_step_at;
         next.weight = match marker.status {
             Status::InProgress => plan.steps.get(marker.step_index).map_or(0.0, |s| s.weight),
             Status::Succeeded => 1.0,
@@ -209,9 +234,13 @@ impl Rollout {
     /// within the check interval, never sooner in a loop; promoted, its hold ends now (unless
     /// its weights are still being allocated: the hold then ends as soon as they are).
     pub fn adopt_control(&mut self, marker: &Marker, now: DateTime<Utc>) {
-        self.control = marker
-            .control
-            .filter(|_| marker.status == Status::InProgress && self.status == Status::InProgress);
+        // A promote at 100 % is not an operator's (the command refuses it: the bake is not
+        // skipped), so it is not taken.
+        self.control = marker.control.filter(|c| {
+            marker.status == Status::InProgress
+                && self.status == Status::InProgress
+                && !(c.is_promote() && self.weight >= 1.0)
+        });
         // The operator's last request id outlives the request itself (see `controlId`).
         if marker.control_id.is_some() {
             self.control_id = marker.control_id.clone();

@@ -373,3 +373,85 @@ fn an_operator_request_stays_recognisable_after_the_driver_took_it_and_moved_on(
     moved.routing = Some(("7".into(), 0.9));
     assert!(records(&moved, OPID).is_none());
 }
+
+#[test]
+fn a_hand_edit_that_moves_next_into_the_past_never_ends_a_hold() {
+    let (rollout, plan) = started("10%:1h,50%:1h");
+    let mut edited = alias_of(&rollout, "r2");
+    let mut marker = Marker::of(&rollout);
+    marker.next_step_at = Some(t(1));
+    edited.description = marker.render();
+    let check = reconcile(&rollout, &plan, &edited);
+    let AliasCheck::Replayed(m) = check else {
+        panic!("{check:?}")
+    };
+    let replayed = rollout.replayed(&m, &plan, &edited, t(60));
+    assert_eq!(
+        replayed.next_step_at,
+        Some(t(3600)),
+        "the state's hold stands"
+    );
+    assert!(matches!(
+        decide(&replayed, &plan, &ok(), None, t(60)),
+        Decision::Wait { .. }
+    ));
+}
+
+#[test]
+fn a_marker_without_next_never_leaves_a_state_in_progress_without_one() {
+    let (rollout, plan) = started("10%:1h,50%:1h");
+    // The same step: the state's own hold.
+    let mut dropped = alias_of(&rollout, "r2");
+    let mut marker = Marker::of(&rollout);
+    marker.next_step_at = None;
+    dropped.description = marker.render();
+    let AliasCheck::Replayed(m) = reconcile(&rollout, &plan, &dropped) else {
+        panic!("not replayed")
+    };
+    let same = rollout.replayed(&m, &plan, &dropped, t(60));
+    assert_eq!(same.next_step_at, Some(t(3600)));
+    assert!(same.validate().is_ok());
+    // A later step this state never saw (an older release's marker): its whole hold from now.
+    let later = rollout.after(
+        &Decision::Shift {
+            step_index: 1,
+            weight: 0.5,
+        },
+        &plan,
+        t(3600),
+    );
+    let mut older = alias_of(&later, "r3");
+    let mut marker = Marker::of(&later);
+    marker.next_step_at = None;
+    older.description = marker.render();
+    let AliasCheck::Replayed(m) = reconcile(&rollout, &plan, &older) else {
+        panic!("not replayed")
+    };
+    let caught_up = rollout.replayed(&m, &plan, &older, t(4000));
+    assert_eq!(caught_up.step_index, 1);
+    assert_eq!(caught_up.next_step_at, Some(t(4000 + 3600)));
+    assert!(caught_up.validate().is_ok());
+}
+
+#[test]
+fn a_promote_written_into_the_bake_is_never_taken() {
+    let mut spec = spec("10%:1h");
+    spec.bake_time = Some(600);
+    let plan = spec.validate().unwrap();
+    let mut rollout = Rollout::started(&spec, &plan, RID.into(), "6".into(), false, t(0));
+    rollout.alias_revision_id = "r1".into();
+    let baking = rollout.after(&Decision::Promote { step_index: 1 }, &plan, t(3600));
+    assert_eq!((baking.weight, baking.status), (1.0, Status::InProgress));
+    let mut forged = alias_of(&baking, "r3");
+    let mut marker = Marker::of(&baking);
+    marker.control = Some(Control::Promoted);
+    forged.description = marker.render();
+    assert_eq!(forged.marker(), None, "not a marker lambda-rollout writes");
+    let check = reconcile(&baking, &plan, &forged);
+    assert!(matches!(check, AliasCheck::ChangedByOthers(_)), "{check:?}");
+    // Nor does a state at 100 % take a promote from any marker.
+    let mut state = baking.clone();
+    state.adopt_control(&marker, t(3700));
+    assert_eq!(state.control, None);
+    assert_eq!(state.next_step_at, baking.next_step_at);
+}
