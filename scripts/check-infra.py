@@ -113,7 +113,8 @@ def check_asl(path, out_dir):
     for problem in problems:
         print(f"{path}: {problem}")
     placeholders = {
-        "TrafficShifterFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:placeholder"
+        "TrafficShifterFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:placeholder",
+        "LoopsPerExecution": 250,
     }
     wrapper = {
         "AWSTemplateFormatVersion": "2010-09-09",

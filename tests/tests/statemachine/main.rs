@@ -3,6 +3,9 @@
 //! a `provided.al2023` function, and real executions. Ministack runs with `SFN_WAIT_SCALE=0`, so
 //! every Wait state is skipped: a rollout still takes its holds because the shifter, called
 //! again at once, answers "not yet" until a step is due.
+//!
+//! `history` holds what bounds an execution's history: the arithmetic, and a rollout that
+//! continues as new executions.
 
 use std::time::{Duration, Instant};
 
@@ -17,10 +20,14 @@ use rollout_testkit::host::repo_root;
 use rollout_testkit::Ministack;
 use serde_json::{json, Value};
 
+mod history;
+
 const SHIFTER: &str = "rollout-traffic-shifter";
 const ALARM: &str = "orders-errors";
-/// CloudFormation's `DefinitionSubstitutions` key for the shifter, as in the template.
+/// CloudFormation's `DefinitionSubstitutions` keys, as in the template: the shifter, and the
+/// shifter calls an execution makes before it continues as a new one.
 const SHIFTER_PLACEHOLDER: &str = "${TrafficShifterFunctionArn}";
+const LOOPS_PLACEHOLDER: &str = "${LoopsPerExecution}";
 
 /// One emulator with a function `orders` (versions 1 and 2, alias `live` on 1), its alarm,
 /// the shifter deployed, and the state machine created from the repository's definition.
@@ -43,7 +50,13 @@ struct Ended {
 }
 
 impl Rollouts {
+    /// With the template's `LoopsPerExecution`.
     async fn new() -> Rollouts {
+        Rollouts::with_loops(template_loops_per_execution()).await
+    }
+
+    /// With `loops` shifter calls per execution before it continues as a new one.
+    async fn with_loops(loops: u64) -> Rollouts {
         let stack = Ministack::start().await;
         let world = World::new(&stack).await;
         world.function_with_two_versions("orders").await;
@@ -66,7 +79,7 @@ impl Rollouts {
             .function_arn()
             .expect("function arn")
             .to_string();
-        let definition = definition(&shifter_arn);
+        let definition = definition(&shifter_arn, loops);
         let sfn = aws_sdk_sfn::Client::from_conf(
             aws_sdk_sfn::config::Builder::from(&stack.sdk_config())
                 .interceptor(NoSyncHostPrefix)
@@ -232,21 +245,40 @@ impl Intercept for NoSyncHostPrefix {
     }
 }
 
-/// The ASL file with the substitution CloudFormation makes from `DefinitionSubstitutions`.
-fn definition(shifter_arn: &str) -> String {
+/// The ASL file with the substitutions CloudFormation makes from `DefinitionSubstitutions`.
+fn definition(shifter_arn: &str, loops: u64) -> String {
     let path = repo_root().join("infra/statemachine/rollout.asl.json");
     let text = std::fs::read_to_string(&path).expect("read the state machine definition");
-    assert!(
-        text.contains(SHIFTER_PLACEHOLDER),
-        "{} names the shifter by placeholder",
-        path.display()
-    );
-    let substituted = text.replace(SHIFTER_PLACEHOLDER, shifter_arn);
+    for placeholder in [SHIFTER_PLACEHOLDER, LOOPS_PLACEHOLDER] {
+        assert!(
+            text.contains(placeholder),
+            "{} uses {placeholder}",
+            path.display()
+        );
+    }
+    let substituted = text
+        .replace(SHIFTER_PLACEHOLDER, shifter_arn)
+        .replace(LOOPS_PLACEHOLDER, &loops.to_string());
     assert!(
         !substituted.contains("${"),
         "every placeholder has a substitution"
     );
     substituted
+}
+
+/// `LoopsPerExecution` as `infra/template.yaml` substitutes it.
+fn template_loops_per_execution() -> u64 {
+    let text = std::fs::read_to_string(repo_root().join("infra/template.yaml"))
+        .expect("read the template");
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix("LoopsPerExecution:"))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("the template substitutes LoopsPerExecution, a number")
+}
+
+/// What an execution carries while it drives `rollout` (the shifter sees only `rollout`).
+fn driving(rollout: Value) -> Value {
+    json!({"rollout": rollout, "generation": 0, "loopsLeft": 250})
 }
 
 fn weights(notifications: &[Value]) -> Vec<(String, f64)> {
@@ -306,7 +338,7 @@ async fn refuses_to_start_while_an_alarm_fires_and_leaves_the_alias_untouched() 
         ended.cause.as_deref().unwrap_or_default().contains(ALARM),
         "{ended:?}"
     );
-    assert_eq!(ended.states(), ["Step", "Refused"]);
+    assert_eq!(ended.states(), ["Begin", "Start", "Step", "Refused"]);
     assert_eq!(
         ended.tasks_scheduled(),
         1,
@@ -334,7 +366,13 @@ async fn an_invalid_spec_fails_at_once_naming_the_field() {
         "{ended:?}"
     );
     assert_eq!(ended.tasks_scheduled(), 1);
+    assert_eq!(
+        ended.states(),
+        ["Begin", "Start", "Step", "Invalid", "Refused"],
+        "a spec's InvalidInput is a refusal: nothing to put back"
+    );
     assert_eq!(r.world.alias("orders").await, before);
+    assert!(r.world.events().await.is_empty());
 }
 
 #[tokio::test]
@@ -375,7 +413,8 @@ async fn refusals_end_the_execution_and_any_other_failure_aborts_first() {
             .build()
     };
     for (error, next) in [
-        ("InvalidInput", "Refused"),
+        // A refusal for a spec, an abort for a state in flight (see the Invalid state).
+        ("InvalidInput", "Invalid"),
         // Once its retries are spent (ministack looks at Catch before Retry).
         ("VersionNotReady", "Refused"),
         ("AlarmFiring", "Refused"),
@@ -384,10 +423,85 @@ async fn refusals_end_the_execution_and_any_other_failure_aborts_first() {
         ("States.Timeout", "Abort"),
     ] {
         let out = r
-            .test_state("Step", &r.spec("25%:1s"), Some(failing(error)))
+            .test_state("Step", &driving(r.spec("25%:1s")), Some(failing(error)))
             .await;
         assert_eq!(out.next_state(), Some(next), "{error}: {out:?}");
     }
+}
+
+#[tokio::test]
+async fn invalid_input_aborts_only_a_rollout_in_flight() {
+    let r = Rollouts::new().await;
+    let error = json!({"Error": "InvalidInput", "Cause": "{}"});
+    let mut spec = driving(r.spec("25%:1s"));
+    spec["error"] = error.clone();
+    let out = r.test_state("Invalid", &spec, None).await;
+    assert_eq!(out.next_state(), Some("Refused"), "{out:?}");
+    let (failed, state) = r.world.invoke(SHIFTER, &r.spec("25%:1s")).await;
+    assert_eq!(failed, None, "{state}");
+    let mut in_flight = driving(state);
+    in_flight["error"] = error;
+    let out = r.test_state("Invalid", &in_flight, None).await;
+    assert_eq!(out.next_state(), Some("Abort"), "{out:?}");
+}
+
+#[tokio::test]
+async fn a_state_in_flight_that_the_shifter_refuses_is_put_back_and_announced() {
+    let r = Rollouts::new().await;
+    let (error, state) = r.world.invoke(SHIFTER, &r.spec("25%:1h")).await;
+    assert_eq!(error, None, "{state}");
+    assert_eq!(
+        r.world.alias("orders").await.routing,
+        Some(("2".into(), 0.25))
+    );
+    // The execution is handed the rollout with a field that no longer fits its plan (as a
+    // state whose marker lost a field would be): the shifter refuses it as InvalidInput.
+    let mut tampered = state;
+    tampered["weight"] = json!(0.3);
+    let ended = r.run(&tampered).await;
+    assert_eq!(ended.status, ExecutionStatus::Failed, "{ended:?}");
+    assert_eq!(ended.error.as_deref(), Some("InvalidInput"), "{ended:?}");
+    assert!(
+        ended
+            .cause
+            .as_deref()
+            .unwrap_or_default()
+            .contains("weight"),
+        "{ended:?}"
+    );
+    assert_eq!(
+        ended.states(),
+        [
+            "Begin",
+            "Start",
+            "Step",
+            "Invalid",
+            "Abort",
+            "AbortToDefaultTopic",
+            "Stopped"
+        ]
+    );
+    let alias = r.world.alias("orders").await;
+    assert_eq!(
+        (alias.version.as_str(), alias.routing),
+        ("1", None),
+        "never left split"
+    );
+    let alerts = r.world.notifications().await;
+    let events: Vec<_> = alerts.iter().map(|n| n["event"].as_str()).collect();
+    assert_eq!(
+        events,
+        [Some("rollout.started"), Some("rollout.aborted")],
+        "{alerts:?}"
+    );
+    assert!(
+        alerts[1]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("InvalidInput"),
+        "{}",
+        alerts[1]
+    );
 }
 
 #[tokio::test]
@@ -401,7 +515,7 @@ async fn the_abort_state_puts_a_stranded_alias_back() {
         Some(("2".into(), 0.25))
     );
     r.world.notifications().await;
-    let mut input = r.spec("25%:1s");
+    let mut input = driving(r.spec("25%:1s"));
     input["error"] = json!({"Error": "Lambda.Unknown", "Cause": "the shifter crashed"});
     let choice = r.test_state("Abort", &input, None).await;
     assert_eq!(
@@ -425,7 +539,7 @@ async fn the_abort_state_never_overwrites_someone_elses_split() {
     let r = Rollouts::new().await;
     // Another deployer split the alias; our execution then failed for its own reasons.
     r.world.set_alias("orders", "1", Some(("2", 0.3))).await;
-    let mut input = r.spec("25%:1s");
+    let mut input = driving(r.spec("25%:1s"));
     input["error"] = json!({"Error": "Lambda.Unknown", "Cause": "the shifter crashed"});
     let out = r.test_state("AbortToDefaultTopic", &input, None).await;
     assert_eq!(out.next_state(), Some("Stopped"), "{out:?}");
@@ -453,11 +567,12 @@ async fn a_stopped_rollout_is_announced_on_the_topic_it_named() {
         .function_arn()
         .expect("function arn")
         .to_string();
-    let mut input = r.spec("25%:1s");
-    input["notificationTopicArn"] = json!(r.world.topic_arn);
-    let (error, _) = r.world.invoke(QUIET, &input).await;
+    let mut spec = r.spec("25%:1s");
+    spec["notificationTopicArn"] = json!(r.world.topic_arn);
+    let (error, _) = r.world.invoke(QUIET, &spec).await;
     assert_eq!(error, None);
     assert_eq!(r.world.events().await, ["rollout.started"]);
+    let mut input = driving(spec);
     input["error"] = json!({"Error": "Lambda.Unknown", "Cause": "the shifter crashed"});
 
     let choice = r.test_state("Abort", &input, None).await;
@@ -465,7 +580,7 @@ async fn a_stopped_rollout_is_announced_on_the_topic_it_named() {
     let out = r
         .sfn
         .test_state()
-        .definition(definition(&quiet_arn))
+        .definition(definition(&quiet_arn, template_loops_per_execution()))
         .state_name("AbortToItsTopic")
         .input(input.to_string())
         .role_arn("arn:aws:iam::000000000000:role/rollout-state-machine")
@@ -497,6 +612,7 @@ async fn promotes_a_version_published_a_moment_before_the_execution() {
 fn version_not_ready_is_retried_with_backoff_for_a_bounded_time_and_refusals_never() {
     let definition: Value = serde_json::from_str(&definition(
         "arn:aws:lambda:us-east-1:000000000000:function:shifter",
+        template_loops_per_execution(),
     ))
     .expect("JSON");
     let retriers = definition["States"]["Step"]["Retry"]
@@ -571,7 +687,7 @@ async fn a_failed_canary_judgement_rolls_back_and_fails_with_the_numbers() {
     assert_eq!(back["lastJudgement"]["verdict"], "fail", "{back}");
 }
 
-/// The shifter's answers (the `Step` state's output) in the order the execution got them.
+/// The shifter's answers (in the `Step` state's output) in the order the execution got them.
 fn step_answers(ended: &Ended) -> Vec<Value> {
     ended
         .history
@@ -579,7 +695,8 @@ fn step_answers(ended: &Ended) -> Vec<Value> {
         .filter_map(|e| e.state_exited_event_details())
         .filter(|d| d.name() == "Step")
         .filter_map(|d| d.output())
-        .filter_map(|o| serde_json::from_str(o).ok())
+        .filter_map(|o| serde_json::from_str::<Value>(o).ok())
+        .map(|output| output["answer"]["rollout"].clone())
         .collect()
 }
 
