@@ -8,7 +8,7 @@
 //! request's AWS service and operation (module `protocol`) and, by the rules a test
 //! sets, answers with a [`Fault`] instead: throttling or a 5xx in that
 //! protocol's own shape, a dropped connection, an answer lost after the call
-//! went through, or latency. [`FaultProxy::log`] lists every call with its
+//! went through, latency, or an answer of the test's own. [`FaultProxy::log`] lists every call with its
 //! fault and status. Plain threads, one per connection, HTTP/1.1 keep-alive to
 //! the client, a fresh upstream connection per request; it stops on drop.
 
@@ -19,6 +19,35 @@ mod rules;
 mod samples;
 
 pub use rules::Matcher;
+
+/// A CBOR body for [`Fault::Answer`] to a CloudWatch call, from its JSON shape; timestamps
+/// are given as `{"$time": seconds}`. Leaked: a canned answer lives as long as the test.
+pub fn cbor(json: serde_json::Value) -> &'static [u8] {
+    fn value(json: serde_json::Value) -> ciborium::Value {
+        use ciborium::Value as C;
+        use serde_json::Value as J;
+        match json {
+            J::Object(map) if map.contains_key("$time") => C::Tag(
+                1,
+                Box::new(C::Integer(map["$time"].as_i64().unwrap_or(0).into())),
+            ),
+            J::Object(map) => C::Map(
+                map.into_iter()
+                    .map(|(k, v)| (C::Text(k), value(v)))
+                    .collect(),
+            ),
+            J::Array(items) => C::Array(items.into_iter().map(value).collect()),
+            J::String(s) => C::Text(s),
+            J::Number(n) if n.is_i64() => C::Integer(n.as_i64().unwrap_or(0).into()),
+            J::Number(n) => C::Float(n.as_f64().unwrap_or(f64::NAN)),
+            J::Bool(b) => C::Bool(b),
+            J::Null => C::Null,
+        }
+    }
+    let mut out = Vec::new();
+    ciborium::into_writer(&value(json), &mut out).expect("CBOR encodes");
+    Box::leak(out.into_boxed_slice())
+}
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -47,6 +76,11 @@ pub enum Fault {
     LoseAnswer,
     /// Forwarded after this long.
     Delay(Duration),
+    /// Answered here, as the service would: this status and this body, in the service's own
+    /// encoding (JSON for Lambda, CBOR for CloudWatch: see [`cbor`]). Never reaches upstream;
+    /// what an emulator cannot be made to say: a provisioned-concurrency allocation still
+    /// `IN_PROGRESS`, a GetMetricData result CloudWatch could not finish.
+    Answer(u16, &'static [u8]),
 }
 
 /// A request as the proxy read it, with its AWS service and operation.
@@ -337,6 +371,9 @@ fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
             Some(Fault::Delay(delay)) => {
                 thread::sleep(delay);
                 forward(&shared.upstream, &request)
+            }
+            Some(Fault::Answer(status, body)) => {
+                protocol::answer(&request, status, body, &request_id(id))
             }
             Some(Fault::LoseAnswer) | None => forward(&shared.upstream, &request),
         };

@@ -475,6 +475,18 @@ impl World {
 
     /// Waits (up to 10 s) until `function`'s alias is split, as a person watching
     /// `rollout status` would before acting.
+    /// Provisioned concurrency on `function:live` (the emulator allocates it at once).
+    pub async fn provision(&self, function: &str, executions: i32) {
+        self.lambda
+            .put_provisioned_concurrency_config()
+            .function_name(function)
+            .qualifier("live")
+            .provisioned_concurrent_executions(executions)
+            .send()
+            .await
+            .expect("put_provisioned_concurrency_config");
+    }
+
     pub async fn until_split(&self, function: &str) {
         for _ in 0..100 {
             if self.alias(function).await.routing.is_some() {

@@ -103,7 +103,7 @@ pub fn whole(ids: &[String], results: &[MetricDataResult]) -> Result<(), CallFai
                     .filter(|r| r.id() == Some(id.as_str()))
                     .flat_map(|r| r.messages())
                     .filter_map(|m| m.value())
-                    .last()
+                    .next_back()
                     .map(|m| format!(": {m}"))
                     .unwrap_or_default();
                 broken.push(format!("{id} {}{message}", code.as_str()));

@@ -224,6 +224,27 @@ pub(super) fn error_answer(request: &Request, kind: ErrorKind, request_id: &str)
     }
 }
 
+/// The service's answer with `status` and `body` (already in its protocol's encoding), as
+/// the test wrote it.
+pub(super) fn answer(request: &Request, status: u16, body: &[u8], request_id: &str) -> Answer {
+    let mut headers = vec![("x-amzn-RequestId".to_owned(), request_id.to_owned())];
+    let mut header = |name: &str, value: &str| headers.push((name.to_owned(), value.to_owned()));
+    match request.protocol {
+        Protocol::RpcV2Cbor => {
+            header("smithy-protocol", "rpc-v2-cbor");
+            header("Content-Type", "application/cbor");
+        }
+        Protocol::AwsQuery => header("Content-Type", "text/xml"),
+        Protocol::RestJson | Protocol::AwsJson => header("Content-Type", "application/json"),
+    }
+    Answer {
+        status,
+        reason: reason(status).into(),
+        headers,
+        body: body.to_vec(),
+    }
+}
+
 /// The code a service gives its own 5xx (every SDK retries 500/502/503/504).
 fn server_code(service: &str, status: u16) -> &'static str {
     match (service, status) {

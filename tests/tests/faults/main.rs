@@ -233,6 +233,124 @@ fn the_cli_rolls_back_through_throttling_and_exits_3() {
     assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
 }
 
+/// GetProvisionedConcurrencyConfig's answer while Lambda is still allocating an alias's new
+/// weights (the emulator allocates at once).
+pub const ALLOCATING: Fault = Fault::Answer(
+    200,
+    br#"{"RequestedProvisionedConcurrentExecutions":10,"AvailableProvisionedConcurrentExecutions":4,"AllocatedProvisionedConcurrentExecutions":4,"Status":"IN_PROGRESS","LastModified":"2030-03-17T17:00:00+0000"}"#,
+);
+
+#[tokio::test]
+async fn an_alarm_during_a_provisioned_concurrency_allocation_rolls_back_within_one_check() {
+    let f = Faulty::new().await;
+    let alarm = f.function("orders").await;
+    f.world.provision("orders", 10).await;
+    let rollout = started(&f, "orders", &alarm).await;
+    assert_eq!(
+        rollout.provisioned_concurrency,
+        Some(rollout_core::Provisioning::Allocating)
+    );
+    // Lambda is still allocating the 10 % for the next minute: every read says IN_PROGRESS.
+    f.proxy
+        .fail("GetProvisionedConcurrencyConfig", ALLOCATING, 1000);
+    let waiting = f
+        .driver()
+        .step(&rollout, t(10))
+        .await
+        .expect("step")
+        .rollout;
+    assert_eq!(waiting.status, Status::InProgress);
+    assert_eq!(waiting.wait_seconds, 10, "asked again in 10 s");
+    f.world.set_alarm(&alarm, StateValue::Alarm).await;
+    // The next check, 10 s later and still allocating, rolls back.
+    let ended = f
+        .driver()
+        .step(&waiting, t(20))
+        .await
+        .expect("step")
+        .rollout;
+    assert_eq!(ended.status, Status::RolledBack, "{ended:?}");
+    let alias = f.world.alias("orders").await;
+    assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+    let events: Vec<_> = kept(&f.world.notifications().await)
+        .iter()
+        .map(|n| n["event"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(events, ["rollout.started", "rollout.rolled_back"]);
+}
+
+/// What CloudWatch answers for a canary failing 30 of its 100 calls when it could not finish
+/// the target's `Errors` (`status`): no values there.
+fn failing_canary_answered(status: &str) -> Fault {
+    let at = serde_json::json!({"$time": Utc::now().timestamp() / 60 * 60});
+    let result = |id: &str, status: &str, value: Option<f64>| {
+        serde_json::json!({
+            "Id": id, "Label": id, "StatusCode": status,
+            "Timestamps": value.map(|_| vec![at.clone()]).unwrap_or_default(),
+            "Values": value.map(|v| vec![v]).unwrap_or_default(),
+        })
+    };
+    Fault::Answer(
+        200,
+        rollout_testkit::faults::cbor(serde_json::json!({"MetricDataResults": [
+            result("t_inv", "Complete", Some(100.0)),
+            result("t_err", status, None),
+            result("t_p99", "Complete", Some(120.0)),
+            result("c_inv", "Complete", Some(900.0)),
+            result("c_err", "Complete", Some(1.0)),
+            result("c_p99", "Complete", Some(100.0)),
+        ]})),
+    )
+}
+
+#[tokio::test]
+async fn a_metrics_answer_that_is_not_whole_never_passes_a_failing_canary() {
+    let f = Faulty::new().await;
+    for (function, status) in [("orders", "InternalError"), ("payments", "PartialData")] {
+        let alarm = f.function(function).await;
+        f.proxy.clear();
+        f.proxy
+            .fail("GetMetricData", failing_canary_answered(status), 1000);
+        let child = spawn_rollout_cli(
+            &f.stack,
+            &f.proxy.url(),
+            &[
+                "run",
+                "--function",
+                function,
+                "--alias",
+                "live",
+                "--to",
+                "2",
+                "--strategy",
+                "10%:2s",
+                "--alarm",
+                &alarm,
+                "--poll",
+                "1s",
+                "--analysis",
+                r#"{"minInvocations": 50, "maxExtension": "3s"}"#,
+            ],
+        );
+        let out = tokio::task::spawn_blocking(|| child.wait_with_output())
+            .await
+            .unwrap()
+            .expect("rollout run ends");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        // Read as zero errors it was promoted (exit 0); unreadable, it is too few calls.
+        assert_eq!(out.status.code(), Some(3), "{status}: {stdout}{stderr}");
+        assert!(
+            stdout.contains(&format!("t_err {status}")),
+            "{status}: {stdout}"
+        );
+        let alias = f.world.alias(function).await;
+        assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+    }
+}
+
 /// `rollout run` holding `orders` at 50 % with `alarm` watched, over the proxy.
 fn run_at_half(f: &Faulty, alarm: &str) -> std::process::Child {
     spawn_rollout_cli(
