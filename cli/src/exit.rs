@@ -1,6 +1,7 @@
 //! Every way the command ends, mapped to DESIGN.md's exit codes in one place.
 
 use rollout_aws::Cause;
+use rollout_core::printable::printable;
 use rollout_core::{InvalidField, Refusal, Status};
 use rollout_usecases::driver::DriveError;
 
@@ -74,6 +75,12 @@ impl CommandError {
         }
     }
 
+    /// The error as stderr shows it, on one line: a refusal's by= and why= come from a marker
+    /// anyone who can edit the alias wrote, an AWS error's text from AWS.
+    fn line(&self) -> String {
+        format!("error: {}", printable(&self.to_string()))
+    }
+
     /// The flag at fault, when the input was.
     pub fn field(&self) -> Option<&'static str> {
         match self {
@@ -87,7 +94,7 @@ impl CommandError {
     /// Prints the error on stderr (and, with `--output json`, as the one JSON document on
     /// stdout, so a script reading stdout always gets JSON) and returns the exit code.
     pub fn report(self, output: Output) -> i32 {
-        eprintln!("error: {self}");
+        eprintln!("{}", self.line());
         let code = self.code();
         if output == Output::Json {
             let error = serde_json::json!({
@@ -189,6 +196,20 @@ mod tests {
             "version 3 of orders is Pending (Creating), still after waiting 10m".into(),
         )));
         assert_eq!(still.code(), INVALID);
+    }
+
+    #[test]
+    fn a_refusal_shows_a_markers_reason_with_escapes_made_visible() {
+        let refused = CommandError::Refused(
+            "rollout r-1 is already paused (by ops\u{1b}]0;owned\u{7}: see\u{202e}gol\n\
+             error: forged); nothing changed"
+                .into(),
+        );
+        assert_eq!(
+            refused.line(),
+            "error: rollout r-1 is already paused (by ops\\u001b]0;owned\\u0007: \
+             see\\u202egol\\u000aerror: forged); nothing changed"
+        );
     }
 
     #[test]

@@ -1,11 +1,36 @@
 //! `rollout`: plan, check, run, watch, pause, resume, promote and abort Lambda alias rollouts from a terminal or a
 //! script.
 
-/// `println!` that ignores a closed stdout (`rollout status | head`) instead of panicking.
+// Every line the command prints goes through `out!` (stdout) or `eprintln!` (stderr), which
+// show what a terminal would obey instead of sending it: an escape sequence or a
+// bidirectional override in an alarm's reason, a marker's why=, an AWS error. The visible
+// form is also a JSON escape, so a JSON document printed through them stays the same.
+
+/// `println!` that shows escapes (above) and ignores a closed stdout (`rollout status | head`)
+/// instead of panicking.
 macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
+        let text = format!($($arg)*);
+        let _ = writeln!(
+            std::io::stdout(),
+            "{}",
+            rollout_core::printable::printable_lines(&text)
+        );
+    }};
+}
+
+/// `eprintln!` that shows escapes (above): it stands in for std's in every module of the
+/// command, so no line reaches stderr unescaped.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let text = format!($($arg)*);
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}",
+            rollout_core::printable::printable_lines(&text)
+        );
     }};
 }
 

@@ -8,6 +8,7 @@ use chrono::{Local, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use rollout_core::marker::Control;
 use rollout_core::plan::{format_percent, format_seconds};
+use rollout_core::printable::printable;
 use rollout_core::{Plan, Provisioning, Rollout, Status};
 
 pub struct Progress {
@@ -47,7 +48,7 @@ impl Progress {
     }
 
     fn line(&self, text: String) {
-        let text = format!("[{}] {text}", Local::now().format("%H:%M:%S"));
+        let text = stamped(&text);
         match &self.bar {
             Some(bar) => bar.println(text),
             None if self.to_stderr => eprintln!("{text}"),
@@ -194,13 +195,14 @@ impl Progress {
                 Some(Control::Paused) => "paused".to_string(),
                 _ => format!("next in {}", format_seconds(left)),
             };
-            bar.set_message(format!(
+            let message = format!(
                 "step {}/{} · {} on {} · {next}{judged}",
                 rollout.step_index + 1,
                 self.plan.steps.len(),
                 format_percent(rollout.weight),
                 rollout.spec.target_version,
-            ));
+            );
+            bar.set_message(printable(&message).into_owned());
             let step = deadline
                 .saturating_duration_since(tokio::time::Instant::now())
                 .min(Duration::from_millis(250));
@@ -235,6 +237,12 @@ impl Progress {
     }
 }
 
+/// One progress line, timed: a reason replayed from a marker (an alarm's StateReason through
+/// alarm-rollback's why=) is shown with its escapes visible, on its one line.
+fn stamped(text: &str) -> String {
+    format!("[{}] {}", Local::now().format("%H:%M:%S"), printable(text))
+}
+
 fn resume_hint(rollout: &Rollout) -> String {
     let spec = &rollout.spec;
     format!(
@@ -245,4 +253,25 @@ fn resume_hint(rollout: &Rollout) -> String {
         spec.function_name,
         spec.alias
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_replayed_alarm_reason_is_shown_with_escapes_made_visible() {
+        let line = super::stamped(
+            "RolledBack: alarm orders-errors went to ALARM: \u{1b}[2J\u{1b}]8;;http://x\u{7}\
+             see\u{202e}gol\n[12:00:00] Succeeded",
+        );
+        assert!(
+            !line.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{line:?}"
+        );
+        assert!(
+            line.ends_with(
+                "ALARM: \\u001b[2J\\u001b]8;;http://x\\u0007see\\u202egol\\u000a[12:00:00] Succeeded"
+            ),
+            "{line}"
+        );
+    }
 }

@@ -8,6 +8,7 @@ use rollout_core::alias::describe_alias;
 use rollout_core::judgement::Window;
 use rollout_core::marker::Control;
 use rollout_core::plan::{format_percent, format_seconds};
+use rollout_core::printable::printable;
 use rollout_core::state::rollout_started_at;
 use rollout_core::validate::{check_alias, check_function_name, short_function_name};
 use rollout_core::{AliasState, Analysis, Judgement, Marker, Status};
@@ -124,12 +125,7 @@ impl Health<'_> {
             }
             // A weight the watch saw applied: from that moment.
             Some(_) => now,
-            // The weight already applied when the watch began: from the rollout's start (its
-            // id says when), or the last quarter of an hour of a long one.
-            None => {
-                let recent = now - chrono::Duration::minutes(15);
-                rollout_started_at(&m.rollout_id).map_or(recent, |start| start.max(recent))
-            }
+            None => judged_since(&m.rollout_id, now),
         };
         self.judged = Some((weight, since, now));
         let query = MetricsQuery {
@@ -161,6 +157,14 @@ impl Health<'_> {
             self.shown.1 = key;
         }
     }
+}
+
+/// Where a watch judges a weight already applied when it began: from the rollout's start (its
+/// id says when), the last quarter of an hour of a long one, and never after now (an id from
+/// the future: a hand edit, or a clock ahead).
+fn judged_since(rollout_id: &str, now: DateTime<Utc>) -> DateTime<Utc> {
+    let recent = now - chrono::Duration::minutes(15);
+    rollout_started_at(rollout_id).map_or(recent, |start| start.clamp(recent, now))
 }
 
 /// Follows the rollout the alias carries until it ends: one line whenever its step, weights,
@@ -277,8 +281,13 @@ fn watched(m: &Marker) -> String {
     text
 }
 
+/// One watched line, timed, on its one line (its alarm and judgement texts come from AWS).
 fn line(output: Output, text: &str) {
-    let text = format!("[{}] {text}", chrono::Local::now().format("%H:%M:%S"));
+    let text = format!(
+        "[{}] {}",
+        chrono::Local::now().format("%H:%M:%S"),
+        printable(text)
+    );
     // With --output json, stdout carries only the final JSON.
     match output {
         Output::Json => eprintln!("{text}"),
@@ -357,26 +366,36 @@ fn show(args: &AliasArgs, alias: &AliasState, output: Output) {
     }
 }
 
-/// Text from an alias description, safe for a terminal: control characters (an escape
-/// sequence someone wrote there) are shown escaped, never sent raw.
-fn printable(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| match c.is_control() {
-            true => c.escape_default().collect::<Vec<_>>(),
-            false => vec![c],
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn control_characters_never_reach_the_terminal() {
-        let shown = super::printable("alarm \u{1b}[31mred\u{7} é");
-        assert!(!shown.chars().any(char::is_control), "{shown}");
+    fn a_watched_line_shows_who_paused_and_why_with_escapes_made_visible() {
+        let m = Marker::parse(
+            "lambda-rollout id=r-20261123T130000000Z from=1 to=2 step=0 w=10 status=InProgress \
+             op=paused by=ops%1B%5B31m why=see%E2%80%AEgol%0Aforged",
+        )
+        .unwrap();
+        let text = watched(&m);
         assert!(
-            shown.contains("\\u{1b}[31mred") && shown.ends_with(" é"),
-            "{shown}"
+            text.ends_with("paused by ops\\u001b[31m: see\\u202egol\\u000aforged"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_watch_judges_a_rollout_from_the_future_from_now_never_after_it() {
+        let now: DateTime<Utc> = "2026-11-23T15:00:00Z".parse().unwrap();
+        assert_eq!(judged_since("r-20990101T000000000Z", now), now);
+        assert_eq!(
+            judged_since("r-20261123T145000000Z", now),
+            "2026-11-23T14:50:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        assert_eq!(
+            judged_since("r-20261123T010000000Z", now),
+            now - chrono::Duration::minutes(15),
+            "the last quarter of an hour of a long one"
         );
     }
 }

@@ -15,6 +15,7 @@
 //! - [`settings`]: parsers for the functions' environment variables.
 //! - [`dashboard`], [`report`]: what people look at: the CloudWatch dashboard body of an
 //!   alias, and the self-contained HTML report of a rollout's timeline.
+//! - [`printable`]: text from AWS or a marker made safe to show on a terminal or a page.
 
 pub mod alarms;
 pub mod alias;
@@ -25,6 +26,7 @@ pub mod judgement;
 pub mod marker;
 pub mod notification;
 pub mod plan;
+pub mod printable;
 pub mod provisioned;
 pub mod report;
 pub mod settings;

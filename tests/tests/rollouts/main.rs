@@ -11,6 +11,7 @@ mod judged;
 mod pictures;
 mod shifting;
 mod signals;
+mod terminal;
 
 use chrono::{DateTime, Duration, Utc};
 use rollout_aws::Adapters;
