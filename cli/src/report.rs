@@ -76,6 +76,14 @@ pub async fn report(args: &ReportArgs, global: &Global) -> Result<i32, CommandEr
     let marker = alias.marker();
     let now = Utc::now();
     let (rollout_id, start, end) = window(asked, marker.as_ref(), now);
+    if let Some(id) = rollout_id
+        .as_deref()
+        .filter(|id| rollout_started_at(id).is_ok_and(|at| at > now))
+    {
+        eprintln!(
+            "warning: the alias records rollout {id}, which starts after now (a hand edit, or a clock ahead); showing the last {DEFAULT_SINCE_HOURS} hours"
+        );
+    }
     // The outcome only of the rollout the report is about.
     let outcome = marker.clone().filter(|m| match &rollout_id {
         Some(id) => m.rollout_id == *id,
@@ -175,6 +183,15 @@ fn window(
             None => return (None, now - Duration::hours(DEFAULT_SINCE_HOURS), now),
         },
     };
+    // An id from the future (a hand-edited marker, a driver whose clock runs ahead) has not
+    // started by this clock: the last hours, as without one, never a start after the end.
+    if rollout.1 > now {
+        return (
+            Some(rollout.0),
+            now - Duration::hours(DEFAULT_SINCE_HOURS),
+            now,
+        );
+    }
     let end = rollout_end(rollout.1, marker, now);
     // From the whole minute before the start: Lambda's per-minute data of the rollout's
     // first minute is stamped with that minute's start.
@@ -187,14 +204,16 @@ fn window(
 /// The weight series of the rollout itself: `TrafficWeight` has no version dimension, so the
 /// minute of lead before a rollout (kept for Lambda's per-minute data) would show the end of
 /// the one before it, and the next one's first point (stamped to its second) may fall before
-/// the end. Cut to [its start, the next start), to the second; a `--since` window is shown whole.
+/// the end. Cut to [its start, the next start), to the second; a `--since` window, or one
+/// whose rollout starts after it (an id from the future), is shown whole.
 fn own_weights(
     weight: Vec<Point>,
     rollout_id: Option<&str>,
     end: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Vec<Point> {
-    let Some(started) = rollout_id.and_then(|id| rollout_started_at(id).ok()) else {
+    let started = rollout_id.and_then(|id| rollout_started_at(id).ok());
+    let Some(started) = started.filter(|at| *at <= end) else {
         return weight;
     };
     let second = |t: DateTime<Utc>| DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t);
@@ -264,6 +283,50 @@ mod tests {
         assert_eq!((id.as_deref(), end), (Some("r-20261123T145000000Z"), now));
         let (id, start, _) = window(Asked::Latest, None, now);
         assert_eq!((id, start), (None, at("2026-11-23T12:00:00Z")));
+    }
+
+    #[test]
+    fn a_recorded_rollout_from_the_future_never_gives_a_reversed_window() {
+        // A hand-edited marker, or a driver whose clock runs ahead.
+        let now = at("2026-11-23T15:00:00Z");
+        let recorded = Marker::parse(
+            "lambda-rollout id=r-20990101T000000000Z from=1 to=2 step=1 w=10 status=InProgress",
+        );
+        let (id, start, end) = window(Asked::Latest, recorded.as_ref(), now);
+        assert_eq!(
+            id.as_deref(),
+            Some("r-20990101T000000000Z"),
+            "still about it"
+        );
+        assert_eq!(
+            (start, end),
+            (at("2026-11-23T12:00:00Z"), now),
+            "the last hours, as without one"
+        );
+        let weights = vec![Point {
+            at: at("2026-11-23T14:59:00Z"),
+            value: 10.0,
+        }];
+        assert_eq!(
+            own_weights(weights.clone(), id.as_deref(), end, now),
+            weights,
+            "its weights cannot be told from others': shown whole"
+        );
+    }
+
+    #[test]
+    fn a_rollout_flag_in_the_future_is_refused_naming_the_flag() {
+        let args = |rollout: &str| ReportArgs {
+            function: "orders".into(),
+            alias: "live".into(),
+            since: None,
+            rollout: Some(rollout.into()),
+            alarms: vec![],
+            out: "report.html".into(),
+        };
+        let refused = asked(&args("r-20990101T000000000Z")).err().unwrap();
+        assert_eq!(refused.field, "--rollout");
+        assert!(asked(&args("r-20261123T130000000Z")).is_ok());
     }
 
     #[test]

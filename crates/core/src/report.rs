@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 
 use crate::marker::Marker;
+use crate::printable;
 
 /// One datapoint of a series.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -123,8 +124,9 @@ fn totals(series: &VersionSeries) -> (f64, f64, Option<f64>) {
     (sum(&series.invocations), sum(&series.errors), p99)
 }
 
-/// Text safe inside HTML elements and attribute values; control characters (from an alarm
-/// reason or an alias description) are replaced, never passed on.
+/// Text safe inside HTML elements and attribute values; control and bidirectional characters
+/// (from an alarm reason or an alias description) are shown in their visible form, as on a
+/// terminal, never passed on for the browser to obey.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -135,7 +137,7 @@ pub fn escape(text: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             '\n' | '\t' => out.push(c),
-            c if c.is_control() => out.push('\u{FFFD}'),
+            c if printable::is_hidden(c) => out.push_str(&printable::visible(c)),
             c => out.push(c),
         }
     }

@@ -117,6 +117,7 @@ fn every_inserted_text_is_escaped_and_nothing_is_fetched_or_run() {
     assert!(!html.contains("<script"), "{html}");
     assert!(!html.contains("<img"), "{html}");
     assert!(!html.contains('\u{1b}'));
+    assert!(html.contains("<dd>\\u001b[31m</dd>"), "shown, not dropped");
     assert!(html.contains("Threshold &lt;crossed&gt; &amp; &quot;more&quot;"));
     assert!(!html.contains("http://") && !html.contains("https://"));
 }
@@ -171,4 +172,28 @@ fn a_failed_verdict_is_marked_and_listed() {
     let html = render(&input);
     assert!(html.contains("Failed at 13:01:10."), "{html}");
     assert!(html.contains("<title>canary verdict: fail</title>"));
+}
+
+#[test]
+fn a_bidirectional_override_in_an_alarm_reason_is_shown_not_obeyed() {
+    let mut input = input();
+    // "…exe.pdf" would read as "…fdp.exe": the override is shown where it was.
+    input.changes[0].reason = "see invoice\u{202e}fdp.exe".into();
+    input.changes[0].alarm = "orders\u{2066}-errors\u{2069}".into();
+    input.alarms = vec!["orders\u{200f}".into()];
+    input.outcome = input.outcome.map(|m| Marker {
+        why: Some("rolled back \u{61c}by\u{200e} ops".into()),
+        ..m
+    });
+    let html = render(&input);
+    assert!(
+        !html.chars().any(crate::printable::is_bidi_control),
+        "{html}"
+    );
+    assert!(html.contains("see invoice\\u202efdp.exe"), "{html}");
+    assert!(
+        html.contains("data-alarm=\"orders\\u2066-errors\\u2069\""),
+        "{html}"
+    );
+    assert!(html.contains("<dd id=\"why\">rolled back \\u061cby\\u200e ops</dd>"));
 }
