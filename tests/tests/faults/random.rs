@@ -1,8 +1,12 @@
 //! A seeded random run: dozens of rollouts, a third of them breached, a quarter of them paused
-//! by an operator at their last split step (and resumed two checks later), with about 30 % of
-//! all AWS calls faulted. Each rollout is driven the way the state machine drives the shifter:
-//! the same input again on a retryable error, the next state otherwise. The figures are
-//! printed and the invariants asserted: nothing stranded, no alert lost, no step past a pause.
+//! by an operator at their last split step (and resumed two checks later), a quarter promoted
+//! by an operator out of an hour's hold, a sixth on an alias with provisioned concurrency whose
+//! first reads after each shift say it is still allocating, with about 30 % of all AWS calls
+//! faulted (operators' writes included: their answers are lost too). Each rollout is driven
+//! the way the state machine drives the shifter: the same input again on a retryable error,
+//! the next state otherwise. The figures are printed and the invariants asserted: nothing
+//! stranded, no alert lost, no step past a pause, every operator request applied once and
+//! told once.
 
 use std::collections::BTreeMap;
 
@@ -33,6 +37,10 @@ struct Figures {
     duplicates_dropped: usize,
     paused: usize,
     advanced_while_paused: usize,
+    promoted_by_operator: usize,
+    promote_applied_twice: usize,
+    operator_alerts_wrong: usize,
+    provisioned: usize,
 }
 
 /// One call of the driver, tried again on what a state machine retries (AWS unavailable, a
@@ -54,8 +62,8 @@ where
 }
 
 /// An operator's request, tried again on an error as a person would; whether the alias now
-/// carries it (a refusal as "already paused" or "not paused" after an attempt whose answer
-/// was lost counts: that attempt landed).
+/// carries it. The same request again after an attempt whose answer was lost is recognised
+/// (not refused); a refusal ends the tries.
 async fn operate(f: &Faulty, function: &str, op: Operator, at: i64) -> bool {
     for _ in 0..RETRIES {
         let request = ControlRequest {
@@ -69,7 +77,7 @@ async fn operate(f: &Faulty, function: &str, op: Operator, at: i64) -> bool {
             Ok(_) => return true,
             Err(ControlError::Refused(why)) => {
                 eprintln!("{function}: {} refused: {why}", op.verb());
-                return why.0.contains("already paused") || why.0.contains("not paused");
+                return false;
             }
             Err(e) => eprintln!("{function}: {} failed: {e}", op.verb()),
         }
@@ -93,10 +101,24 @@ async fn seeded_random_faults_never_strand_traffic_or_lose_alerts() {
     f.proxy.random(SEED, 0.3, &faults, Matcher::any(), Some(4));
     let mut figures = Figures::default();
     let mut ended: BTreeMap<String, Rollout> = BTreeMap::new();
+    // The functions an operator promoted (the request landed, as far as it knows).
+    let mut promoted = Vec::new();
     for (i, alarm) in alarms.iter().enumerate() {
         let function = format!("fn{i}");
-        let spec = f.spec(&function, "20%:1m,50%:1m", alarm);
+        // A quarter are promoted out of an hour's hold: a promote applied twice would cut
+        // the next hour short too.
+        let promoting = i % 4 == 3;
+        let strategy = if promoting {
+            "20%:1h,50%:1h"
+        } else {
+            "20%:1m,50%:1m"
+        };
+        let spec = f.spec(&function, strategy, alarm);
         let breach = i % 3 == 0;
+        if i % 6 == 4 {
+            figures.provisioned += 1;
+            f.world.provision(&function, 10).await;
+        }
         let id = new_rollout_id(t(i as i64 * 1000));
         let mut rollout = match again_and_again(async || {
             f.driver()
@@ -119,10 +141,37 @@ async fn seeded_random_faults_never_strand_traffic_or_lose_alerts() {
         };
         let mut now = 0;
         let mut operated = i % 4 != 1;
+        let mut promote_pending = promoting;
+        // When the rollout reached step 1 (after the promote), to see its hold kept whole.
+        let mut step1_at = None;
+        let mut last_step = rollout.step_index;
         // While paused: the step it was paused at, and the checks since.
         let mut paused: Option<(usize, u32)> = None;
         while !rollout.status.is_terminal() {
-            now += 60;
+            // An hour's hold is walked through in tenths.
+            now += if promoting && !promote_pending {
+                600
+            } else {
+                60
+            };
+            if rollout.provisioned_concurrency == Some(rollout_core::Provisioning::Allocating)
+                && rollout.step_index != last_step
+            {
+                // Lambda is still allocating the new weights for the next two reads.
+                let name = format!("/functions/{function}/");
+                let matcher = Matcher::operation("GetProvisionedConcurrencyConfig")
+                    .when(move |r| r.path().contains(&name));
+                f.proxy.fail(matcher, crate::ALLOCATING, 2);
+            }
+            last_step = rollout.step_index;
+            if promote_pending && rollout.step_index == 0 {
+                promote_pending = false;
+                let op = Operator::Promote { full: false };
+                if operate(&f, &function, op, now).await {
+                    figures.promoted_by_operator += 1;
+                    promoted.push(function.clone());
+                }
+            }
             if breach && rollout.step_index == 1 {
                 f.world.set_alarm(alarm, StateValue::Alarm).await;
             }
@@ -151,6 +200,18 @@ async fn seeded_random_faults_never_strand_traffic_or_lose_alerts() {
                     failed
                 }
             };
+            if rollout.step_index == 1 && step1_at.is_none() {
+                step1_at = Some(now);
+            }
+            if promoting && rollout.step_index == 2 || rollout.status == Status::Succeeded {
+                if let Some(at) = step1_at.filter(|_| promoting) {
+                    if now - at < 3600 {
+                        eprintln!("{function}: step 1 held {}s of its hour", now - at);
+                        figures.promote_applied_twice += 1;
+                    }
+                    step1_at = Some(i64::MAX / 2);
+                }
+            }
             if let Some((step, checks)) = &mut paused {
                 let moved_on = match rollout.status {
                     Status::InProgress => rollout.step_index != *step,
@@ -177,6 +238,16 @@ async fn seeded_random_faults_never_strand_traffic_or_lose_alerts() {
     let delivered = f.world.notifications().await;
     let kept = kept(&delivered);
     figures.duplicates_dropped = delivered.len() - kept.len();
+    for function in &promoted {
+        let told = kept
+            .iter()
+            .filter(|n| n["functionName"] == function.as_str() && n["event"] == "rollout.promoted")
+            .count();
+        if told != 1 {
+            eprintln!("{function}: rollout.promoted kept {told} times");
+            figures.operator_alerts_wrong += 1;
+        }
+    }
     for (function, rollout) in &ended {
         let alias = f.world.alias(function).await;
         if alias.routing.is_some() {
@@ -216,6 +287,12 @@ async fn seeded_random_faults_never_strand_traffic_or_lose_alerts() {
     assert_eq!(figures.stranded, 0, "{figures:?}");
     assert_eq!(figures.alerts_lost, 0, "{figures:?}");
     assert_eq!(figures.advanced_while_paused, 0, "{figures:?}");
+    assert_eq!(figures.promote_applied_twice, 0, "{figures:?}");
+    assert_eq!(figures.operator_alerts_wrong, 0, "{figures:?}");
+    assert!(
+        figures.promoted_by_operator >= ROLLOUTS / 8,
+        "operators promoted: {figures:?}"
+    );
     assert!(
         figures.paused >= ROLLOUTS / 8,
         "operators acted: {figures:?}"

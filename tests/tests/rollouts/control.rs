@@ -315,7 +315,12 @@ async fn requests_that_would_change_nothing_exit_2_and_leave_the_alias_alone() {
     );
     ok(&operator(&s, "resume", &[]));
     let resumed = s.world.alias("orders").await;
-    let out = operator(&s, "resume", &[]);
+    // The very same request again is a retry: nothing written, its alert told again.
+    let again = operator(&s, "resume", &[]);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already recorded"));
+    // Another resume (another reason) has nothing to resume.
+    let out = operator(&s, "resume", &["--reason", "again"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not paused"));
     assert_eq!(

@@ -9,8 +9,8 @@ use super::calls::retrying;
 use super::{DriveError, Driver};
 use crate::ports::AliasError;
 use rollout_core::engine::control::{self, records, ControlRefused, ControlWrite, Operator};
-use rollout_core::state::new_control_id;
 use rollout_core::notification::control_event_id;
+use rollout_core::state::new_control_id;
 use rollout_core::{Notification, Status};
 
 /// How many times in a row the alias may change under a request before it gives up.

@@ -528,7 +528,11 @@ async fn steps_on_an_alias_with_provisioned_concurrency_wait_for_its_allocation(
     let holding = world.driver().step(&waiting, t(15)).await.unwrap().rollout;
     assert_eq!(holding.provisioned_concurrency, Some(Provisioning::Ready));
     assert_eq!(holding.next_step_at, Some(t(75)));
-    assert_eq!(*world.alarms.reads.lock().unwrap(), before + 2, "alarms watched");
+    assert_eq!(
+        *world.alarms.reads.lock().unwrap(),
+        before + 2,
+        "alarms watched"
+    );
     assert_eq!(world.aliases.routing_now(), Some(("2".into(), 0.1)));
 }
 
