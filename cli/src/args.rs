@@ -42,6 +42,58 @@ pub struct Global {
     /// {"error", "field", "exitCode"}); progress and waits go to stderr
     #[arg(long, global = true, value_enum, default_value = "text")]
     pub output: Output,
+    /// Also send every event to this EventBridge bus (`default`, a name or an ARN)
+    #[arg(
+        long,
+        global = true,
+        env = "EVENT_BUS_NAME",
+        value_name = "NAME",
+        help_heading = "Channels"
+    )]
+    pub event_bus: Option<String>,
+    /// Also send every event to this SNS topic in AWS Chatbot's format (Slack, Teams, Chime)
+    #[arg(
+        long,
+        global = true,
+        env = "CHATBOT_TOPIC_ARN",
+        value_name = "ARN",
+        help_heading = "Channels"
+    )]
+    pub chatbot_topic: Option<String>,
+    /// Also POST every event to this URL (https://, or http:// to a loopback address); the
+    /// URL is treated as a credential and never printed
+    #[arg(
+        long,
+        global = true,
+        env = "WEBHOOK_URL",
+        hide_env_values = true,
+        value_name = "URL",
+        help_heading = "Channels"
+    )]
+    pub webhook: Option<String>,
+    /// Sign the webhook's POSTs with this Secrets Manager secret (X-Rollout-Signature)
+    #[arg(
+        long,
+        global = true,
+        env = "WEBHOOK_SECRET_ARN",
+        value_name = "ARN",
+        help_heading = "Channels"
+    )]
+    pub webhook_secret_arn: Option<String>,
+}
+
+impl Global {
+    /// The channels these flags (or their variables) configure, checked, naming the flag.
+    pub fn channels(&self) -> Result<rollout_usecases::settings::ChannelSettings, InvalidField> {
+        let given = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+        rollout_usecases::settings::ChannelSettings {
+            event_bus: given(&self.event_bus),
+            chatbot_topic: given(&self.chatbot_topic),
+            webhook_url: given(&self.webhook),
+            webhook_secret_arn: given(&self.webhook_secret_arn),
+        }
+        .checked(["--chatbot-topic", "--webhook", "--webhook-secret-arn"])
+    }
 }
 
 #[derive(Subcommand)]

@@ -9,9 +9,11 @@ use rollout_core::InvalidField;
 use crate::args::{as_flags, Global};
 use crate::exit::CommandError;
 
-/// The SDK adapters for this invocation; no region at all is refused here, before any call.
+/// The SDK adapters for this invocation, with every channel its flags configure; a bad
+/// channel or no region at all is refused here, before any call.
 pub async fn adapters(global: &Global) -> Result<Adapters, CommandError> {
-    Ok(Adapters::new(&config(global).await?))
+    let channels = global.channels()?;
+    Ok(Adapters::with_channels(&config(global).await?, &channels))
 }
 
 /// The SDK's configuration for this invocation, for a command that needs more than the

@@ -436,6 +436,85 @@ impl World {
             .to_string()
     }
 
+    /// Another SNS topic `name` with an SQS queue subscribed (raw delivery off, as a user's
+    /// would be); its ARN and the queue's URL.
+    pub async fn subscribed_queue(&self, name: &str) -> (String, String) {
+        let topic = self
+            .sns
+            .create_topic()
+            .name(name)
+            .send()
+            .await
+            .expect("create_topic")
+            .topic_arn()
+            .expect("topic arn")
+            .to_string();
+        let url = self
+            .sqs
+            .create_queue()
+            .queue_name(format!("{name}-queue"))
+            .send()
+            .await
+            .expect("create_queue")
+            .queue_url()
+            .expect("queue url")
+            .to_string();
+        let arn = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("get_queue_attributes")
+            .attributes()
+            .expect("attributes")[&QueueAttributeName::QueueArn]
+            .clone();
+        self.sns
+            .subscribe()
+            .topic_arn(&topic)
+            .protocol("sqs")
+            .endpoint(arn)
+            .send()
+            .await
+            .expect("subscribe");
+        (topic, url)
+    }
+
+    /// Every SNS message delivered to `queue_url` so far, its `Message` parsed as JSON.
+    pub async fn messages(&self, queue_url: &str) -> Vec<Value> {
+        let mut all = Vec::new();
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("receive_message");
+            if out.messages().is_empty() {
+                return all;
+            }
+            for m in out.messages() {
+                let envelope: Value =
+                    serde_json::from_str(m.body().unwrap_or_default()).expect("envelope");
+                all.push(
+                    serde_json::from_str(envelope["Message"].as_str().unwrap_or_default())
+                        .expect("message json"),
+                );
+                self.sqs
+                    .delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete_message");
+            }
+        }
+    }
+
     /// Every notification delivered so far, as the `default` JSON each carried, with the
     /// envelope's `Subject` added as `_subject` and attributes as `_attributes`.
     pub async fn notifications(&self) -> Vec<Value> {

@@ -14,6 +14,7 @@ pub mod lambda_zip;
 pub mod ministack;
 pub mod report_html;
 pub mod stub;
+pub mod webhook;
 
 pub use ministack::Ministack;
 pub use stub::{Recorded, RecordingStub};

@@ -1,4 +1,4 @@
-//! The event sink over EventBridge: every rollout and hook event as one `PutEvents` entry on
+//! The EventBridge channel: every rollout and hook event as one `PutEvents` entry on
 //! the configured bus, `source` `lambda-rollout`, `detail-type` `Lambda Rollout State Change`,
 //! `detail` the same JSON as the SNS `default` message, `resources` the function's ARN when
 //! the caller named the function by ARN.
@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
 use rollout_core::Notification;
-use rollout_usecases::ports::{CallFailed, EventSink};
+use rollout_usecases::ports::{CallFailed, Channel};
 
 pub const SOURCE: &str = "lambda-rollout";
 pub const DETAIL_TYPE: &str = "Lambda Rollout State Change";
@@ -32,8 +32,12 @@ impl EventBridgeEvents {
 }
 
 #[async_trait]
-impl EventSink for EventBridgeEvents {
-    async fn put(&self, notification: &Notification) -> Result<(), CallFailed> {
+impl Channel for EventBridgeEvents {
+    fn failure(&self) -> String {
+        "the event could not be sent to EventBridge".into()
+    }
+
+    async fn send(&self, notification: &Notification) -> Result<(), CallFailed> {
         let entry = PutEventsRequestEntry::builder()
             .event_bus_name(&self.bus)
             .source(SOURCE)
@@ -117,7 +121,7 @@ mod tests {
             let rule = mock!(Client::put_events).then_output(move || answered(Some(code)));
             let client = mock_client!(aws_sdk_eventbridge, RuleMode::Sequential, [&rule]);
             let failed = EventBridgeEvents::new(client, "default".into())
-                .put(&note("orders"))
+                .send(&note("orders"))
                 .await
                 .unwrap_err();
             assert_eq!(failed.transient, transient, "{code}");
@@ -142,7 +146,7 @@ mod tests {
             .then_output(|| answered(None));
         let client = mock_client!(aws_sdk_eventbridge, RuleMode::Sequential, [&rule]);
         EventBridgeEvents::new(client, "default".into())
-            .put(&sent)
+            .send(&sent)
             .await
             .unwrap();
         assert_eq!(rule.num_calls(), 1);

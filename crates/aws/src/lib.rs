@@ -5,6 +5,8 @@
 pub mod alarms;
 pub mod aliases;
 pub mod cause;
+pub mod channels;
+pub mod chatbot;
 pub mod codedeploy;
 pub mod codepipeline;
 pub mod dashboards;
@@ -15,6 +17,7 @@ pub mod invoke;
 pub mod metrics;
 pub mod sns;
 pub mod triggers;
+pub mod webhook;
 
 use std::time::Duration;
 
@@ -24,10 +27,12 @@ use aws_config::BehaviorVersion;
 pub use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use rollout_core::InvalidField;
+use rollout_usecases::announce::Announcer;
 use rollout_usecases::driver::Driver;
 use rollout_usecases::hooks::{Hook, HookKind, HookSettings};
 use rollout_usecases::patience::Patience;
-use rollout_usecases::ports::CallFailed;
+use rollout_usecases::ports::{CallFailed, Channel};
+use rollout_usecases::settings::ChannelSettings;
 
 pub use cause::{cause_of, Cause};
 
@@ -210,24 +215,43 @@ pub struct Adapters {
     pub aliases: aliases::LambdaAliases,
     pub alarms: alarms::CloudWatchAlarms,
     pub metrics: metrics::CloudWatchMetrics,
+    /// The SNS topics rollouts name, checked before a start.
     pub notifier: sns::SnsNotifier,
-    /// The bus named by `EVENT_BUS_NAME`, when set.
-    pub events: Option<events::EventBridgeEvents>,
+    /// Every channel events go to (see [`channels::channels`]).
+    pub channels: Vec<Box<dyn Channel>>,
     pub triggers: triggers::LambdaTriggers,
 }
 
 impl Adapters {
-    /// The adapters, with events going to the bus `EVENT_BUS_NAME` names (read once, here).
+    /// The adapters, with events going to SNS and the bus `EVENT_BUS_NAME` names (read once,
+    /// here); see [`Adapters::with_channels`] for every channel.
     pub fn new(config: &SdkConfig) -> Self {
+        let settings = ChannelSettings {
+            event_bus: rollout_usecases::settings::event_bus(),
+            ..ChannelSettings::default()
+        };
+        Adapters::with_channels(config, &settings)
+    }
+
+    /// The adapters, with events going to SNS and every channel `settings` configures.
+    pub fn with_channels(config: &SdkConfig, settings: &ChannelSettings) -> Self {
         let lambda = aws_sdk_lambda::Client::new(config);
         Adapters {
             aliases: aliases::LambdaAliases::new(lambda.clone()),
             alarms: alarms::CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(config)),
             metrics: metrics::CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::new(config)),
             notifier: sns::SnsNotifier::new(aws_sdk_sns::Client::new(config)),
-            events: event_bus(config),
+            channels: channels::channels(config, settings, true),
             triggers: triggers::LambdaTriggers::new(lambda),
         }
+    }
+
+    /// Every channel, for an announcer.
+    pub fn announcer(&self) -> Announcer<'_> {
+        Announcer::new(
+            self.channels.iter().map(|c| c.as_ref()).collect(),
+            Patience::default(),
+        )
     }
 
     /// A driver over these adapters; see [`Driver`] for the other fields. Its own metrics go
@@ -243,11 +267,8 @@ impl Adapters {
             aliases: &self.aliases,
             alarms: &self.alarms,
             metrics: &self.metrics,
-            notifier: &self.notifier,
-            events: self
-                .events
-                .as_ref()
-                .map(|e| e as &dyn rollout_usecases::ports::EventSink),
+            topics: &self.notifier,
+            announcer: self.announcer(),
             own_metrics: &self.metrics,
             source,
             extra_alarms,
@@ -258,8 +279,16 @@ impl Adapters {
     }
 }
 
-/// A CodeDeploy traffic hook over SDK-backed adapters.
+/// A CodeDeploy traffic hook over SDK-backed adapters; its channels from the environment (a
+/// bad one makes the configuration bad: every hook then answers `Failed`, saying why).
 pub fn hook(kind: HookKind, sdk: &SdkConfig, settings: Result<HookSettings, InvalidField>) -> Hook {
+    let channel_settings = ChannelSettings::from_env();
+    let settings = match (settings, &channel_settings) {
+        (Ok(_), Err(e)) => Err(e.clone()),
+        (settings, _) => settings,
+    };
+    let channel_settings = channel_settings.unwrap_or_default();
+    let has_topic = settings.as_ref().is_ok_and(|s| s.topic_arn.is_some());
     if let Err(e) = &settings {
         tracing::error!(error = %e, "invalid configuration; every hook will answer Failed");
     }
@@ -279,16 +308,6 @@ pub fn hook(kind: HookKind, sdk: &SdkConfig, settings: Result<HookSettings, Inva
             aws_sdk_cloudwatch::Client::new(sdk),
         )),
         invoker: Box::new(invoke::LambdaInvoker::new(sdk)),
-        notifier: Box::new(sns::SnsNotifier::new(aws_sdk_sns::Client::new(sdk))),
-        events: event_bus(sdk).map(|e| Box::new(e) as Box<dyn rollout_usecases::ports::EventSink>),
+        channels: channels::channels(sdk, &channel_settings, has_topic),
     }
-}
-
-/// The event sink on the bus `EVENT_BUS_NAME` names; `None` when it is unset or blank.
-fn event_bus(sdk: &SdkConfig) -> Option<events::EventBridgeEvents> {
-    let bus = rollout_usecases::settings::event_bus()?;
-    Some(events::EventBridgeEvents::new(
-        aws_sdk_eventbridge::Client::new(sdk),
-        bus,
-    ))
 }

@@ -1,11 +1,12 @@
-//! The notifier over SNS: `MessageStructure=json` (a JSON `default`, plain text for `email`),
-//! a short subject, and message attributes for subscription filter policies.
+//! The SNS channel: each event to the topic its rollout names (or its driver's default),
+//! `MessageStructure=json` (a JSON `default`, plain text for `email`), a short subject, and
+//! message attributes for subscription filter policies. Also the topic check a start makes.
 
 use async_trait::async_trait;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 use rollout_core::Notification;
-use rollout_usecases::ports::{CallFailed, Notifier};
+use rollout_usecases::ports::{CallFailed, Channel, Topics};
 
 pub struct SnsNotifier {
     client: Client,
@@ -18,7 +19,7 @@ impl SnsNotifier {
 }
 
 #[async_trait]
-impl Notifier for SnsNotifier {
+impl Topics for SnsNotifier {
     async fn check_topic(&self, topic_arn: &str) -> Result<(), CallFailed> {
         self.client
             .get_topic_attributes()
@@ -28,12 +29,18 @@ impl Notifier for SnsNotifier {
             .map(|_| ())
             .map_err(|e| crate::call_failed("GetTopicAttributes", &e))
     }
+}
 
-    async fn publish(
-        &self,
-        topic_arn: &str,
-        notification: &Notification,
-    ) -> Result<(), CallFailed> {
+#[async_trait]
+impl Channel for SnsNotifier {
+    fn failure(&self) -> String {
+        "the notification could not be published".into()
+    }
+
+    async fn send(&self, notification: &Notification) -> Result<(), CallFailed> {
+        let Some(topic_arn) = &notification.topic_arn else {
+            return Ok(());
+        };
         let mut request = self
             .client
             .publish()

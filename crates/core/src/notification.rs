@@ -74,6 +74,8 @@ pub fn control_event_id(
     )
 }
 
+mod channels;
+
 /// One notification, in the JSON shape subscribers receive as `default`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -102,6 +104,10 @@ pub struct Notification {
     /// the JSON, whose `functionName` is always the plain name).
     #[serde(skip)]
     pub function_arn: Option<String>,
+    /// The SNS topic this event goes to (the rollout's own, or its driver's default): where
+    /// the SNS channel publishes it; not in the JSON.
+    #[serde(skip)]
+    pub topic_arn: Option<String>,
 }
 
 impl Notification {
@@ -138,6 +144,7 @@ impl Notification {
             source: source.into(),
             last_judgement: None,
             kind: Some(kind),
+            topic_arn: None,
         }
     }
 

@@ -2,6 +2,7 @@
 //! (`rollout-core`); this crate observes, carries them out, and reports, through the small
 //! traits in [`ports`] that `rollout-aws` implements with the AWS SDK.
 //!
+//! - [`announce`]: every event to every channel configured, after the alias is safe.
 //! - [`driver`]: start, step and stop a rollout (read, decide, write with the RevisionId,
 //!   then notify).
 //! - [`shifter`]: the traffic-shifter function's requests (a spec, a state, an abort, a
@@ -15,6 +16,7 @@
 //! - [`failure`]: the one mapping from every error to Lambda's `errorType`.
 
 pub mod alarm_rollback;
+pub mod announce;
 pub mod canary_judge;
 pub mod check;
 pub mod driver;

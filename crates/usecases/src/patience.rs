@@ -53,19 +53,12 @@ pub async fn read_alarms(
     patience: &Patience,
 ) -> Vec<AlarmVerdict> {
     let mut backoff = patience.backoff(patience.reads);
-    loop {
-        match source.verdicts(names).await {
-            Ok(verdicts) => return verdicts,
-            Err(e) if e.transient && backoff.wait().await => {
-                tracing::warn!(error = %e, "alarms could not be read; trying again");
-            }
-            Err(e) => {
-                return names
-                    .iter()
-                    .map(|n| AlarmVerdict::new(n.clone(), AlarmState::Unreadable(e.to_string())))
-                    .collect()
-            }
-        }
+    match retrying(&mut backoff, async || source.verdicts(names).await).await {
+        Ok(verdicts) => verdicts,
+        Err(e) => names
+            .iter()
+            .map(|n| AlarmVerdict::new(n.clone(), AlarmState::Unreadable(e.to_string())))
+            .collect(),
     }
 }
 
@@ -88,13 +81,45 @@ pub async fn read_judgement(
         end: now,
     };
     let mut backoff = patience.backoff(patience.reads);
+    match retrying(&mut backoff, async || source.versions(&query).await).await {
+        Ok((target, current)) => Judgement::of(rollout, analysis, target, current, now),
+        Err(e) => Judgement::unreadable(rollout, &e.to_string(), now),
+    }
+}
+
+/// Whether a failure may pass if the same call is tried again (throttling, a 5xx, a dropped
+/// connection, a timeout), for [`retrying`].
+pub trait Transient {
+    fn is_transient(&self) -> bool;
+}
+
+impl Transient for crate::ports::CallFailed {
+    fn is_transient(&self) -> bool {
+        self.transient
+    }
+}
+
+impl Transient for crate::ports::AliasError {
+    fn is_transient(&self) -> bool {
+        crate::ports::AliasError::is_transient(self)
+    }
+}
+
+/// The one retry loop: runs `call` until it succeeds, fails for good, or `backoff` runs out
+/// (the SDK's own few quick attempts are inside each call).
+pub async fn retrying<T, E: Transient + std::fmt::Display>(
+    backoff: &mut Backoff,
+    mut call: impl AsyncFnMut() -> Result<T, E>,
+) -> Result<T, E> {
     loop {
-        match source.versions(&query).await {
-            Ok((target, current)) => return Judgement::of(rollout, analysis, target, current, now),
-            Err(e) if e.transient && backoff.wait().await => {
-                tracing::warn!(error = %e, "metrics could not be read; trying again");
+        match call().await {
+            Err(e) if e.is_transient() => {
+                tracing::warn!(error = %e, "AWS call failed; trying again");
+                if !backoff.wait().await {
+                    return Err(e);
+                }
             }
-            Err(e) => return Judgement::unreadable(rollout, &e.to_string(), now),
+            other => return other,
         }
     }
 }

@@ -138,14 +138,33 @@ pub trait AlarmSource: Send + Sync {
 
 // --- The notifier ------------------------------------------------------------------------
 
+/// The SNS topics a rollout names: checked before a rollout counts on one.
 #[async_trait]
-pub trait Notifier: Send + Sync {
-    /// Publishes one message; a failure says whether trying again may work.
-    async fn publish(&self, topic_arn: &str, notification: &Notification)
-        -> Result<(), CallFailed>;
-    /// Checks that the topic exists and can be reached from here (same region, allowed),
-    /// before a rollout counts on it.
+pub trait Topics: Send + Sync {
+    /// Checks that the topic exists and can be reached from here (same region, allowed).
     async fn check_topic(&self, topic_arn: &str) -> Result<(), CallFailed>;
+}
+
+// --- Channels: where every event is told -------------------------------------------------
+
+/// One way events reach people and systems: an SNS topic, an EventBridge bus, AWS Chatbot, a
+/// webhook. Which are configured is decided in one place (`rollout_aws::channels`); drivers
+/// and hooks announce through [`crate::announce::Announcer`] and never name one.
+#[async_trait]
+pub trait Channel: Send + Sync {
+    /// How a failure on this channel is told in a warning, without secrets: `the
+    /// notification could not be published`, `the event could not be sent to EventBridge`.
+    fn failure(&self) -> String;
+    /// How long one event may take on this channel, its tries included; `None`: as long as
+    /// the announcer's read bound (AWS's own APIs). A channel outside AWS, which may hang or
+    /// fail for hours, says less: every step waits for its announcement, so a dead webhook
+    /// must not hold up the next check (and a breach) for long.
+    fn bound(&self) -> Option<std::time::Duration> {
+        None
+    }
+    /// Sends one event. A channel with nowhere to send this one (SNS, when the rollout names
+    /// no topic) does nothing. A failure says whether trying again may work.
+    async fn send(&self, notification: &Notification) -> Result<(), CallFailed>;
 }
 
 // --- lambda-rollout's own signals: its metrics and its events ----------------------------
@@ -197,13 +216,6 @@ pub trait MetricsSink: Send + Sync {
     /// or free (inside Lambda, a log line CloudWatch turns into the metric): a free sink gets
     /// each weight the moment it is applied; a costly one only on steps with a call to spare.
     fn costs_a_call(&self) -> bool;
-}
-
-/// The second sink of every notification: an EventBridge bus.
-#[async_trait]
-pub trait EventSink: Send + Sync {
-    /// Sends one event whose detail is the notification's JSON.
-    async fn put(&self, notification: &Notification) -> Result<(), CallFailed>;
 }
 
 // --- CodePipeline job results --------------------------------------------------------------

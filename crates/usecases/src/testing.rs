@@ -14,11 +14,12 @@ use rollout_core::{
 };
 use serde_json::Value;
 
+use crate::announce::Announcer;
 use crate::driver::Driver;
 use crate::ports::{
-    AlarmSource, AliasError, AliasStore, Answered, CallFailed, Datapoint, DeploymentError,
-    Deployments, EventSink, FailureKind, Invocation, Invoker, JobResults, JobSuccess, MetricsQuery,
-    MetricsSink, MetricsSource, Notifier, PipelineError, Triggers,
+    AlarmSource, AliasError, AliasStore, Answered, CallFailed, Channel, Datapoint, DeploymentError,
+    Deployments, FailureKind, Invocation, Invoker, JobResults, JobSuccess, MetricsQuery,
+    MetricsSink, MetricsSource, PipelineError, Topics, Triggers,
 };
 
 pub const RID: &str = "r-20270115T080000000Z";
@@ -477,9 +478,17 @@ impl FakeNotifier {
     }
 }
 
+/// As the SNS channel: publishes what has a topic to go to.
 #[async_trait]
-impl Notifier for FakeNotifier {
-    async fn publish(&self, _: &str, notification: &Notification) -> Result<(), CallFailed> {
+impl Channel for FakeNotifier {
+    fn failure(&self) -> String {
+        "the notification could not be published".into()
+    }
+
+    async fn send(&self, notification: &Notification) -> Result<(), CallFailed> {
+        if notification.topic_arn.is_none() {
+            return Ok(());
+        }
         if self.refuse {
             return Err(CallFailed {
                 operation: "Publish",
@@ -490,7 +499,10 @@ impl Notifier for FakeNotifier {
         self.sent.lock().unwrap().push(notification.clone());
         Ok(())
     }
+}
 
+#[async_trait]
+impl Topics for FakeNotifier {
     async fn check_topic(&self, _: &str) -> Result<(), CallFailed> {
         match self.no_topic {
             true => Err(CallFailed {
@@ -555,8 +567,12 @@ pub struct FakeEvents {
 }
 
 #[async_trait]
-impl EventSink for FakeEvents {
-    async fn put(&self, notification: &Notification) -> Result<(), CallFailed> {
+impl Channel for FakeEvents {
+    fn failure(&self) -> String {
+        "the event could not be sent to EventBridge".into()
+    }
+
+    async fn send(&self, notification: &Notification) -> Result<(), CallFailed> {
         if self.refuse {
             return Err(CallFailed {
                 operation: "PutEvents",
@@ -636,8 +652,11 @@ impl World {
             aliases: &self.aliases,
             alarms: &self.alarms,
             metrics: &self.metrics,
-            notifier: &self.notifier,
-            events: Some(&self.events),
+            topics: &self.notifier,
+            announcer: Announcer::new(
+                vec![&self.notifier, &self.events],
+                crate::patience::Patience::default(),
+            ),
             own_metrics: &self.own_metrics,
             source: "test",
             extra_alarms: &[],
@@ -660,4 +679,23 @@ pub fn hook_settings(
     settings.poll = Duration::from_millis(20);
     settings.margin = Duration::from_millis(200);
     Ok(settings)
+}
+
+/// A notification with this `eventId`, for tests of how events go out.
+pub fn note(event_id: &str) -> Notification {
+    let mut n = Notification::new(
+        rollout_core::EventKind::Started,
+        "r-20261123T130000000Z",
+        "orders",
+        "live",
+        ("1", "2"),
+        0.1,
+        "InProgress",
+        None,
+        Vec::new(),
+        t(0),
+        "test",
+    );
+    n.event_id = event_id.into();
+    n
 }

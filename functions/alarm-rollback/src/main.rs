@@ -5,13 +5,15 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use rollout_aws::{emf::EmbeddedMetrics, load_config, Adapters};
 use rollout_usecases::alarm_rollback::{roll_back_on_alarm, AlarmRollbackSettings};
 use rollout_usecases::driver::Driver;
+use rollout_usecases::settings::ChannelSettings;
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let settings = AlarmRollbackSettings::from_env()?;
-    let adapters = Adapters::new(&load_config().await);
+    let channels = ChannelSettings::from_env()?;
+    let adapters = Adapters::with_channels(&load_config().await, &channels);
     // TrafficWeight as log lines (EMF): no AWS call after the rollback's notification.
     let emf = EmbeddedMetrics::stdout();
     let driver = Driver {

@@ -4,6 +4,7 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use rollout_aws::{codepipeline::CodePipelineResults, emf::EmbeddedMetrics, load_config, Adapters};
 use rollout_usecases::driver::Driver;
+use rollout_usecases::settings::ChannelSettings;
 use rollout_usecases::shifter::{dispatch, ShifterSettings};
 use serde_json::Value;
 
@@ -12,7 +13,9 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let settings = ShifterSettings::from_env()?;
     let sdk = load_config().await;
-    let (adapters, results) = (Adapters::new(&sdk), CodePipelineResults::from_config(&sdk));
+    let channels = ChannelSettings::from_env()?;
+    let adapters = Adapters::with_channels(&sdk, &channels);
+    let results = CodePipelineResults::from_config(&sdk);
     // TrafficWeight as log lines (EMF): no AWS call, so every step publishes its weight.
     let emf = EmbeddedMetrics::stdout();
     let driver = Driver {

@@ -2,6 +2,7 @@
 //! driven step by step with a clock the test moves (so holds cost no wall time).
 
 mod alarm_rollback;
+mod channels;
 mod check;
 mod cli;
 mod control;

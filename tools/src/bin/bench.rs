@@ -114,11 +114,15 @@ impl Counted {
             aliases: &self.aliases,
             alarms: &self.alarms,
             metrics: &self.metrics,
-            notifier: &self.notifier,
+            topics: &self.notifier,
             // Events are measured apart: with a bus, each notifying step makes one more call.
-            events: self
-                .events_on
-                .then_some(&self.events as &dyn rollout_usecases::ports::EventSink),
+            announcer: rollout_usecases::announce::Announcer::new(
+                match self.events_on {
+                    true => vec![&self.notifier, &self.events],
+                    false => vec![&self.notifier],
+                },
+                Default::default(),
+            ),
             own_metrics: match self.cli {
                 true => &self.metrics,
                 false => &self.logged,

@@ -9,30 +9,12 @@ use rollout_core::{
 };
 
 use super::Driver;
-use crate::patience::Backoff;
+pub(super) use crate::patience::retrying;
 use crate::ports::AliasError;
 
 /// How many times in a row a rollback may find the alias changed under it before it stops
 /// taking the changes for its own rollout's progress.
 const MAX_CONFLICTS: u32 = 10;
-
-/// Runs `call` until it succeeds, fails for good, or `backoff` runs out.
-pub(super) async fn retrying<T>(
-    backoff: &mut Backoff,
-    mut call: impl AsyncFnMut() -> Result<T, AliasError>,
-) -> Result<T, AliasError> {
-    loop {
-        match call().await {
-            Err(e) if e.is_transient() => {
-                tracing::warn!(error = %e, "AWS call failed; trying again");
-                if !backoff.wait().await {
-                    return Err(e);
-                }
-            }
-            other => return other,
-        }
-    }
-}
 
 /// How a rollback ended.
 pub(super) enum RollbackEnd {

@@ -3,11 +3,12 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::announce::Announcer;
 use crate::ports::AlarmSource;
+use crate::ports::MetricsSink;
 use crate::ports::MetricsSource;
-use crate::ports::Notifier;
+use crate::ports::Topics;
 use crate::ports::{AliasError, AliasStore};
-use crate::ports::{EventSink, MetricsSink};
 use crate::readiness::{self, ReadyWait, Waited};
 use rollout_core::engine::{self, AliasCheck, Decision, Observed, Refusal, Start};
 use rollout_core::plan::Plan;
@@ -108,9 +109,10 @@ pub struct Driver<'a> {
     pub alarms: &'a dyn AlarmSource,
     /// Per-version metrics, read when a spec has `analysis`.
     pub metrics: &'a dyn MetricsSource,
-    pub notifier: &'a dyn Notifier,
-    /// The second sink of every notification (EventBridge), when configured.
-    pub events: Option<&'a dyn EventSink>,
+    /// The SNS topics rollouts name, checked before a start counts on one.
+    pub topics: &'a dyn Topics,
+    /// Every channel events go to (SNS, EventBridge, AWS Chatbot, a webhook).
+    pub announcer: Announcer<'a>,
     /// lambda-rollout's own metrics: the `TrafficWeight` of each rollout.
     pub own_metrics: &'a dyn MetricsSink,
     /// Who acts, as named in notifications: `traffic-shifter`, `rollout-cli`, …

@@ -8,7 +8,6 @@ use rollout_core::notification::rollout_event_id;
 use rollout_core::{AlarmVerdict, EventKind, InvalidField, Notification, Rollout, Spec, Status};
 
 use super::Driver;
-use crate::ports::EventSink;
 
 impl Driver<'_> {
     /// Tells people a rollout could not go on (an AWS error its driver gave up on), leaving
@@ -43,7 +42,7 @@ impl Driver<'_> {
     /// Whether `topic` can be published to; why not, when it cannot. A check that fails for
     /// now does not hold anything up.
     pub async fn topic_usable(&self, topic: &str) -> Result<(), String> {
-        match self.notifier.check_topic(topic).await {
+        match self.topics.check_topic(topic).await {
             Err(e) if !e.transient => Err(format!("{topic} cannot be published to: {}", e.message)),
             _ => Ok(()),
         }
@@ -111,59 +110,13 @@ impl Driver<'_> {
         note
     }
 
-    /// The one place events go out: to `topic` (SNS) when there is one, then to the event
-    /// bus (EventBridge) when one is configured, each tried again while it fails for now. A
-    /// failure of either is logged and comes back as the warning; neither stops the other.
+    /// The one place a driver's events go out: every channel the announcer holds (the SNS
+    /// channel to `topic`, when there is one); what failed comes back as the warning, for
+    /// the caller to report once the alias is safe.
     pub(super) async fn send(&self, topic: Option<&str>, note: &Notification) -> Option<String> {
-        let mut warnings = Vec::new();
-        if let Some(topic) = topic {
-            warnings.extend(self.publish(topic, note).await);
-        }
-        if let Some(events) = self.events {
-            warnings.extend(self.put_event(events, note).await);
-        }
-        (!warnings.is_empty()).then(|| warnings.join("; "))
-    }
-
-    /// Sends one event to the bus, as [`Driver::publish`] does to SNS. PutEvents keeps no
-    /// idempotency key: a retry after a lost answer may deliver twice, under the same eventId
-    /// (in the detail) for rules and targets to drop the second.
-    async fn put_event(&self, events: &dyn EventSink, note: &Notification) -> Option<String> {
-        let mut backoff = self.patience.backoff(self.patience.reads);
-        let message = loop {
-            match events.put(note).await {
-                Ok(()) => return None,
-                Err(e) if e.transient && backoff.wait().await => {
-                    tracing::warn!(error = %e, "sending the event failed; trying again");
-                }
-                Err(e) => break e.message,
-            }
-        };
-        tracing::error!(%message, event = note.event, "alias is safe; sending the event to EventBridge failed");
-        Some(format!(
-            "{}, but the event could not be sent to EventBridge: {message}",
-            note.status
-        ))
-    }
-
-    /// Sends one notification, trying again (within the read bound) while SNS throttles or
-    /// fails for now; a failure is logged and returned as a warning. A retry after a lost
-    /// answer may deliver twice: the same eventId lets subscribers drop the second.
-    async fn publish(&self, topic: &str, note: &Notification) -> Option<String> {
-        let mut backoff = self.patience.backoff(self.patience.reads);
-        let message = loop {
-            match self.notifier.publish(topic, note).await {
-                Ok(()) => return None,
-                Err(e) if e.transient && backoff.wait().await => {
-                    tracing::warn!(error = %e, "publishing failed; trying again");
-                }
-                Err(e) => break e.message,
-            }
-        };
-        tracing::error!(%message, event = note.event, "alias is safe; publishing the notification failed");
-        Some(format!(
-            "{}, but the notification could not be published: {message}",
-            note.status
-        ))
+        let mut note = note.clone();
+        note.topic_arn = topic.map(String::from);
+        let failures = self.announcer.announce(&note).await?;
+        Some(format!("{}, but {failures}", note.status))
     }
 }

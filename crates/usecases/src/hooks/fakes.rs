@@ -67,8 +67,7 @@ pub(super) fn hook(kind: HookKind, fakes: Fakes) -> (Hook, Seen) {
                 .unwrap_or_else(|| FakeMetrics::counting((0, 0, None), (0, 0, None))),
         ),
         invoker: Box::new(FakeInvoker(br#"{"tag": "two", "version": "7"}"#.to_vec())),
-        notifier: Box::new(notifier),
-        events: None,
+        channels: vec![Box::new(notifier)],
     };
     (hook, seen)
 }

@@ -19,8 +19,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::ports::{
-    AlarmSource, AliasStore, DeploymentError, Deployments, EventSink, Invoker, MetricsSource,
-    Notifier,
+    AlarmSource, AliasStore, Channel, DeploymentError, Deployments, Invoker, MetricsSource,
 };
 use crate::settings::env;
 use rollout_core::settings::{self, Lookup};
@@ -150,7 +149,7 @@ pub enum HookError {
         error_type: &'static str,
         reason: String,
     },
-    #[error("answered {status}, but the notification could not be published: {message}")]
+    #[error("answered {status}, but {message}")]
     NotificationFailed {
         status: &'static str,
         message: String,
@@ -210,7 +209,6 @@ pub struct Hook {
     /// The versions' own metrics, for `ANALYSIS`.
     pub metrics: Box<dyn MetricsSource>,
     pub invoker: Box<dyn Invoker>,
-    pub notifier: Box<dyn Notifier>,
-    /// The second sink of its events (EventBridge), when configured.
-    pub events: Option<Box<dyn EventSink>>,
+    /// Every channel its events go to (none: nobody is told).
+    pub channels: Vec<Box<dyn Channel>>,
 }

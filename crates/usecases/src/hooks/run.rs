@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use super::checks::{self, Verdict};
 use super::{appspec, AppSpecTarget, Budget, Hook, HookError, HookKind, HookReport, HookSettings};
+use crate::announce::Announcer;
 use crate::failure::Failure;
 use crate::patience::{read_alarms, Patience};
 
@@ -343,8 +344,8 @@ impl Hook {
             .await
     }
 
-    /// Sends `hook.succeeded` or `hook.failed` to the topic and the event bus, whichever are
-    /// configured; whether it was sent.
+    /// Sends `hook.succeeded` or `hook.failed` on every channel configured (the SNS one to
+    /// `NOTIFICATION_TOPIC_ARN`); whether there was any to send it on.
     async fn notify(
         &self,
         id: &str,
@@ -360,8 +361,8 @@ impl Hook {
             .settings
             .as_ref()
             .ok()
-            .and_then(|s| s.topic_arn.as_deref());
-        if topic.is_none() && self.events.is_none() {
+            .and_then(|s| s.topic_arn.clone());
+        if self.channels.is_empty() {
             return Ok(false);
         }
         let (kind, status) = if passed {
@@ -396,41 +397,18 @@ impl Hook {
             self.kind.source(),
         )
         .judged(judgement);
-        // The one place a hook's event goes out: SNS, then the event bus; neither failure
-        // stops the other, and both are reported.
-        let mut failures = Vec::new();
-        if let Some(topic) = topic {
-            let sent = patiently(async || self.notifier.publish(topic, &notification).await).await;
-            failures.extend(sent.err());
-        }
-        if let Some(events) = &self.events {
-            let sent = patiently(async || events.put(&notification).await).await;
-            failures.extend(
-                sent.err()
-                    .map(|e| format!("the event could not be sent to EventBridge: {e}")),
-            );
-        }
-        match failures.is_empty() {
-            true => Ok(true),
-            false => {
-                tracing::error!(deployment_id = id, errors = ?failures, "notification failed");
-                Err(failures.join("; "))
+        let mut notification = notification;
+        notification.topic_arn = topic;
+        let channels = self.channels.iter().map(|c| c.as_ref()).collect();
+        match Announcer::new(channels, HOOK_PATIENCE)
+            .announce(&notification)
+            .await
+        {
+            None => Ok(true),
+            Some(failures) => {
+                tracing::error!(deployment_id = id, %failures, "notification failed");
+                Err(failures)
             }
-        }
-    }
-}
-
-/// Runs `call` until it succeeds, fails for good, or the hook's read bound passes; the
-/// failure's message.
-async fn patiently(
-    mut call: impl AsyncFnMut() -> Result<(), crate::ports::CallFailed>,
-) -> Result<(), String> {
-    let mut backoff = HOOK_PATIENCE.backoff(HOOK_PATIENCE.reads);
-    loop {
-        match call().await {
-            Ok(()) => return Ok(()),
-            Err(e) if e.transient && backoff.wait().await => {}
-            Err(e) => return Err(e.message),
         }
     }
 }
