@@ -173,43 +173,12 @@ impl Progress {
         self.line(text);
     }
 
-    /// Waits `wait`, keeping the bar's position and message current.
-    pub async fn tick_for(&self, rollout: &Rollout, wait: Duration) {
-        let Some(bar) = &self.bar else {
-            return tokio::time::sleep(wait).await;
-        };
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            let now = Utc::now();
-            let elapsed = (now - rollout.started_at).num_seconds().max(0) as u64;
-            let left = rollout
-                .next_step_at
-                .map_or(0, |at| (at - now).num_seconds().max(0) as u64);
-            bar.set_position(elapsed.min(self.plan.total_seconds()));
-            let judged = rollout
-                .last_judgement
-                .as_ref()
-                .map(|j| format!(" · {}", j.line()))
-                .unwrap_or_default();
-            let next = match rollout.control {
-                Some(Control::Paused) => "paused".to_string(),
-                _ => format!("next in {}", format_seconds(left)),
-            };
-            let message = format!(
-                "step {}/{} · {} on {} · {next}{judged}",
-                rollout.step_index + 1,
-                self.plan.steps.len(),
-                format_percent(rollout.weight),
-                rollout.spec.target_version,
-            );
-            bar.set_message(printable(&message).into_owned());
-            let step = deadline
-                .saturating_duration_since(tokio::time::Instant::now())
-                .min(Duration::from_millis(250));
-            if step.is_zero() {
-                return;
-            }
-            tokio::time::sleep(step).await;
+    /// What draws the bar while a step holds, apart from the rest of the display.
+    pub fn ticker(&self) -> Ticker {
+        Ticker {
+            bar: self.bar.clone(),
+            total_seconds: self.plan.total_seconds(),
+            steps: self.plan.steps.len(),
         }
     }
 
@@ -253,6 +222,55 @@ fn resume_hint(rollout: &Rollout) -> String {
         spec.function_name,
         spec.alias
     )
+}
+
+/// The progress bar's clock hand: a clone of the bar, for the waits between checks.
+pub struct Ticker {
+    bar: Option<ProgressBar>,
+    total_seconds: u64,
+    steps: usize,
+}
+
+impl Ticker {
+    /// Waits `wait`, keeping the bar's position and message current.
+    pub async fn tick_for(&self, rollout: &Rollout, wait: Duration) {
+        let Some(bar) = &self.bar else {
+            return tokio::time::sleep(wait).await;
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let now = Utc::now();
+            let elapsed = (now - rollout.started_at).num_seconds().max(0) as u64;
+            let left = rollout
+                .next_step_at
+                .map_or(0, |at| (at - now).num_seconds().max(0) as u64);
+            bar.set_position(elapsed.min(self.total_seconds));
+            let judged = rollout
+                .last_judgement
+                .as_ref()
+                .map(|j| format!(" · {}", j.line()))
+                .unwrap_or_default();
+            let next = match rollout.control {
+                Some(Control::Paused) => "paused".to_string(),
+                _ => format!("next in {}", format_seconds(left)),
+            };
+            let message = format!(
+                "step {}/{} · {} on {} · {next}{judged}",
+                rollout.step_index + 1,
+                self.steps,
+                format_percent(rollout.weight),
+                rollout.spec.target_version,
+            );
+            bar.set_message(printable(&message).into_owned());
+            let step = deadline
+                .saturating_duration_since(tokio::time::Instant::now())
+                .min(Duration::from_millis(250));
+            if step.is_zero() {
+                return;
+            }
+            tokio::time::sleep(step).await;
+        }
+    }
 }
 
 #[cfg(test)]

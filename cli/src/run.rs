@@ -1,12 +1,12 @@
 //! `rollout run`: start a rollout and drive it to its end, checking alarms every few seconds
 //! while a step holds so that a breach rolls back within seconds, not at the end of a hold.
 
+use std::cell::RefCell;
 use std::time::Duration;
 
 use chrono::Utc;
-use rollout_core::marker::Control;
 use rollout_core::Rollout;
-use rollout_usecases::driver::{new_rollout_id, DriveError, Stepped};
+use rollout_usecases::driver::{new_rollout_id, DriveError, Pacer, Stepped};
 use rollout_usecases::readiness::ReadyWait;
 
 use crate::args::{as_flags, poll_seconds, Global, Output, RunArgs};
@@ -55,16 +55,8 @@ pub async fn run(args: RunArgs, global: &Global) -> Result<i32, CommandError> {
             let marker = alias.as_ref().and_then(|a| a.marker());
             return match (marker, alias) {
                 (Some(m), Some(alias)) if m.rollout_id == rollout_id && m.describes(&alias) => {
-                    let mut at_start = Rollout::started(
-                        &spec,
-                        &plan_of(&spec)?,
-                        rollout_id,
-                        m.from_version.clone(),
-                        false,
-                        Utc::now(),
-                    );
-                    at_start.reason = None;
-                    let rollout = at_start.replayed(&m, &plan_of(&spec)?, &alias, Utc::now());
+                    let rollout =
+                        driver.resumed_from(&spec, &plan_of(&spec)?, &m, &alias, false, Utc::now());
                     Ok(stopped_by(signal, &driver, &progress, &rollout).await)
                 }
                 _ => {
@@ -77,76 +69,58 @@ pub async fn run(args: RunArgs, global: &Global) -> Result<i32, CommandError> {
             };
         }
     };
-    let mut rollout = carry_on(started)?;
+    let rollout = carry_on(started)?;
     progress.show(&rollout);
-    while !rollout.status.is_terminal() {
-        let due = rollout
-            .next_step_at
-            .map_or(0, |at| (at - Utc::now()).num_milliseconds().max(0) as u64);
-        // Past due and still holding: a step extended for too few calls is judged each poll,
-        // and a paused one checked each poll for a breach, a resume or a promote.
-        let extended = due == 0 && rollout.last_judgement.is_some();
-        let extended = extended || rollout.control == Some(Control::Paused);
-        let wait = Duration::from_millis(if extended {
-            poll * 1000
-        } else {
-            due.min(poll * 1000)
-        });
+    let from_version = rollout.spec.current_version.clone().unwrap_or_default();
+    let progress = RefCell::new(progress);
+    let mut pacer = Watching {
+        progress: &progress,
+        last: rollout.clone(),
+    };
+    let ended = {
+        let run = driver.run_until_end(rollout, &mut pacer, Some(Duration::from_secs(poll)));
+        tokio::pin!(run);
         // A signal is taken at once, also in the middle of an AWS call; the alias keeps the
         // marker of the last write, so the same command resumes where it was.
-        let step = tokio::select! {
-            _ = progress.tick_for(&rollout, wait) => None,
-            signal = stop.received() => Some(signal),
-        };
-        if let Some(signal) = step {
-            return Ok(stopped_by(signal, &driver, &progress, &rollout).await);
-        }
-        let result = {
-            let step = driver.step(&rollout, Utc::now());
-            tokio::pin!(step);
-            tokio::select! {
-                result = &mut step => result,
-                signal = stop.received() => {
-                    // A rollback under way is finished first: stopping it would leave traffic
-                    // on the version whose breach it answers. A second signal stops it anyway.
-                    let Some(why) = driver.rolling_back.why() else {
-                        return Ok(stopped_by(signal, &driver, &progress, &rollout).await);
-                    };
-                    progress.note(&format!(
-                        "{}: putting the alias back on version {} first ({}); a second signal stops that and leaves traffic split",
+        tokio::select! {
+            ended = &mut run => Ok(ended),
+            signal = stop.received() => match driver.rolling_back.why() {
+                // A rollback under way is finished first: stopping it would leave traffic
+                // on the version whose breach it answers. A second signal stops it anyway.
+                Some(why) => {
+                    progress.borrow().note(&format!(
+                        "{}: putting the alias back on version {} first ({why}); a second signal stops that and leaves traffic split",
                         signal.name(),
-                        rollout.spec.current_version.as_deref().unwrap_or("?"),
-                        why,
+                        from_version,
                     ));
                     tokio::select! {
-                        result = &mut step => result,
-                        second = stop.received() => {
-                            return Ok(rollback_interrupted(second, &driver, &mut progress, &rollout, &why).await)
-                        }
+                        ended = &mut run => Ok(ended),
+                        second = stop.received() => Err((second, Some(why))),
                     }
                 }
-            }
-        };
-        rollout = match carry_on(result) {
-            Ok(next) => next,
-            // AWS is throttling or failing for now: nothing moved; keep watching.
-            Err(DriveError::Alias(e)) if e.is_transient() => {
-                eprintln!("warning: {e}; still watching, trying again");
-                continue;
-            }
-            // Anything else once the rollout has started: people are told where the alias
-            // was left before the command ends (no split is left unannounced).
-            Err(e) => {
-                let failed = driver
-                    .report_failure(&rollout, e.to_string(), Utc::now())
-                    .await;
-                progress.show(&failed);
-                progress.line_for_resume(&failed);
-                return Err(e.into());
-            }
-        };
-        progress.show(&rollout);
-    }
+                None => Err((signal, None)),
+            },
+        }
+    };
+    let last = pacer.last;
+    let mut progress = progress.into_inner();
+    let rollout = match ended {
+        Ok(Ok(rollout)) => rollout,
+        Err((signal, None)) => return Ok(stopped_by(signal, &driver, &progress, &last).await),
+        Err((signal, Some(why))) => {
+            return Ok(rollback_interrupted(signal, &driver, &mut progress, &last, &why).await)
+        }
+        // Anything else once the rollout has started: people are told where the alias was
+        // left before the command ends (no split is left unannounced).
+        Ok(Err((last, e))) => {
+            let failed = driver
+                .report_failure(&last, e.to_string(), Utc::now())
+                .await;
+            progress.show(&failed);
+            progress.line_for_resume(&failed);
+            return Err(e.into());
+        }
+    };
     progress.finish(&rollout);
     if global.output == Output::Json {
         out!(
@@ -165,6 +139,40 @@ fn carry_on(result: Result<Stepped, DriveError>) -> Result<rollout_core::Rollout
         eprintln!("warning: {warning}; the rollout goes on");
     }
     Ok(stepped.rollout)
+}
+
+/// The command's pacer: real time, with the progress display ticking while a step holds, and
+/// the rollout as it last stood (what a signal reports).
+struct Watching<'p> {
+    progress: &'p RefCell<Progress>,
+    last: Rollout,
+}
+
+#[async_trait::async_trait(?Send)]
+impl Pacer for Watching<'_> {
+    fn now(&self) -> chrono::DateTime<Utc> {
+        Utc::now()
+    }
+
+    async fn wait(&mut self, rollout: &Rollout, wait: Duration) {
+        let ticker = self.progress.borrow().ticker();
+        ticker.tick_for(rollout, wait).await;
+    }
+
+    fn stepped(&mut self, stepped: &Stepped) {
+        // A failed SNS publish happens after the alias write: warn, and keep driving the
+        // rollout so traffic is never left split with no one watching it.
+        if let Some(warning) = &stepped.warning {
+            eprintln!("warning: {warning}; the rollout goes on");
+        }
+        self.progress.borrow_mut().show(&stepped.rollout);
+        self.last = stepped.rollout.clone();
+    }
+
+    fn retrying(&mut self, error: &DriveError) {
+        // AWS is throttling or failing for now: nothing moved; keep watching.
+        eprintln!("warning: {error}; still watching, trying again");
+    }
 }
 
 /// A signal that stops `rollout run`.

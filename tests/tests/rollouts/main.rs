@@ -19,7 +19,7 @@ use rollout_aws::Adapters;
 use rollout_core::{Rollout, Spec};
 use rollout_testkit::fixture::World;
 use rollout_testkit::Ministack;
-use rollout_usecases::driver::{DriveError, Stepped};
+use rollout_usecases::driver::{DriveError, Pacer, Stepped};
 use rollout_usecases::readiness::{ReadyWait, DEFAULT_LIMIT};
 
 /// One emulator, its world, and the SDK-backed adapters the functions use.
@@ -79,22 +79,56 @@ impl Setup {
             .map(told)
     }
 
-    /// Steps at each due time until the rollout ends, recording the alias after each step.
+    /// Drives the rollout to its end through the one driver loop, on a clock that jumps to
+    /// each due time, recording the alias before each step and at the end.
     pub async fn drive_to_end(
         &self,
-        mut rollout: Rollout,
+        rollout: Rollout,
     ) -> (Rollout, Vec<(String, Option<(String, f64)>)>) {
-        let mut seen = Vec::new();
-        for _ in 0..50 {
-            let alias = self.world.alias(&rollout.spec.function_name).await;
-            seen.push((alias.version, alias.routing));
-            if rollout.status.is_terminal() {
-                return (rollout, seen);
-            }
-            let due = rollout.next_step_at.expect("in progress has a next step");
-            rollout = self.step(&rollout, due).await.expect("step");
-        }
-        panic!("rollout did not end: {rollout:?}");
+        let function = rollout.spec.function_name.clone();
+        let mut pacer = DueTimes {
+            world: &self.world,
+            function: &function,
+            now: rollout.next_step_at.unwrap_or_else(Utc::now),
+            seen: Vec::new(),
+        };
+        let ended = self
+            .adapters
+            .driver("test", &[], None)
+            .run_until_end(rollout, &mut pacer, None)
+            .await
+            .map_err(|(_, e)| e)
+            .expect("driven to its end");
+        let mut seen = pacer.seen;
+        let alias = self.world.alias(&function).await;
+        seen.push((alias.version, alias.routing));
+        (ended, seen)
+    }
+}
+
+/// A clock that jumps to each step's due time; the alias recorded before each step.
+struct DueTimes<'w> {
+    world: &'w World,
+    function: &'w str,
+    now: DateTime<Utc>,
+    seen: Vec<(String, Option<(String, f64)>)>,
+}
+
+#[async_trait::async_trait(?Send)]
+impl Pacer for DueTimes<'_> {
+    fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    async fn wait(&mut self, _: &Rollout, wait: std::time::Duration) {
+        let alias = self.world.alias(self.function).await;
+        self.seen.push((alias.version, alias.routing));
+        assert!(self.seen.len() < 50, "the rollout did not end");
+        self.now += Duration::from_std(wait).expect("a wait fits");
+    }
+
+    fn stepped(&mut self, stepped: &Stepped) {
+        assert_eq!(stepped.warning, None, "the notification was published");
     }
 }
 

@@ -33,7 +33,7 @@ use rollout_core::Provisioning;
 use rollout_testkit::fixture::World;
 use rollout_testkit::Ministack;
 use rollout_usecases::alarm_rollback::{roll_back_guarded, AlarmChange};
-use rollout_usecases::driver::{new_rollout_id, ControlRequest, Driver, StopScope};
+use rollout_usecases::driver::{new_rollout_id, ControlRequest, Driver, Pacer, Stepped, StopScope};
 use rollout_usecases::readiness::{ReadyWait, DEFAULT_LIMIT};
 use serde_json::json;
 
@@ -304,40 +304,65 @@ async fn counted_rollout(
         "  start (pre-flight + first shift + notify): {} calls",
         counted.take()
     );
-    while !rollout.status.is_terminal() {
-        let allocating = rollout.provisioned_concurrency == Some(Provisioning::Allocating);
-        let due = rollout.next_step_at.expect("due");
-        // While a step holds, a call before it is due (alarms + alias check); while its
-        // weights are allocated, a call at once (allocation + alias check).
-        let at = if allocating {
-            Utc::now()
+    let mut pacer = Counting {
+        counted,
+        now: start,
+        budget,
+        last: rollout.clone(),
+    };
+    // Checks 5 s before each step is due (alarms and the alias), then the step: the loop the
+    // `rollout` command runs, on a clock that jumps.
+    let poll = Some(std::time::Duration::from_secs(55));
+    rollout = driver
+        .run_until_end(rollout, &mut pacer, poll)
+        .await
+        .map_err(|(_, e)| e)
+        .expect("run");
+    assert!(rollout.status.is_terminal());
+    world.set_alias("orders", "1", None).await;
+}
+
+/// The bench's pacer: a clock that jumps, and each check's calls counted and printed.
+struct Counting<'a> {
+    counted: &'a Counted,
+    now: chrono::DateTime<Utc>,
+    budget: usize,
+    last: rollout_core::Rollout,
+}
+
+#[async_trait::async_trait(?Send)]
+impl Pacer for Counting<'_> {
+    fn now(&self) -> chrono::DateTime<Utc> {
+        self.now
+    }
+
+    async fn wait(&mut self, _: &rollout_core::Rollout, wait: std::time::Duration) {
+        self.now += Span::from_std(wait).expect("a wait fits");
+    }
+
+    fn stepped(&mut self, stepped: &Stepped) {
+        let (before, after) = (&self.last, &stepped.rollout);
+        let calls = self.counted.take();
+        let verdict = if calls <= self.budget {
+            "ok"
         } else {
-            let early = driver
-                .step(&rollout, due - Span::seconds(5))
-                .await
-                .expect("hold")
-                .rollout;
-            assert_eq!(early.step_index, rollout.step_index);
-            let calls = counted.take();
-            let verdict = if calls <= budget { "ok" } else { "OVER BUDGET" };
-            println!("  step not yet due: {calls} calls [{verdict}]");
-            due
+            "OVER BUDGET"
         };
-        rollout = driver.step(&rollout, at).await.expect("step").rollout;
-        let calls = counted.take();
-        let verdict = if calls <= budget { "ok" } else { "OVER BUDGET" };
-        let what = if allocating {
+        let allocating = before.provisioned_concurrency == Some(Provisioning::Allocating);
+        let what = if allocating && after.provisioned_concurrency == Some(Provisioning::Ready) {
             "allocation READY, hold starts".to_string()
+        } else if after.step_index == before.step_index && after.status == before.status {
+            "step not yet due".to_string()
         } else {
             format!(
                 "step to {:>4} ({})",
-                rollout_core::plan::format_percent(rollout.weight),
-                rollout.status.as_str()
+                rollout_core::plan::format_percent(after.weight),
+                after.status.as_str()
             )
         };
         println!("  {what}: {calls} calls [{verdict}]");
+        self.last = after.clone();
     }
-    world.set_alias("orders", "1", None).await;
 }
 
 /// A step that finds the alarm firing: alarms, the rollback's write, the notification (the

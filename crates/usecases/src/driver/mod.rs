@@ -20,11 +20,13 @@ use rollout_core::{
 
 mod calls;
 mod control;
+mod drive;
 mod notify;
 mod stop;
 mod weights;
 
 pub use control::{ControlError, ControlRequest, Controlled};
+pub use drive::{next_check, Pacer, Sleeping};
 pub use stop::{StopRequest, StopScope, Stopped};
 
 use crate::patience::Patience;
@@ -220,16 +222,7 @@ impl Driver<'_> {
                 return Ok(Stepped::quiet(done));
             }
             Start::Resume(marker) => {
-                let mut resumed = Rollout::started(
-                    spec,
-                    &plan,
-                    marker.rollout_id.clone(),
-                    marker.from_version.clone(),
-                    has_provisioned,
-                    now,
-                );
-                resumed.reason = None;
-                let resumed = resumed.replayed(&marker, &plan, alias, now);
+                let resumed = self.resumed_from(spec, &plan, &marker, alias, has_provisioned, now);
                 // Still on its first step: the start's own alert may never have gone out
                 // (the same eventId, so a subscriber drops it if it did).
                 let warning = match marker.step_index {
