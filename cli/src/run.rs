@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rollout_core::Rollout;
+use rollout_usecases::announce::Announcer;
 use rollout_usecases::driver::{new_rollout_id, DriveError, Pacer, Stepped};
 use rollout_usecases::readiness::ReadyWait;
 
@@ -75,6 +76,7 @@ pub async fn run(args: RunArgs, global: &Global) -> Result<i32, CommandError> {
     let progress = RefCell::new(progress);
     let mut pacer = Watching {
         progress: &progress,
+        announcer: &driver.announcer,
         last: rollout.clone(),
     };
     let ended = {
@@ -145,6 +147,8 @@ fn carry_on(result: Result<Stepped, DriveError>) -> Result<rollout_core::Rollout
 /// the rollout as it last stood (what a signal reports).
 struct Watching<'p> {
     progress: &'p RefCell<Progress>,
+    /// Where a webhook's failures are noted (they fail no step).
+    announcer: &'p Announcer<'p>,
     last: Rollout,
 }
 
@@ -164,6 +168,9 @@ impl Pacer for Watching<'_> {
         // rollout so traffic is never left split with no one watching it.
         if let Some(warning) = &stepped.warning {
             eprintln!("warning: {warning}; the rollout goes on");
+        }
+        for note in self.announcer.take_notes() {
+            eprintln!("warning: {}, but {note}", stepped.rollout.status.as_str());
         }
         self.progress.borrow_mut().show(&stepped.rollout);
         self.last = stepped.rollout.clone();

@@ -131,6 +131,10 @@ impl Channel for WebhookChannel {
         Some(EVENT_BOUND)
     }
 
+    fn best_effort(&self) -> bool {
+        true
+    }
+
     async fn send(&self, notification: &Notification) -> Result<(), CallFailed> {
         let failed = |message: String, transient: bool| CallFailed {
             operation: "POST",

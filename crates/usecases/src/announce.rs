@@ -4,6 +4,8 @@
 //! safe: a failure never blocks or undoes anything, it comes back as the warning the caller
 //! reports. Every channel carries the same `eventId`, so a subscriber drops a duplicate.
 
+use std::sync::{Arc, Mutex};
+
 use rollout_core::Notification;
 
 use crate::patience::{retrying, Patience};
@@ -14,11 +16,17 @@ use crate::ports::Channel;
 pub struct Announcer<'a> {
     channels: Vec<&'a dyn Channel>,
     patience: Patience,
+    /// Failures of best-effort channels since the last look (see [`Announcer::take_notes`]).
+    notes: Arc<Mutex<Vec<String>>>,
 }
 
 impl<'a> Announcer<'a> {
     pub fn new(channels: Vec<&'a dyn Channel>, patience: Patience) -> Self {
-        Announcer { channels, patience }
+        Announcer {
+            channels,
+            patience,
+            notes: Arc::default(),
+        }
     }
 
     /// The same channels, tried within `patience`.
@@ -27,16 +35,33 @@ impl<'a> Announcer<'a> {
         self
     }
 
-    /// Tells every channel of `note`; what failed, as one warning (`the notification could
-    /// not be published: …; the event could not be sent to EventBridge: …`).
+    /// Tells every channel of `note`; what failed on the channels a driver answers for, as one
+    /// warning (`the notification could not be published: …; the event could not be sent to
+    /// EventBridge: …`). A best-effort channel's failure is noted apart ([`Announcer::take_notes`]).
     pub async fn announce(&self, note: &Notification) -> Option<String> {
-        let sent = self.channels.iter().map(|c| self.send(*c, note));
+        let sent = self.channels.iter().map(|c| async {
+            let failure = self.send(*c, note).await?;
+            if c.best_effort() {
+                self.notes
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(failure);
+                return None;
+            }
+            Some(failure)
+        });
         let failures: Vec<String> = futures::future::join_all(sent)
             .await
             .into_iter()
             .flatten()
             .collect();
         (!failures.is_empty()).then(|| failures.join("; "))
+    }
+
+    /// The failures of best-effort channels (webhooks) since the last look, for a driver with
+    /// someone to show them to.
+    pub fn take_notes(&self) -> Vec<String> {
+        std::mem::take(&mut *self.notes.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// One channel, tried again within its bound (the read bound, or less if the channel
@@ -92,6 +117,34 @@ mod tests {
             self.sent.lock().unwrap().push(n.event_id.clone());
             Ok(())
         }
+    }
+
+    #[tokio::test]
+    async fn a_best_effort_channel_fails_no_step_and_is_noted_apart() {
+        struct Webhook;
+        #[async_trait::async_trait]
+        impl Channel for Webhook {
+            fn failure(&self) -> String {
+                "the event could not be sent to the webhook https://hooks.example/…".into()
+            }
+            fn best_effort(&self) -> bool {
+                true
+            }
+            async fn send(&self, _: &Notification) -> Result<(), CallFailed> {
+                Err(failed(false))
+            }
+        }
+        let fine = Scripted::default();
+        let announcer = Announcer::new(vec![&Webhook, &fine], Patience::default());
+        assert_eq!(
+            announcer.announce(&note("r-1/0/rollout.started")).await,
+            None
+        );
+        assert_eq!(
+            announcer.take_notes(),
+            ["the event could not be sent to the webhook https://hooks.example/…: 403"]
+        );
+        assert!(announcer.take_notes().is_empty(), "taken once");
     }
 
     fn failed(transient: bool) -> CallFailed {

@@ -162,6 +162,12 @@ pub trait Channel: Send + Sync {
     fn bound(&self) -> Option<std::time::Duration> {
         None
     }
+    /// True for a channel outside AWS (a webhook): its failure is noted for people, never a
+    /// reason for a driver to fail its step (the state machine would retry and then abort a
+    /// healthy rollout because a chat endpoint is down).
+    fn best_effort(&self) -> bool {
+        false
+    }
     /// Sends one event. A channel with nowhere to send this one (SNS, when the rollout names
     /// no topic) does nothing. A failure says whether trying again may work.
     async fn send(&self, notification: &Notification) -> Result<(), CallFailed>;
