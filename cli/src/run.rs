@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use rollout_core::marker::Control;
+use rollout_core::state::Control;
 use rollout_core::Rollout;
 use rollout_usecases::driver::{new_rollout_id, DriveError, Stepped};
 use rollout_usecases::readiness::ReadyWait;

@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::judgement::{Analysis, Judgement};
-use crate::marker::Control;
 use crate::plan::Plan;
 use crate::provisioned::Provisioning;
 use crate::validate::{
@@ -83,6 +82,48 @@ impl Status {
         ]
         .into_iter()
         .find(|status| status.as_str() == s)
+    }
+}
+
+/// What an operator last asked of a rollout in progress, recorded on its alias so that every
+/// driver (CLI, shifter, state machine, pipeline) sees it. A driver's own next write drops it:
+/// a pause is only ever lifted by `resume` (or `promote`), so no driver writes while paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Control {
+    /// No step advances; breaches and failed judgements still roll back.
+    Paused,
+    /// A pause was lifted: steps advance again when their holds are over.
+    Resumed,
+    /// The current hold ends now (`next=` is the moment of the promote).
+    Promoted,
+    /// Straight to 100 % now; the bake time still applies.
+    PromotedFull,
+}
+
+impl Control {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Control::Paused => "paused",
+            Control::Resumed => "resumed",
+            Control::Promoted => "promoted",
+            Control::PromotedFull => "promoted-full",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Control> {
+        [
+            Control::Paused,
+            Control::Resumed,
+            Control::Promoted,
+            Control::PromotedFull,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == text)
+    }
+
+    /// True for a promote, plain or full: the hold (and its minimum of judged calls) ends.
+    pub fn is_promote(self) -> bool {
+        matches!(self, Control::Promoted | Control::PromotedFull)
     }
 }
 

@@ -6,12 +6,11 @@ use chrono::{DateTime, Utc};
 use super::{Decision, CHECK_INTERVAL_SECONDS};
 use crate::alarms::{self, AlarmVerdict};
 use crate::judgement::{HoldEnd, Judgement, Verdict};
-use crate::marker::Control;
 use crate::plan::{format_percent, format_seconds, Plan};
 use crate::provisioned::{
     Allocation, ProvisionedConcurrency, ALLOCATION_LIMIT_SECONDS, ALLOCATION_POLL_SECONDS,
 };
-use crate::state::Rollout;
+use crate::state::{Control, Rollout};
 
 /// Decides the next move of a rollout in flight from its alarms, the judgement of the
 /// current step (when the spec has `analysis`; `None` there means the metrics could not be

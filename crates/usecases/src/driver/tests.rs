@@ -642,7 +642,7 @@ async fn a_stop_whose_answer_was_lost_still_tells_people_once_per_split() {
 mod control {
     use super::*;
     use rollout_core::engine::control::Operator;
-    use rollout_core::marker::Control;
+    use rollout_core::state::Control;
 
     fn asked(op: Operator) -> ControlRequest<'static> {
         ControlRequest {

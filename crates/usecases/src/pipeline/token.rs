@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use rollout_core::marker::Control;
 use rollout_core::plan::Plan;
+use rollout_core::state::Control;
 use rollout_core::{InvalidField, Provisioning, Rollout, Spec, Status};
 
 /// CodePipeline's limit on a continuation token.
