@@ -194,6 +194,13 @@ impl Marker {
     }
 }
 
+impl AliasState {
+    /// The rollout marker in the description, if this alias carries one.
+    pub fn marker(&self) -> Option<Marker> {
+        Marker::parse(&self.description)
+    }
+}
+
 /// ASCII letters, digits and `-_.:/@+,` stay; every other byte becomes `%XX` (so spaces,
 /// `=` and non-ASCII survive the description's whitespace-separated fields), cut at `max`
 /// bytes without splitting an escape.
