@@ -175,6 +175,14 @@ pub struct Rollout {
     pub unpublished_weights: Vec<WeightAt>,
 }
 
+impl Rollout {
+    /// The current step's metrics window: from when its weight was applied to `now` (a state
+    /// from before `stepStartedAt` existed is judged from the rollout's start).
+    pub fn window_start(&self) -> DateTime<Utc> {
+        self.step_started_at.unwrap_or(self.started_at)
+    }
+}
+
 /// Fields earlier versions wrote into a state that this one reads but never writes.
 const FIELDS_OF_EARLIER_VERSIONS: [&str; 1] = ["unpublishedWeights"];
 
