@@ -254,6 +254,7 @@ impl Adapters {
             default_topic,
             patience: Patience::default(),
             rolling_back: Default::default(),
+            owed_weights: Default::default(),
         }
     }
 }

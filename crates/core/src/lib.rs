@@ -49,7 +49,7 @@ pub use marker::Marker;
 pub use notification::{EventKind, Notification};
 pub use plan::{Plan, Step, StrategyError};
 pub use provisioned::{ProvisionedConcurrency, Provisioning};
-pub use state::{Rollout, Spec, Status, WeightAt};
+pub use state::{Rollout, Spec, Status};
 pub use validate::InvalidField;
 pub use version::{PublishedVersion, Readiness, VersionConfig};
 

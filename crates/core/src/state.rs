@@ -164,15 +164,6 @@ pub struct Rollout {
     /// command whose answer was lost knows its write landed even after a driver moved on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_id: Option<String>,
-    /// Weights this rollout applied that its `TrafficWeight` metric does not show yet, kept
-    /// in memory by a driver whose metric is an AWS call (the CLI's PutMetricData): a shift
-    /// has no call to spare, so the next step that has one sends them (backdated to when each
-    /// was applied), at most [`MAX_UNPUBLISHED_WEIGHTS`] of them. Never written into the
-    /// state's JSON: inside Lambda the metric is a log line, sent at each change, and nothing
-    /// is owed. Still read, so a state an earlier version wrote (a rollout in flight across an
-    /// upgrade) goes on, and what it owed is sent.
-    #[serde(default, skip_serializing)]
-    pub unpublished_weights: Vec<WeightAt>,
 }
 
 impl Rollout {
@@ -183,73 +174,10 @@ impl Rollout {
     }
 }
 
-/// Fields earlier versions wrote into a state that this one reads but never writes.
+/// Fields earlier versions wrote into a state that this one accepts and ignores, so that a
+/// rollout in flight across an upgrade goes on (`unpublishedWeights`: what the CLI now keeps
+/// in its driver's memory, never in the state).
 const FIELDS_OF_EARLIER_VERSIONS: [&str; 1] = ["unpublishedWeights"];
-
-/// The most weights a state carries for its metric; older ones are dropped first (the metric
-/// is a picture of the rollout, never a control, and the state must stay small).
-pub const MAX_UNPUBLISHED_WEIGHTS: usize = 20;
-
-/// A weight on the target version and when it was applied.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct WeightAt {
-    pub weight: f64,
-    pub at: DateTime<Utc>,
-}
-
-impl Rollout {
-    /// Keeps the weight now applied for the next step that can publish it.
-    pub fn owe_weight(&mut self, at: DateTime<Utc>) {
-        self.unpublished_weights.push(WeightAt {
-            weight: self.weight,
-            at,
-        });
-        let excess = self
-            .unpublished_weights
-            .len()
-            .saturating_sub(MAX_UNPUBLISHED_WEIGHTS);
-        self.unpublished_weights.drain(..excess);
-    }
-
-    /// What the metric should show, once sent by a sink that costs a call and so may have
-    /// missed the step's start: the weights owed, the current step's weight from when it was
-    /// applied (while in progress: an ended rollout's weight holds from its end, not from its
-    /// last step's start), and the weight `now`.
-    pub fn weights_to_publish(&self, now: DateTime<Utc>) -> Vec<WeightAt> {
-        let step_start = self.step_started_at.filter(|_| !self.status.is_terminal());
-        let mut points = self.unpublished_weights.clone();
-        points.extend(step_start.map(|at| WeightAt {
-            weight: self.weight,
-            at,
-        }));
-        points.push(WeightAt {
-            weight: self.weight,
-            at: now,
-        });
-        within_reach(points, now)
-    }
-
-    /// What a sink that sent every change as it happened (a free one) still has to send: the
-    /// weights owed (only a state an earlier version wrote carries any) and the weight `now`.
-    pub fn weights_owed_and_now(&self, now: DateTime<Utc>) -> Vec<WeightAt> {
-        let mut points = self.unpublished_weights.clone();
-        points.push(WeightAt {
-            weight: self.weight,
-            at: now,
-        });
-        within_reach(points, now)
-    }
-}
-
-/// The points CloudWatch takes: it refuses a PutMetricData, and extracts no metric from a
-/// log line, for a point over two weeks old or two hours ahead; one such point (a state
-/// carried for weeks, a crafted one) must not keep the rest from being sent.
-fn within_reach(mut points: Vec<WeightAt>, now: DateTime<Utc>) -> Vec<WeightAt> {
-    points.retain(|p| {
-        p.at > now - chrono::Duration::days(14) && p.at <= now + chrono::Duration::hours(2)
-    });
-    points
-}
 
 impl Spec {
     /// Checks every field without touching AWS, and returns the plan the strategy names.
@@ -493,7 +421,6 @@ impl Rollout {
             )),
             control: Some(Control::Paused),
             control_id: Some(String::new()),
-            unpublished_weights: Vec::new(),
         };
         let spec_fields = Spec::field_names();
         match serde_json::to_value(full) {
@@ -553,32 +480,7 @@ mod tests {
             last_judgement: None,
             control: None,
             control_id: None,
-            unpublished_weights: Vec::new(),
         }
-    }
-
-    #[test]
-    fn weights_owed_are_capped_and_only_those_cloudwatch_takes_are_sent() {
-        let at = |s: i64| DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(s);
-        let mut rollout = state(0, 0.1, true, "r-20261123T130000123Z");
-        for i in 0..25 {
-            rollout.owe_weight(at(1_000_000 + i));
-        }
-        assert_eq!(rollout.unpublished_weights.len(), MAX_UNPUBLISHED_WEIGHTS);
-        assert_eq!(
-            rollout.unpublished_weights[0].at,
-            at(1_000_005),
-            "oldest dropped"
-        );
-        // Weeks later, only the weight now is still worth sending.
-        let now = at(1_000_000 + 15 * 86_400);
-        assert_eq!(
-            rollout.weights_to_publish(now),
-            [WeightAt {
-                weight: 0.1,
-                at: now
-            }]
-        );
     }
 
     #[test]

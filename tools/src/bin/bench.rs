@@ -128,6 +128,7 @@ impl Counted {
             default_topic: Some(topic),
             patience: Default::default(),
             rolling_back: Default::default(),
+            owed_weights: Default::default(),
         }
     }
 

@@ -40,7 +40,6 @@ impl Rollout {
             last_judgement: None,
             control: None,
             control_id: None,
-            unpublished_weights: Vec::new(),
         }
         .after(&super::start::first_step(plan), plan, now)
     }

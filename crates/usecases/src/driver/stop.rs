@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::calls::retrying;
+use super::weights::WeightAt;
 use super::{DriveError, Driver};
 use crate::ports::AliasError;
 use rollout_core::alias::describe_alias;
@@ -15,7 +16,7 @@ use rollout_core::notification::rollout_event_id;
 use rollout_core::plan::format_percent;
 use rollout_core::validate::short_function_name;
 use rollout_core::{
-    AlarmVerdict, AliasState, AliasUpdate, EventKind, Marker, Notification, Status, WeightAt,
+    AlarmVerdict, AliasState, AliasUpdate, EventKind, Marker, Notification, Status,
 };
 
 /// How many times in a row a stop may find the alias changed under it before giving up.

@@ -172,7 +172,6 @@ pub fn decode(
         control: progress.o,
         control_id: progress.q,
         // None owed: inside Lambda each weight goes out (a log line) the moment it is applied.
-        unpublished_weights: Vec::new(),
     })))
 }
 
