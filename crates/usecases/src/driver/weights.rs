@@ -7,9 +7,10 @@
 //! Where it is an AWS call (the CLI's PutMetricData), a step that moves the alias already
 //! makes its three calls (alarms, alias, notification), so the weight it applied is kept, in
 //! the driver's memory ([`WeightLedger`]; never in the state), and sent, backdated to when it
-//! was applied, by the next step that has a call to spare: a check that changes nothing (2 calls, 3 with
-//! analysis), or the end of the rollout (completed, rolled back, aborted), whose final weight
-//! goes out last, after the notification, one call over. One PutMetricData carries them all.
+//! was applied, by the next step that has a call to spare: a check that changes nothing (2
+//! calls, 3 with analysis), or the end of the rollout (completed, rolled back, aborted), whose
+//! final weight goes out last, after the notification, one call over. One PutMetricData
+//! carries them all.
 //!
 //! Either way a failure is logged (a costly sink keeps what it owed for its next try): the
 //! metric never blocks or fails anything.
@@ -99,10 +100,10 @@ pub struct WeightAt {
 }
 
 /// The weights each rollout applied that its `TrafficWeight` metric does not show yet, by
-/// rollout id, at most [`MAX_UNPUBLISHED_WEIGHTS`] each: kept by a driver whose metric is an
-/// AWS call (the CLI's PutMetricData) for the next step with a call to spare, so one driver
-/// carries a rollout from step to step (`rollout run` does). Never part of the state: inside
-/// Lambda the metric is a log line, sent at each change, and nothing is owed.
+/// rollout id, at most 20 each (`MAX_UNPUBLISHED_WEIGHTS`): kept by a driver whose metric is
+/// an AWS call (the CLI's PutMetricData) for the next step with a call to spare, so one
+/// driver carries a rollout from step to step (`rollout run` does). Never part of the state:
+/// inside Lambda the metric is a log line, sent at each change, and nothing is owed.
 #[derive(Debug, Default)]
 pub struct WeightLedger(Mutex<HashMap<String, Vec<WeightAt>>>);
 
