@@ -37,9 +37,15 @@ fn no_module_of_the_core_imports_one_that_imports_it_back() {
             .is_some_and(|uses| uses.contains("state")),
         "the sources were not read: {graph:?}"
     );
-    if let Some(cycle) = find_cycle(&graph) {
-        panic!("import circle in rollout-core: {}", cycle.join(" → "));
-    }
+    let circles: Vec<String> = find_cycles(&graph)
+        .iter()
+        .map(|cycle| cycle.join(" → "))
+        .collect();
+    assert!(
+        circles.is_empty(),
+        "import circles in rollout-core: {}",
+        circles.join("; ")
+    );
 }
 
 #[test]
@@ -68,7 +74,7 @@ fn a_circle_is_found_and_named() {
             g.entry(from.into()).or_default().insert(to.into());
             g
         });
-    assert_eq!(find_cycle(&graph).unwrap(), ["a", "b", "c", "a"]);
+    assert_eq!(find_cycles(&graph), [["a", "b", "c", "a"]]);
     let lib = "pub mod state;\npub use state::{Rollout, Spec as S};\npub use plan::Plan;\n";
     assert_eq!(
         reexports(lib).into_iter().collect::<Vec<_>>(),
@@ -76,7 +82,7 @@ fn a_circle_is_found_and_named() {
     );
     let mut open = graph.clone();
     open.remove("c");
-    assert_eq!(find_cycle(&open), None);
+    assert!(find_cycles(&open).is_empty());
     let file = "//! See crate::engine.\nuse crate::{plan::Plan, state};\nuse super::alias;\n\
                 fn f() { crate::marker::parse(x) } // crate::dashboard\n\
                 #[cfg(test)]\nmod tests { use crate::engine; }\n";
@@ -208,34 +214,35 @@ fn ident(text: &str) -> Option<String> {
     (!name.is_empty() && name != "self").then_some(name)
 }
 
-/// A circle of `graph` as the path that closes it (`a → b → a`), if there is one.
-fn find_cycle(graph: &Graph) -> Option<Vec<String>> {
+/// The circles of `graph`, each as the path that closes it (`a → b → a`): one for every use
+/// that leads back into the path a depth-first walk took to it.
+fn find_cycles(graph: &Graph) -> Vec<Vec<String>> {
     fn visit(
         node: &str,
         graph: &Graph,
         path: &mut Vec<String>,
         done: &mut BTreeSet<String>,
-    ) -> Option<Vec<String>> {
+        cycles: &mut Vec<Vec<String>>,
+    ) {
         if let Some(at) = path.iter().position(|n| n == node) {
             let mut cycle = path[at..].to_vec();
             cycle.push(node.to_string());
-            return Some(cycle);
+            cycles.push(cycle);
+            return;
         }
         if done.contains(node) {
-            return None;
+            return;
         }
         path.push(node.to_string());
         for next in graph.get(node).into_iter().flatten() {
-            if let Some(cycle) = visit(next, graph, path, done) {
-                return Some(cycle);
-            }
+            visit(next, graph, path, done, cycles);
         }
         path.pop();
         done.insert(node.to_string());
-        None
     }
-    let mut done = BTreeSet::new();
-    graph
-        .keys()
-        .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
+    let (mut done, mut cycles) = (BTreeSet::new(), Vec::new());
+    for node in graph.keys() {
+        visit(node, graph, &mut Vec::new(), &mut done, &mut cycles);
+    }
+    cycles
 }
