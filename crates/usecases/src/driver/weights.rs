@@ -127,6 +127,7 @@ impl WeightLedger {
         owed.get(rollout_id).cloned().unwrap_or_default()
     }
 
+    /// Drops what was owed for the rollout `rollout_id`: sent, or never to be.
     pub(super) fn forget(&self, rollout_id: &str) {
         let mut owed = self.0.lock().unwrap_or_else(|e| e.into_inner());
         owed.remove(rollout_id);
