@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use chrono::{Local, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
-use rollout_core::marker::Control;
 use rollout_core::plan::{format_percent, format_seconds};
 use rollout_core::printable::printable;
+use rollout_core::state::Control;
 use rollout_core::{Plan, Provisioning, Rollout, Status};
 
 pub struct Progress {

@@ -275,6 +275,7 @@ impl Adapters {
             default_topic,
             patience: Patience::default(),
             rolling_back: Default::default(),
+            owed_weights: Default::default(),
         }
     }
 }

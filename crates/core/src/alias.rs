@@ -1,10 +1,9 @@
 //! The traffic router as the engine sees it: a Lambda alias (its version, its one weighted
-//! additional version, its RevisionId and description), what a rollout wants it to become,
-//! and Lambda's routing rules, checked here because not every endpoint checks them.
+//! additional version, its RevisionId and description), an update to it (which update a
+//! rollout wants is the engine's to say), and Lambda's routing rules, checked here because
+//! not every endpoint checks them.
 
-use crate::marker::Marker;
 use crate::plan::format_percent;
-use crate::state::{Rollout, Status};
 use crate::validate::{is_published_version, InvalidField};
 
 /// Lambda's limit on an alias description, where the marker lives.
@@ -24,11 +23,6 @@ impl AliasState {
     /// True when the alias sends all traffic to `version` with no split.
     pub fn is_settled_on(&self, version: &str) -> bool {
         self.version == version && self.routing.is_none()
-    }
-
-    /// The rollout marker in the description, if this alias carries one.
-    pub fn marker(&self) -> Option<Marker> {
-        Marker::parse(&self.description)
     }
 }
 
@@ -77,41 +71,6 @@ impl AliasUpdate {
             ));
         }
         Ok(())
-    }
-}
-
-/// The alias a rollout state stands for, with its marker.
-pub fn desired_alias(rollout: &Rollout) -> AliasUpdate {
-    let current = rollout.spec.current_version.clone().unwrap_or_default();
-    let target = rollout.spec.target_version.clone();
-    let (version, routing) = match rollout.status {
-        Status::InProgress if rollout.weight >= 1.0 => (target, None),
-        Status::InProgress => (current, Some((target, rollout.weight))),
-        Status::Succeeded => (target, None),
-        Status::RolledBack | Status::Aborted | Status::Failed => (current, None),
-    };
-    AliasUpdate {
-        version,
-        routing,
-        description: Marker::of(rollout).render(),
-    }
-}
-
-/// The version to put an alias back on when an operator or an alarm stops its rollout;
-/// `None` when the alias is settled and there is nothing to stop.
-pub fn version_to_restore(alias: &AliasState) -> Option<String> {
-    if alias.routing.is_some() {
-        return Some(alias.version.clone());
-    }
-    match alias.marker() {
-        Some(m)
-            if m.status == Status::InProgress
-                && alias.version == m.to_version
-                && m.describes(alias) =>
-        {
-            Some(m.from_version)
-        }
-        _ => None,
     }
 }
 

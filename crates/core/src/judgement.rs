@@ -19,8 +19,6 @@ pub use analysis::{Analysis, HoldEnd, OnInsufficientData, MAX_EXTENSION_SECONDS}
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::state::Rollout;
-
 /// What CloudWatch gave for one version in the window.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -259,14 +257,6 @@ impl Window {
     }
 }
 
-impl Rollout {
-    /// The current step's metrics window: from when its weight was applied to `now` (a state
-    /// from before `stepStartedAt` existed is judged from the rollout's start).
-    pub fn window_start(&self) -> DateTime<Utc> {
-        self.step_started_at.unwrap_or(self.started_at)
-    }
-}
-
 impl Judgement {
     /// One line for a progress display: `v3 2/500 errors (0.4%) vs v2 0.3%, p99 41 vs 38 ms`.
     pub fn line(&self) -> String {
@@ -284,32 +274,6 @@ impl Judgement {
             line += &format!(", p99 {} vs {} ms", ms(tp), ms(cp));
         }
         line
-    }
-
-    /// Metrics that could not be read: too few calls, never a pass, and said so.
-    pub fn unreadable(rollout: &Rollout, why: &str, now: DateTime<Utc>) -> Judgement {
-        let spec = &rollout.spec;
-        let current = spec.current_version.as_deref().unwrap_or_default();
-        Judgement {
-            verdict: Verdict::Insufficient,
-            reason: format!("the metrics could not be read ({why}): counted as too few calls"),
-            at: Window::new(now, now).end,
-            window: Window::new(rollout.window_start(), now),
-            target: VersionMetrics::none(&spec.target_version),
-            current: VersionMetrics::none(current),
-        }
-    }
-
-    /// The judgement of `rollout`'s current step from the metrics read for its window.
-    pub fn of(
-        rollout: &Rollout,
-        analysis: &Analysis,
-        target: VersionMetrics,
-        current: VersionMetrics,
-        now: DateTime<Utc>,
-    ) -> Judgement {
-        let window = Window::new(rollout.window_start(), now);
-        Judgement::new(analysis, target, current, window.end.clone(), window)
     }
 }
 

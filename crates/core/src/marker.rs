@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::alias::{AliasState, DESCRIPTION_MAX_CHARS};
 use crate::plan::round_weight;
-use crate::state::{check_control_id, check_rollout_id, Rollout, Status};
+use crate::state::{check_control_id, check_rollout_id, Control, Rollout, Status};
 
 /// What a rollout writes into its alias's description with every update.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,48 +32,6 @@ pub struct Marker {
     /// Why it ended (or was paused, resumed, promoted), so that a replay can still tell
     /// people the real reason.
     pub why: Option<String>,
-}
-
-/// What an operator last asked of a rollout in progress, recorded on its alias so that every
-/// driver (CLI, shifter, state machine, pipeline) sees it. A driver's own next write drops it:
-/// a pause is only ever lifted by `resume` (or `promote`), so no driver writes while paused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Control {
-    /// No step advances; breaches and failed judgements still roll back.
-    Paused,
-    /// A pause was lifted: steps advance again when their holds are over.
-    Resumed,
-    /// The current hold ends now (`next=` is the moment of the promote).
-    Promoted,
-    /// Straight to 100 % now; the bake time still applies.
-    PromotedFull,
-}
-
-impl Control {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Control::Paused => "paused",
-            Control::Resumed => "resumed",
-            Control::Promoted => "promoted",
-            Control::PromotedFull => "promoted-full",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Control> {
-        [
-            Control::Paused,
-            Control::Resumed,
-            Control::Promoted,
-            Control::PromotedFull,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == text)
-    }
-
-    /// True for a promote, plain or full: the hold (and its minimum of judged calls) ends.
-    pub fn is_promote(self) -> bool {
-        matches!(self, Control::Promoted | Control::PromotedFull)
-    }
 }
 
 const MARKER_PREFIX: &str = "lambda-rollout ";
@@ -233,6 +191,13 @@ impl Marker {
                 alias.is_settled_on(&self.from_version)
             }
         }
+    }
+}
+
+impl AliasState {
+    /// The rollout marker in the description, if this alias carries one.
+    pub fn marker(&self) -> Option<Marker> {
+        Marker::parse(&self.description)
     }
 }
 

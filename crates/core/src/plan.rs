@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::validate::InvalidField;
+
 /// CodeDeploy's limits for TimeBasedCanary / TimeBasedLinear intervals, in minutes.
 const MAX_MINUTES: u32 = 2880;
 /// A custom hold may not exceed CodeDeploy's longest interval either.
@@ -41,6 +43,12 @@ pub struct Plan {
 pub struct StrategyError {
     pub input: String,
     pub problem: String,
+}
+
+impl From<StrategyError> for InvalidField {
+    fn from(e: StrategyError) -> Self {
+        InvalidField::new("strategy", e.to_string())
+    }
 }
 
 impl Plan {

@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::judgement::{Analysis, Judgement};
-use crate::marker::Control;
 use crate::plan::Plan;
 use crate::provisioned::Provisioning;
 use crate::validate::{
@@ -86,6 +85,48 @@ impl Status {
     }
 }
 
+/// What an operator last asked of a rollout in progress, recorded on its alias so that every
+/// driver (CLI, shifter, state machine, pipeline) sees it. A driver's own next write drops it:
+/// a pause is only ever lifted by `resume` (or `promote`), so no driver writes while paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Control {
+    /// No step advances; breaches and failed judgements still roll back.
+    Paused,
+    /// A pause was lifted: steps advance again when their holds are over.
+    Resumed,
+    /// The current hold ends now (`next=` is the moment of the promote).
+    Promoted,
+    /// Straight to 100 % now; the bake time still applies.
+    PromotedFull,
+}
+
+impl Control {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Control::Paused => "paused",
+            Control::Resumed => "resumed",
+            Control::Promoted => "promoted",
+            Control::PromotedFull => "promoted-full",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Control> {
+        [
+            Control::Paused,
+            Control::Resumed,
+            Control::Promoted,
+            Control::PromotedFull,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == text)
+    }
+
+    /// True for a promote, plain or full: the hold (and its minimum of judged calls) ends.
+    pub fn is_promote(self) -> bool {
+        matches!(self, Control::Promoted | Control::PromotedFull)
+    }
+}
+
 /// A rollout in flight (or ended): the spec plus its progress.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -123,84 +164,20 @@ pub struct Rollout {
     /// command whose answer was lost knows its write landed even after a driver moved on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_id: Option<String>,
-    /// Weights this rollout applied that its `TrafficWeight` metric does not show yet, kept
-    /// in memory by a driver whose metric is an AWS call (the CLI's PutMetricData): a shift
-    /// has no call to spare, so the next step that has one sends them (backdated to when each
-    /// was applied), at most [`MAX_UNPUBLISHED_WEIGHTS`] of them. Never written into the
-    /// state's JSON: inside Lambda the metric is a log line, sent at each change, and nothing
-    /// is owed. Still read, so a state an earlier version wrote (a rollout in flight across an
-    /// upgrade) goes on, and what it owed is sent.
-    #[serde(default, skip_serializing)]
-    pub unpublished_weights: Vec<WeightAt>,
-}
-
-/// Fields earlier versions wrote into a state that this one reads but never writes.
-const FIELDS_OF_EARLIER_VERSIONS: [&str; 1] = ["unpublishedWeights"];
-
-/// The most weights a state carries for its metric; older ones are dropped first (the metric
-/// is a picture of the rollout, never a control, and the state must stay small).
-pub const MAX_UNPUBLISHED_WEIGHTS: usize = 20;
-
-/// A weight on the target version and when it was applied.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct WeightAt {
-    pub weight: f64,
-    pub at: DateTime<Utc>,
 }
 
 impl Rollout {
-    /// Keeps the weight now applied for the next step that can publish it.
-    pub fn owe_weight(&mut self, at: DateTime<Utc>) {
-        self.unpublished_weights.push(WeightAt {
-            weight: self.weight,
-            at,
-        });
-        let excess = self
-            .unpublished_weights
-            .len()
-            .saturating_sub(MAX_UNPUBLISHED_WEIGHTS);
-        self.unpublished_weights.drain(..excess);
-    }
-
-    /// What the metric should show, once sent by a sink that costs a call and so may have
-    /// missed the step's start: the weights owed, the current step's weight from when it was
-    /// applied (while in progress: an ended rollout's weight holds from its end, not from its
-    /// last step's start), and the weight `now`.
-    pub fn weights_to_publish(&self, now: DateTime<Utc>) -> Vec<WeightAt> {
-        let step_start = self.step_started_at.filter(|_| !self.status.is_terminal());
-        let mut points = self.unpublished_weights.clone();
-        points.extend(step_start.map(|at| WeightAt {
-            weight: self.weight,
-            at,
-        }));
-        points.push(WeightAt {
-            weight: self.weight,
-            at: now,
-        });
-        within_reach(points, now)
-    }
-
-    /// What a sink that sent every change as it happened (a free one) still has to send: the
-    /// weights owed (only a state an earlier version wrote carries any) and the weight `now`.
-    pub fn weights_owed_and_now(&self, now: DateTime<Utc>) -> Vec<WeightAt> {
-        let mut points = self.unpublished_weights.clone();
-        points.push(WeightAt {
-            weight: self.weight,
-            at: now,
-        });
-        within_reach(points, now)
+    /// The current step's metrics window: from when its weight was applied to `now` (a state
+    /// from before `stepStartedAt` existed is judged from the rollout's start).
+    pub fn window_start(&self) -> DateTime<Utc> {
+        self.step_started_at.unwrap_or(self.started_at)
     }
 }
 
-/// The points CloudWatch takes: it refuses a PutMetricData, and extracts no metric from a
-/// log line, for a point over two weeks old or two hours ahead; one such point (a state
-/// carried for weeks, a crafted one) must not keep the rest from being sent.
-fn within_reach(mut points: Vec<WeightAt>, now: DateTime<Utc>) -> Vec<WeightAt> {
-    points.retain(|p| {
-        p.at > now - chrono::Duration::days(14) && p.at <= now + chrono::Duration::hours(2)
-    });
-    points
-}
+/// Fields earlier versions wrote into a state that this one accepts and ignores, so that a
+/// rollout in flight across an upgrade goes on (`unpublishedWeights`: what the CLI now keeps
+/// in its driver's memory, never in the state).
+const FIELDS_OF_EARLIER_VERSIONS: [&str; 1] = ["unpublishedWeights"];
 
 impl Spec {
     /// Checks every field without touching AWS, and returns the plan the strategy names.
@@ -444,7 +421,6 @@ impl Rollout {
             )),
             control: Some(Control::Paused),
             control_id: Some(String::new()),
-            unpublished_weights: Vec::new(),
         };
         let spec_fields = Spec::field_names();
         match serde_json::to_value(full) {
@@ -504,32 +480,7 @@ mod tests {
             last_judgement: None,
             control: None,
             control_id: None,
-            unpublished_weights: Vec::new(),
         }
-    }
-
-    #[test]
-    fn weights_owed_are_capped_and_only_those_cloudwatch_takes_are_sent() {
-        let at = |s: i64| DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(s);
-        let mut rollout = state(0, 0.1, true, "r-20261123T130000123Z");
-        for i in 0..25 {
-            rollout.owe_weight(at(1_000_000 + i));
-        }
-        assert_eq!(rollout.unpublished_weights.len(), MAX_UNPUBLISHED_WEIGHTS);
-        assert_eq!(
-            rollout.unpublished_weights[0].at,
-            at(1_000_005),
-            "oldest dropped"
-        );
-        // Weeks later, only the weight now is still worth sending.
-        let now = at(1_000_000 + 15 * 86_400);
-        assert_eq!(
-            rollout.weights_to_publish(now),
-            [WeightAt {
-                weight: 0.1,
-                at: now
-            }]
-        );
     }
 
     #[test]

@@ -1,8 +1,6 @@
 //! Bad input, named: the error every layer uses for a field that is missing or wrong, and the
 //! one check for each kind of name AWS takes (function, alias, version, SNS topic ARN).
 
-use crate::plan::StrategyError;
-
 /// A field of the input that is missing or wrong, and what is allowed instead.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{field}: {problem}")]
@@ -17,12 +15,6 @@ impl InvalidField {
             field,
             problem: problem.into(),
         }
-    }
-}
-
-impl From<StrategyError> for InvalidField {
-    fn from(e: StrategyError) -> Self {
-        InvalidField::new("strategy", e.to_string())
     }
 }
 

@@ -663,6 +663,7 @@ impl World {
             default_topic: Some(TOPIC),
             patience: crate::patience::Patience::default(),
             rolling_back: Default::default(),
+            owed_weights: Default::default(),
         }
     }
 }

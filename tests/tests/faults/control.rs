@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_cloudwatch::types::StateValue;
 use rollout_aws::Adapters;
 use rollout_core::engine::control::Operator;
-use rollout_core::marker::Control;
+use rollout_core::state::Control;
 use rollout_core::{Marker, Status};
 use rollout_testkit::faults::Fault;
 use rollout_testkit::fixture::{kept, spawn_rollout_cli};

@@ -28,7 +28,7 @@ use rollout_aws::events::EventBridgeEvents;
 use rollout_aws::metrics::CloudWatchMetrics;
 use rollout_aws::sns::SnsNotifier;
 use rollout_core::engine::control::Operator;
-use rollout_core::marker::Control;
+use rollout_core::state::Control;
 use rollout_core::Provisioning;
 use rollout_testkit::fixture::World;
 use rollout_testkit::Ministack;
@@ -132,6 +132,7 @@ impl Counted {
             default_topic: Some(topic),
             patience: Default::default(),
             rolling_back: Default::default(),
+            owed_weights: Default::default(),
         }
     }
 

@@ -3,9 +3,9 @@
 //! driver adopts it instead of taking it for someone else's change ([`super::reconcile`]).
 
 use crate::alias::{describe_alias, AliasState, AliasUpdate};
-use crate::marker::{Control, Marker};
+use crate::marker::Marker;
 use crate::notification::EventKind;
-use crate::state::Status;
+use crate::state::{Control, Status};
 
 /// What an operator asks of a rollout in progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

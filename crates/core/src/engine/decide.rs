@@ -1,17 +1,17 @@
 //! The next move of a rollout in flight: from its alarms, its judgement and the time, or,
 //! while provisioned concurrency is being allocated for its new weights, from that allocation.
+//! With it, the judgement of the current step's window from the metrics a driver read.
 
 use chrono::{DateTime, Utc};
 
 use super::{Decision, CHECK_INTERVAL_SECONDS};
 use crate::alarms::{self, AlarmVerdict};
-use crate::judgement::{HoldEnd, Judgement, Verdict};
-use crate::marker::Control;
+use crate::judgement::{Analysis, HoldEnd, Judgement, Verdict, VersionMetrics, Window};
 use crate::plan::{format_percent, format_seconds, Plan};
 use crate::provisioned::{
     Allocation, ProvisionedConcurrency, ALLOCATION_LIMIT_SECONDS, ALLOCATION_POLL_SECONDS,
 };
-use crate::state::Rollout;
+use crate::state::{Control, Rollout};
 
 /// Decides the next move of a rollout in flight from its alarms, the judgement of the
 /// current step (when the spec has `analysis`; `None` there means the metrics could not be
@@ -134,5 +134,33 @@ pub fn decide_allocating(
                 seconds: left.min(ALLOCATION_POLL_SECONDS),
             }
         }
+    }
+}
+
+impl Judgement {
+    /// Metrics that could not be read: too few calls, never a pass, and said so.
+    pub fn unreadable(rollout: &Rollout, why: &str, now: DateTime<Utc>) -> Judgement {
+        let spec = &rollout.spec;
+        let current = spec.current_version.as_deref().unwrap_or_default();
+        Judgement {
+            verdict: Verdict::Insufficient,
+            reason: format!("the metrics could not be read ({why}): counted as too few calls"),
+            at: Window::new(now, now).end,
+            window: Window::new(rollout.window_start(), now),
+            target: VersionMetrics::none(&spec.target_version),
+            current: VersionMetrics::none(current),
+        }
+    }
+
+    /// The judgement of `rollout`'s current step from the metrics read for its window.
+    pub fn of(
+        rollout: &Rollout,
+        analysis: &Analysis,
+        target: VersionMetrics,
+        current: VersionMetrics,
+        now: DateTime<Utc>,
+    ) -> Judgement {
+        let window = Window::new(rollout.window_start(), now);
+        Judgement::new(analysis, target, current, window.end.clone(), window)
     }
 }

@@ -3,9 +3,9 @@
 //!
 //! Read it top to bottom: [`preflight`] and [`begin`] (start.rs) check and decide a start,
 //! [`decide`] (decide.rs) the next move ([`decide_allocating`] while provisioned concurrency
-//! is allocated), [`reconcile`] (reconcile.rs) whether the alias is still ours, and
-//! progress.rs the state each decision leads to; [`control`] an operator's pause, resume
-//! and promote.
+//! is allocated), [`reconcile`] (reconcile.rs) whether the alias is still ours (and
+//! [`desired_alias`], [`version_to_restore`] what it should be), and progress.rs the state
+//! each decision leads to; [`control`] an operator's pause, resume and promote.
 
 pub mod control;
 mod decide;
@@ -14,7 +14,7 @@ mod reconcile;
 mod start;
 
 pub use decide::{decide, decide_allocating};
-pub use reconcile::reconcile;
+pub use reconcile::{desired_alias, reconcile, version_to_restore};
 pub use start::{begin, current_version_to_read, preflight, Check, Observed};
 
 use crate::marker::Marker;

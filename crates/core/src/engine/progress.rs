@@ -6,10 +6,10 @@ use chrono::{DateTime, Duration, Utc};
 use super::{Decision, CHECK_INTERVAL_SECONDS};
 use crate::alias::AliasState;
 use crate::judgement::Judgement;
-use crate::marker::{Control, Marker};
+use crate::marker::Marker;
 use crate::plan::Plan;
 use crate::provisioned::{Provisioning, ALLOCATION_LIMIT_SECONDS, ALLOCATION_POLL_SECONDS};
-use crate::state::{Rollout, Spec, Status};
+use crate::state::{Control, Rollout, Spec, Status};
 
 impl Rollout {
     /// The state a start leads to, once the first step has been written with `revision_id`;
@@ -40,7 +40,6 @@ impl Rollout {
             last_judgement: None,
             control: None,
             control_id: None,
-            unpublished_weights: Vec::new(),
         }
         .after(&super::start::first_step(plan), plan, now)
     }

@@ -1,8 +1,10 @@
 //! Whether the alias is still what this rollout left it as: the alias is the truth, and a
-//! change made by anyone else is never overwritten.
+//! change made by anyone else is never overwritten. With it, what the alias should be: the
+//! one a rollout state stands for ([`desired_alias`]) and the version a stop puts back
+//! ([`version_to_restore`]).
 
 use super::AliasCheck;
-use crate::alias::{desired_alias, AliasState};
+use crate::alias::{AliasState, AliasUpdate};
 use crate::marker::Marker;
 use crate::plan::Plan;
 use crate::state::{Rollout, Status};
@@ -29,6 +31,41 @@ pub fn reconcile(rollout: &Rollout, plan: &Plan, alias: &AliasState) -> AliasChe
         rollout.spec.alias,
         crate::alias::describe_alias(alias)
     ))
+}
+
+/// The alias a rollout state stands for, with its marker.
+pub fn desired_alias(rollout: &Rollout) -> AliasUpdate {
+    let current = rollout.spec.current_version.clone().unwrap_or_default();
+    let target = rollout.spec.target_version.clone();
+    let (version, routing) = match rollout.status {
+        Status::InProgress if rollout.weight >= 1.0 => (target, None),
+        Status::InProgress => (current, Some((target, rollout.weight))),
+        Status::Succeeded => (target, None),
+        Status::RolledBack | Status::Aborted | Status::Failed => (current, None),
+    };
+    AliasUpdate {
+        version,
+        routing,
+        description: Marker::of(rollout).render(),
+    }
+}
+
+/// The version to put an alias back on when an operator or an alarm stops its rollout;
+/// `None` when the alias is settled and there is nothing to stop.
+pub fn version_to_restore(alias: &AliasState) -> Option<String> {
+    if alias.routing.is_some() {
+        return Some(alias.version.clone());
+    }
+    match alias.marker() {
+        Some(m)
+            if m.status == Status::InProgress
+                && alias.version == m.to_version
+                && m.describes(alias) =>
+        {
+            Some(m.from_version)
+        }
+        _ => None,
+    }
 }
 
 /// True when the only change since this rollout's last write is an operator's pause, resume

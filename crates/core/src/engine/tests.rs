@@ -1,6 +1,6 @@
 use super::*;
 use crate::alarms::{AlarmState, AlarmVerdict};
-use crate::alias::{version_to_restore, AliasState};
+use crate::alias::AliasState;
 use crate::plan::Plan;
 use crate::provisioned::{ProvisionedConcurrency, Provisioning};
 use crate::state::{Rollout, Spec, Status};

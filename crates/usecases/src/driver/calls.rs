@@ -3,7 +3,8 @@
 //! alarms then fail closed. A rollback keeps going for minutes, re-reading the alias on a
 //! conflict to tell its own lost write from someone else's change.
 
-use rollout_core::alias::{describe_alias, desired_alias};
+use rollout_core::alias::describe_alias;
+use rollout_core::engine::desired_alias;
 use rollout_core::{
     AlarmVerdict, AliasCheck, AliasState, Marker, Plan, ProvisionedConcurrency, Rollout, Status,
 };

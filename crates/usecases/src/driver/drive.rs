@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rollout_core::engine::CHECK_INTERVAL_SECONDS;
-use rollout_core::marker::Control;
+use rollout_core::state::Control;
 use rollout_core::{AliasState, Marker, Plan, Rollout, Spec};
 
 use super::{DriveError, Driver, Stepped};

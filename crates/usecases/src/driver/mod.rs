@@ -28,6 +28,7 @@ mod weights;
 pub use control::{ControlError, ControlRequest, Controlled};
 pub use drive::{next_check, Pacer, Sleeping};
 pub use stop::{StopRequest, StopScope, Stopped};
+pub use weights::WeightLedger;
 
 use crate::patience::Patience;
 use calls::RollbackEnd;
@@ -128,6 +129,9 @@ pub struct Driver<'a> {
     /// Why a rollback is being written, while it is: a driver asked to stop then finishes it
     /// first (`rollout run` on a signal), and names it if it is stopped anyway.
     pub rolling_back: RollingBack,
+    /// Weights applied that a sink costing a call has not been sent yet, kept for the next
+    /// step with a call to spare (see [`WeightLedger`]).
+    pub owed_weights: WeightLedger,
 }
 
 /// Set while a rollback is under way (see [`Driver::rolling_back`]); left set when the
@@ -280,7 +284,7 @@ impl Driver<'_> {
         };
         let warning = self.notify(kind, &started, verdicts, now).await;
         // The start has no budget of steps to keep: its weight goes out at once.
-        self.publish_weights(&mut started, now).await;
+        self.publish_weights(&started, now).await;
         Ok(Stepped {
             rollout: started,
             warning,

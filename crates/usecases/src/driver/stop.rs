@@ -7,14 +7,16 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::calls::retrying;
+use super::weights::WeightAt;
 use super::{DriveError, Driver};
 use crate::ports::AliasError;
-use rollout_core::alias::{describe_alias, version_to_restore};
+use rollout_core::alias::describe_alias;
+use rollout_core::engine::version_to_restore;
 use rollout_core::notification::rollout_event_id;
 use rollout_core::plan::format_percent;
 use rollout_core::validate::short_function_name;
 use rollout_core::{
-    AlarmVerdict, AliasState, AliasUpdate, EventKind, Marker, Notification, Status, WeightAt,
+    AlarmVerdict, AliasState, AliasUpdate, EventKind, Marker, Notification, Status,
 };
 
 /// How many times in a row a stop may find the alias changed under it before giving up.

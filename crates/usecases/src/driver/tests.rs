@@ -642,7 +642,7 @@ async fn a_stop_whose_answer_was_lost_still_tells_people_once_per_split() {
 mod control {
     use super::*;
     use rollout_core::engine::control::Operator;
-    use rollout_core::marker::Control;
+    use rollout_core::state::Control;
 
     fn asked(op: Operator) -> ControlRequest<'static> {
         ControlRequest {
@@ -961,14 +961,17 @@ async fn a_shift_keeps_its_weight_and_the_next_check_sends_it() {
         1,
         "a shift spends no call on it"
     );
-    assert_eq!(shifted.unpublished_weights.len(), 1);
+    assert_eq!(driver.owed_weights.owed(&shifted.rollout_id).len(), 1);
     let checked = driver.step(&shifted, t(70)).await.unwrap().rollout;
     assert_eq!(
         checked.step_index, shifted.step_index,
         "not due: nothing moved"
     );
     assert_eq!(*world.own_metrics.calls.lock().unwrap(), 2);
-    assert!(checked.unpublished_weights.is_empty(), "sent, forgotten");
+    assert!(
+        driver.owed_weights.owed(&checked.rollout_id).is_empty(),
+        "sent, forgotten"
+    );
     let points = world.own_metrics.points.lock().unwrap().clone();
     let sent: Vec<(f64, DateTime<Utc>)> = points[points.len() - 3..]
         .iter()
@@ -1006,7 +1009,10 @@ async fn a_free_sink_gets_each_weight_when_applied_and_the_end_with_nothing_owed
         at += 30;
         let before = sent().len();
         rollout = driver.step(&rollout, t(at)).await.unwrap().rollout;
-        assert!(rollout.unpublished_weights.is_empty(), "owed at t({at})");
+        assert!(
+            driver.owed_weights.owed(&rollout.rollout_id).is_empty(),
+            "owed at t({at})"
+        );
         let percent = (rollout.weight * 1e8).round() / 1e6;
         assert_eq!(
             sent()[before..],
@@ -1033,18 +1039,19 @@ async fn a_free_sink_gets_zero_as_a_rollback_ends() {
         .rollout;
     let shifted = world.driver().step(&started, t(60)).await.unwrap().rollout;
     world.alarms.set(AlarmState::Alarm);
-    let ended = world.driver().step(&shifted, t(65)).await.unwrap().rollout;
+    let driver = world.driver();
+    let ended = driver.step(&shifted, t(65)).await.unwrap().rollout;
     assert_eq!(ended.status, Status::RolledBack);
-    assert!(ended.unpublished_weights.is_empty());
+    assert!(driver.owed_weights.owed(&ended.rollout_id).is_empty());
     let points = world.own_metrics.points.lock().unwrap().clone();
     let sent: Vec<(f64, DateTime<Utc>)> = points.iter().map(|p| (p.value, p.at)).collect();
     assert_eq!(sent, [(10.0, t(0)), (20.0, t(60)), (0.0, t(65))]);
 }
 
-/// A state an earlier version wrote may still owe weights: a free sink sends them with the
-/// weight now, and they are never written back.
+/// A state an earlier version wrote may still carry the weights it owed: it steps, they are
+/// dropped (the CLI now keeps them in its driver, never in the state), and never written.
 #[tokio::test]
-async fn weights_an_older_state_owed_go_out_and_are_never_written_again() {
+async fn an_older_state_that_owed_weights_still_steps_and_they_are_never_written_again() {
     let mut world = World::new();
     world.own_metrics.free = true;
     let started = world
@@ -1053,17 +1060,18 @@ async fn weights_an_older_state_owed_go_out_and_are_never_written_again() {
         .await
         .unwrap()
         .rollout;
-    let mut old = started.clone();
-    old.owe_weight(t(0));
+    let mut old = serde_json::to_value(&started).unwrap();
+    old["unpublishedWeights"] = serde_json::json!([{"weight": 0.1, "at": t(0)}]);
+    let old: Rollout = serde_json::from_value(old).unwrap();
     let checked = world.driver().step(&old, t(10)).await.unwrap().rollout;
-    assert!(checked.unpublished_weights.is_empty());
     let points = world.own_metrics.points.lock().unwrap().clone();
-    let last: Vec<(f64, DateTime<Utc>)> = points[points.len() - 2..]
-        .iter()
-        .map(|p| (p.value, p.at))
-        .collect();
-    assert_eq!(last, [(10.0, t(0)), (10.0, t(10))]);
-    let json = serde_json::to_value(&old).unwrap();
+    let sent: Vec<(f64, DateTime<Utc>)> = points.iter().map(|p| (p.value, p.at)).collect();
+    assert_eq!(
+        sent,
+        [(10.0, t(0)), (10.0, t(10))],
+        "the start's weight, then now's"
+    );
+    let json = serde_json::to_value(&checked).unwrap();
     assert!(json.get("unpublishedWeights").is_none(), "{json}");
 }
 

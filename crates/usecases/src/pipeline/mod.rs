@@ -304,7 +304,7 @@ fn success(rollout: &Rollout, continuation_token: Option<String>) -> JobSuccess 
     };
     // A paused rollout keeps the job going (a job cannot be paused), and says so.
     let summary = match rollout.control {
-        Some(rollout_core::marker::Control::Paused) => format!(
+        Some(rollout_core::state::Control::Paused) => format!(
             "{summary}; paused by an operator (`rollout resume --function {} --alias {}` to go on)",
             spec.function_name, spec.alias
         ),

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use rollout_core::marker::Control;
 use rollout_core::plan::Plan;
+use rollout_core::state::Control;
 use rollout_core::{InvalidField, Provisioning, Rollout, Spec, Status};
 
 /// CodePipeline's limit on a continuation token.
@@ -172,7 +172,6 @@ pub fn decode(
         control: progress.o,
         control_id: progress.q,
         // None owed: inside Lambda each weight goes out (a log line) the moment it is applied.
-        unpublished_weights: Vec::new(),
     })))
 }
 

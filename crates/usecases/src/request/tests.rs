@@ -31,7 +31,7 @@ fn the_sample_state_takes_a_step() {
 }
 
 /// A rollout in flight across an upgrade: the weights an earlier version kept in the state
-/// are read (and then sent), never written back.
+/// are accepted and dropped, never written back.
 #[test]
 fn a_state_an_earlier_version_wrote_with_owed_weights_still_steps() {
     let mut old = sample("state.json");
@@ -39,7 +39,6 @@ fn a_state_an_earlier_version_wrote_with_owed_weights_still_steps() {
     let ShifterRequest::Step(rollout) = ShifterRequest::parse(old).unwrap() else {
         panic!("not a step")
     };
-    assert_eq!(rollout.unpublished_weights.len(), 1);
     assert_eq!(
         serde_json::to_value(&*rollout).unwrap(),
         sample("state.json")

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::engine::control::{control, records, ControlWrite, Operator};
-use crate::marker::Control;
+use crate::state::Control;
 
 /// The alias after an operator's `op` on what `rollout` left, with the new revision.
 fn operated(rollout: &Rollout, op: Operator, revision: &str) -> AliasState {
