@@ -27,5 +27,5 @@ pub mod readiness;
 pub mod request;
 pub mod settings;
 pub mod shifter;
-#[cfg(test)]
-pub(crate) mod testing;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;

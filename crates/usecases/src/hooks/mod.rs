@@ -5,8 +5,8 @@
 
 pub mod appspec;
 pub mod checks;
-#[cfg(test)]
-mod fakes;
+#[cfg(any(test, feature = "test-util"))]
+pub mod fakes;
 mod run;
 #[cfg(test)]
 mod tests;
