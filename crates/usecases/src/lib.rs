@@ -4,8 +4,8 @@
 //!
 //! - [`driver`]: start, step and stop a rollout (read, decide, write with the RevisionId,
 //!   then notify).
-//! - [`shifter`]: the traffic-shifter function's requests (a spec, a state, an abort, a
-//!   CodePipeline job) and its settings.
+//! - [`shifter`]: the traffic-shifter function's requests (a spec, a state, an abort) and
+//!   its settings.
 //! - [`pipeline`]: the CodePipeline action, with its continuation token.
 //! - [`alarm_rollback`]: the alarm-rollback function, from an alarm to the aliases it guards.
 //! - [`hooks`]: the CodeDeploy traffic hooks.
@@ -13,6 +13,9 @@
 //! - [`readiness`]: the one wait for a target version to be `Active`, used by every entry point.
 //! - [`check`]: `rollout check`, every pre-flight check of a start plus the alias's wiring.
 //! - [`failure`]: the one mapping from every error to Lambda's `errorType`.
+//!
+//! The functions' handlers (the Lambda event in, Lambda's `Diagnostic` out) live in their own
+//! crates, `functions/<name>`, tested there on the fakes in `testing` (feature `test-util`).
 
 pub mod alarm_rollback;
 pub mod canary_judge;
