@@ -1,11 +1,10 @@
-//! The alarm-rollback function: from a `CloudWatch Alarm State Change` event to the aliases
-//! the alarm guards, and each of those that is mid-rollout put back on its current version,
-//! then people told. Rollback first, always.
+//! The alarm-rollback function's use case: from an alarm's state change (the function reads
+//! it from EventBridge's `CloudWatch Alarm State Change` event) to the aliases the alarm
+//! guards, and each of those that is mid-rollout put back on its current version, then
+//! people told. Rollback first, always.
 
-use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::driver::{DriveError, Driver, StopRequest, StopScope, Stopped};
 use crate::failure::{notification_failed, Failure};
@@ -63,52 +62,6 @@ pub struct AlarmChange {
     pub dimensions: Vec<(String, Option<String>)>,
 }
 
-impl AlarmChange {
-    pub fn parse(event: Value) -> Result<AlarmChange, InvalidField> {
-        let event: CloudWatchEvent<Value> = serde_json::from_value(event)
-            .map_err(|e| InvalidField::new("event", format!("not an EventBridge event: {e}")))?;
-        if event.detail_type.as_deref() != Some("CloudWatch Alarm State Change") {
-            return Err(InvalidField::new(
-                "detail-type",
-                format!(
-                    "{:?} must be \"CloudWatch Alarm State Change\"",
-                    event.detail_type.unwrap_or_default()
-                ),
-            ));
-        }
-        let detail = event.detail.unwrap_or_default();
-        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
-        let alarm_name = text(&detail["alarmName"]);
-        if alarm_name.is_empty() {
-            return Err(InvalidField::new("detail.alarmName", "is required"));
-        }
-        let metrics = detail["configuration"]["metrics"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let dimensions = metrics
-            .iter()
-            .filter_map(|m| m["metricStat"]["metric"]["dimensions"].as_object())
-            .filter_map(|d| {
-                let function = d.get("FunctionName").and_then(Value::as_str)?;
-                let alias = d
-                    .get("Resource")
-                    .and_then(Value::as_str)
-                    .and_then(|r| r.split_once(':'))
-                    .map(|(_, alias)| alias.to_string());
-                Some((function.to_string(), alias))
-            })
-            .collect();
-        Ok(AlarmChange {
-            alarm_name,
-            alarm_arn: event.resources.first().cloned(),
-            state: text(&detail["state"]["value"]),
-            reason: text(&detail["state"]["reason"]),
-            dimensions,
-        })
-    }
-}
-
 /// `fn:alias fn:alias` from the guards tag. Separated by spaces: CloudWatch refuses a comma
 /// in a tag value (letters, digits, spaces and `_ . : / = + - @` only); commas, as written
 /// by earlier releases' docs, are read too.
@@ -129,26 +82,6 @@ pub struct AlarmRollbackReport {
     pub state: String,
     pub rolled_back: Vec<Stopped>,
     pub left_alone: Vec<String>,
-}
-
-/// The function's whole job for one event: parse it, roll back what the alarm guards, and
-/// answer with what was done.
-pub async fn roll_back_on_alarm(
-    driver: &Driver<'_>,
-    aliases: &dyn AliasStore,
-    alarms: &dyn AlarmSource,
-    settings: &AlarmRollbackSettings,
-    event: Value,
-    now: DateTime<Utc>,
-) -> Result<Value, Failure> {
-    let change = AlarmChange::parse(event)?;
-    tracing::info!(alarm = %change.alarm_name, state = %change.state, "alarm state change");
-    let scope = match settings.roll_back_any_split {
-        true => StopScope::AnySplit,
-        false => StopScope::OurRollouts,
-    };
-    let report = roll_back_guarded(driver, aliases, alarms, change, scope, now).await?;
-    Ok(serde_json::to_value(report).expect("the report serializes"))
 }
 
 /// On `ALARM`, rolls back every guarded alias that is mid-rollout (within `scope`); any other
@@ -275,8 +208,6 @@ pub async fn roll_back_guarded(
 mod tests {
     use super::*;
 
-    use crate::testing::sample;
-
     #[test]
     fn reads_only_its_own_settings() {
         let get = |name: &str| match name {
@@ -288,33 +219,6 @@ mod tests {
             AlarmRollbackSettings::from_lookup(&get).unwrap(),
             AlarmRollbackSettings::default()
         );
-    }
-
-    #[test]
-    fn finds_the_alias_in_the_resource_dimension() {
-        let change = AlarmChange::parse(sample("alarm-state-change-alarm.json")).unwrap();
-        assert_eq!(change.state, "ALARM");
-        assert_eq!(
-            change.dimensions,
-            [("orders-api".to_string(), Some("live".to_string()))]
-        );
-        assert!(change
-            .alarm_arn
-            .unwrap()
-            .ends_with(":alarm:orders-api-errors"));
-    }
-
-    #[test]
-    fn reads_an_ok_transition() {
-        let change = AlarmChange::parse(sample("alarm-state-change-ok.json")).unwrap();
-        assert_eq!(change.state, "OK");
-    }
-
-    #[test]
-    fn refuses_other_events() {
-        let mut event = sample("alarm-state-change-alarm.json");
-        event["detail-type"] = "EC2 Instance State-change Notification".into();
-        assert_eq!(AlarmChange::parse(event).unwrap_err().field, "detail-type");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The one mapping from every error of the use cases to what Lambda reports: a stable
 //! `errorType` that callers (Step Functions `Retry`/`Catch`, people reading logs) match on.
+//! Each function turns a [`Failure`] into the runtime's `Diagnostic` as it is, field for field.
 
 use rollout_core::{InvalidField, Refusal};
 
@@ -82,15 +83,4 @@ impl From<PipelineError> for Failure {
 /// `NotificationFailed`, so that Lambda's retry (a harmless replay) can tell them.
 pub fn notification_failed(warning: String) -> Failure {
     Failure::new("NotificationFailed", warning)
-}
-
-impl From<Failure> for lambda_runtime::Diagnostic {
-    fn from(f: Failure) -> Self {
-        // Logged once, here; the event itself never is (a pipeline job carries credentials).
-        tracing::error!(error_type = f.error_type, error = %f.message, "request failed");
-        lambda_runtime::Diagnostic {
-            error_type: f.error_type.into(),
-            error_message: f.message,
-        }
-    }
 }

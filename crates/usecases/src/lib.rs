@@ -5,8 +5,8 @@
 //! - [`announce`]: every event to every channel configured, after the alias is safe.
 //! - [`driver`]: start, step and stop a rollout (read, decide, write with the RevisionId,
 //!   then notify).
-//! - [`shifter`]: the traffic-shifter function's requests (a spec, a state, an abort, a
-//!   CodePipeline job) and its settings.
+//! - [`shifter`]: the traffic-shifter function's requests (a spec, a state, an abort) and
+//!   its settings.
 //! - [`pipeline`]: the CodePipeline action, with its continuation token.
 //! - [`alarm_rollback`]: the alarm-rollback function, from an alarm to the aliases it guards.
 //! - [`hooks`]: the CodeDeploy traffic hooks.
@@ -14,6 +14,9 @@
 //! - [`readiness`]: the one wait for a target version to be `Active`, used by every entry point.
 //! - [`check`]: `rollout check`, every pre-flight check of a start plus the alias's wiring.
 //! - [`failure`]: the one mapping from every error to Lambda's `errorType`.
+//!
+//! The functions' handlers (the Lambda event in, Lambda's `Diagnostic` out) live in their own
+//! crates, `functions/<name>`, tested there on the fakes in `testing` (feature `test-util`).
 
 pub mod alarm_rollback;
 pub mod announce;
@@ -29,5 +32,5 @@ pub mod readiness;
 pub mod request;
 pub mod settings;
 pub mod shifter;
-#[cfg(test)]
-pub(crate) mod testing;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;

@@ -668,6 +668,12 @@ impl World {
     }
 }
 
+impl Default for World {
+    fn default() -> World {
+        World::new()
+    }
+}
+
 /// Test settings from `vars`, with a fast poll and a short margin.
 pub fn hook_settings(
     vars: &[(&str, &str)],

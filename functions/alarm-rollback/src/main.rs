@@ -1,9 +1,10 @@
 //! alarm-rollback: on a CloudWatch alarm going to ALARM, puts every alias it guards that is
 //! mid-rollout back on its current version, then notifies. Rollback first, always.
 
+use alarm_rollback::roll_back_on_alarm;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use rollout_aws::{emf::EmbeddedMetrics, load_config, Adapters};
-use rollout_usecases::alarm_rollback::{roll_back_on_alarm, AlarmRollbackSettings};
+use rollout_usecases::alarm_rollback::AlarmRollbackSettings;
 use rollout_usecases::driver::Driver;
 use rollout_usecases::settings::ChannelSettings;
 use serde_json::Value;
@@ -26,7 +27,7 @@ async fn main() -> Result<(), Error> {
             &adapters.aliases,
             &adapters.alarms,
             &settings,
-            event.payload,
+            event,
             chrono::Utc::now(),
         )
     }))

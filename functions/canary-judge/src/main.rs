@@ -3,6 +3,7 @@
 //! deployment on. `JUDGED_ALIASES`, `ANALYSIS` and `WINDOW` are read once: a bad value fails
 //! the cold start.
 
+use canary_judge::judge_now;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use rollout_aws::{aliases::LambdaAliases, load_config, metrics::CloudWatchMetrics};
 use rollout_usecases::canary_judge::{Judge, JudgeSettings};
@@ -25,7 +26,7 @@ async fn main() -> Result<(), Error> {
         own_metrics: &metrics,
     };
     lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| {
-        judge.run(&settings, chrono::Utc::now())
+        judge_now(&judge, &settings, chrono::Utc::now())
     }))
     .await
 }

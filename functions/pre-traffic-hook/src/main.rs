@@ -3,6 +3,7 @@
 //! and an optional smoke test, and always answers CodeDeploy, even when a check crashes.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
+use pre_traffic_hook::answer;
 use rollout_usecases::hooks::{HookKind, HookSettings};
 use serde_json::Value;
 
@@ -15,8 +16,5 @@ async fn main() -> Result<(), Error> {
         &rollout_aws::load_config().await,
         HookSettings::from_env(),
     );
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        hook.answer(event.payload, event.context.deadline)
-    }))
-    .await
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| answer(&hook, event))).await
 }

@@ -5,8 +5,9 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use rollout_aws::{codepipeline::CodePipelineResults, emf::EmbeddedMetrics, load_config, Adapters};
 use rollout_usecases::driver::Driver;
 use rollout_usecases::settings::ChannelSettings;
-use rollout_usecases::shifter::{dispatch, ShifterSettings};
+use rollout_usecases::shifter::ShifterSettings;
 use serde_json::Value;
+use traffic_shifter::dispatch;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -27,14 +28,7 @@ async fn main() -> Result<(), Error> {
         )
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        let deadline = event.context.deadline;
-        dispatch(
-            &driver,
-            &results,
-            event.payload,
-            chrono::Utc::now(),
-            deadline,
-        )
+        dispatch(&driver, &results, event, chrono::Utc::now())
     }))
     .await
 }

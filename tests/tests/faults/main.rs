@@ -478,7 +478,8 @@ async fn alarm_rollback_after_a_lost_publish_sends_the_owed_alert_with_the_real_
 }
 
 async fn owed_alert_after_a_lost_publish(function: &str) {
-    use rollout_usecases::alarm_rollback::{roll_back_guarded, AlarmChange};
+    use alarm_rollback::parse_alarm_change;
+    use rollout_usecases::alarm_rollback::roll_back_guarded;
     use rollout_usecases::driver::StopScope;
     let f = Faulty::new().await;
     let alarm = f.function(function).await;
@@ -498,7 +499,7 @@ async fn owed_alert_after_a_lost_publish(function: &str) {
         &driver,
         &f.adapters.aliases,
         &f.adapters.alarms,
-        AlarmChange::parse(event.clone()).unwrap(),
+        parse_alarm_change(event.clone()).unwrap(),
         StopScope::OurRollouts,
         t(5),
     )
@@ -514,7 +515,7 @@ async fn owed_alert_after_a_lost_publish(function: &str) {
         &driver,
         &f.adapters.aliases,
         &f.adapters.alarms,
-        AlarmChange::parse(event).unwrap(),
+        parse_alarm_change(event).unwrap(),
         StopScope::OurRollouts,
         t(90),
     )
@@ -535,7 +536,8 @@ async fn owed_alert_after_a_lost_publish(function: &str) {
 /// the other's alert has been tried for its whole bound.
 #[tokio::test]
 async fn alarm_rollback_puts_every_guarded_alias_back_before_any_alert_waits() {
-    use rollout_usecases::alarm_rollback::{roll_back_guarded, AlarmChange};
+    use alarm_rollback::parse_alarm_change;
+    use rollout_usecases::alarm_rollback::roll_back_guarded;
     use rollout_usecases::driver::StopScope;
     use std::time::Instant;
     let f = Faulty::new().await;
@@ -561,7 +563,7 @@ async fn alarm_rollback_puts_every_guarded_alias_back_before_any_alert_waits() {
         &driver,
         &f.adapters.aliases,
         &f.adapters.alarms,
-        AlarmChange::parse(event).unwrap(),
+        parse_alarm_change(event).unwrap(),
         StopScope::OurRollouts,
         t(5),
     );

@@ -8,9 +8,10 @@ use rollout_aws::codepipeline::CodePipelineResults;
 use rollout_aws::Adapters;
 use rollout_testkit::fixture::World;
 use rollout_testkit::{Ministack, RecordingStub};
-use rollout_usecases::pipeline::{run_job, JobOutcome, PipelineJob, JOB_KEY};
+use rollout_usecases::pipeline::{run_job, JobOutcome};
 use rollout_usecases::readiness::ReadyWait;
 use serde_json::{json, Value};
+use traffic_shifter::{parse_job, JOB_KEY};
 
 struct Setup {
     stack: Ministack,
@@ -67,7 +68,7 @@ impl Setup {
         now: DateTime<Utc>,
         wait: std::time::Duration,
     ) -> JobOutcome {
-        let job = PipelineJob::parse(job_event(user_parameters, token)).expect("job parses");
+        let job = parse_job(job_event(user_parameters, token)).expect("job parses");
         let driver = self.adapters.driver("traffic-shifter", &[], None);
         run_job(&driver, &self.results, &job, now, &ReadyWait::up_to(wait))
             .await

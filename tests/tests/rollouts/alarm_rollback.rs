@@ -1,9 +1,10 @@
 //! alarm-rollback's logic against real aliases and alarms: an in-flight alias goes back, a
 //! settled one is left alone, and the shifter then ends without a second notification.
 
+use alarm_rollback::parse_alarm_change;
 use aws_sdk_cloudwatch::types::StateValue;
 use rollout_core::Status;
-use rollout_usecases::alarm_rollback::{roll_back_guarded, AlarmChange};
+use rollout_usecases::alarm_rollback::roll_back_guarded;
 use rollout_usecases::driver::StopScope;
 use serde_json::Value;
 
@@ -26,7 +27,7 @@ fn alarm_event(alarm: &str, function: &str, alias: Option<&str>, arn: &str) -> V
 async fn guard(s: &Setup, event: Value) -> rollout_usecases::alarm_rollback::AlarmRollbackReport {
     let topic = s.world.topic_arn.clone();
     let driver = s.adapters.driver("alarm-rollback", &[], Some(&topic));
-    let change = AlarmChange::parse(event).expect("event parses");
+    let change = parse_alarm_change(event).expect("event parses");
     roll_back_guarded(
         &driver,
         &s.adapters.aliases,

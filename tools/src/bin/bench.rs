@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use alarm_rollback::parse_alarm_change;
 use aws_sdk_cloudwatch::types::StateValue;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
@@ -32,7 +33,7 @@ use rollout_core::state::Control;
 use rollout_core::Provisioning;
 use rollout_testkit::fixture::World;
 use rollout_testkit::Ministack;
-use rollout_usecases::alarm_rollback::{roll_back_guarded, AlarmChange};
+use rollout_usecases::alarm_rollback::roll_back_guarded;
 use rollout_usecases::driver::{new_rollout_id, ControlRequest, Driver, Pacer, Stepped, StopScope};
 use rollout_usecases::readiness::{ReadyWait, DEFAULT_LIMIT};
 use serde_json::json;
@@ -505,7 +506,7 @@ async fn rollback_latency(stack: &Ministack, world: &World) {
     let mut samples = Vec::new();
     for _ in 0..100 {
         world.set_alias("orders", "1", Some(("2", 0.1))).await;
-        let change = AlarmChange::parse(event.clone()).expect("event");
+        let change = parse_alarm_change(event.clone()).expect("event");
         let began = Instant::now();
         let report = roll_back_guarded(
             &driver,

@@ -1,4 +1,5 @@
-//! The hook under test: the shared fakes assembled into a [`Hook`], and what they saw.
+//! The hook under test: the shared fakes assembled into a [`Hook`], and what they saw (public
+//! with the `test-util` feature, for the hook functions' own tests).
 
 use std::sync::{Arc, Mutex};
 
@@ -16,30 +17,30 @@ pub(super) fn alarms(script: Vec<Alarms>) -> FakeAlarms {
 
 /// What a test arranges; anything left at its default is healthy.
 #[derive(Default)]
-pub(super) struct Fakes {
-    pub(super) deployments: FakeDeployments,
-    pub(super) alarms: Option<FakeAlarms>,
+pub struct Fakes {
+    pub deployments: FakeDeployments,
+    pub alarms: Option<FakeAlarms>,
     /// The function's versions; `Active` by default.
-    pub(super) aliases: Option<FakeAliases>,
-    pub(super) metrics: Option<FakeMetrics>,
-    pub(super) refuse_publish: bool,
+    pub aliases: Option<FakeAliases>,
+    pub metrics: Option<FakeMetrics>,
+    pub refuse_publish: bool,
 }
 
 /// What the fakes saw: the answers given to CodeDeploy, the notifications, the alarm reads.
-pub(super) struct Seen {
-    pub(super) reports: Arc<Mutex<Vec<bool>>>,
-    pub(super) sent: Arc<Mutex<Vec<Notification>>>,
-    pub(super) alarm_reads: Arc<Mutex<u32>>,
+pub struct Seen {
+    pub reports: Arc<Mutex<Vec<bool>>>,
+    pub sent: Arc<Mutex<Vec<Notification>>>,
+    pub alarm_reads: Arc<Mutex<u32>>,
 }
 
 impl Seen {
-    pub(super) fn answers_and_events(&self) -> (Vec<bool>, Vec<&'static str>) {
+    pub fn answers_and_events(&self) -> (Vec<bool>, Vec<&'static str>) {
         let events = self.sent.lock().unwrap().iter().map(|n| n.event).collect();
         (self.reports.lock().unwrap().clone(), events)
     }
 }
 
-pub(super) fn hook(kind: HookKind, fakes: Fakes) -> (Hook, Seen) {
+pub fn hook(kind: HookKind, fakes: Fakes) -> (Hook, Seen) {
     let alarm_source = fakes.alarms.unwrap_or_else(ok_alarms);
     let notifier = FakeNotifier {
         refuse: fakes.refuse_publish,

@@ -5,16 +5,15 @@
 
 pub mod appspec;
 pub mod checks;
-#[cfg(test)]
-mod fakes;
+#[cfg(any(test, feature = "test-util"))]
+pub mod fakes;
 mod run;
 #[cfg(test)]
 mod tests;
 
 use std::time::Duration;
 
-use aws_lambda_events::event::codedeploy::CodeDeployLifecycleEvent;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -156,9 +155,18 @@ pub enum HookError {
     },
 }
 
+/// CodeDeploy's lifecycle hook event: the two ids the answer needs. Both hook functions take
+/// it, so it is read here, field for field as `aws_lambda_events`' `CodeDeployLifecycleEvent`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LifecycleEvent {
+    pub deployment_id: String,
+    pub lifecycle_event_hook_execution_id: String,
+}
+
 /// The lifecycle hook event, checked for the two ids the answer needs.
-pub fn parse_event(event: Value) -> Result<CodeDeployLifecycleEvent, InvalidField> {
-    let event: CodeDeployLifecycleEvent = serde_json::from_value(event).map_err(|e| {
+pub fn parse_event(event: Value) -> Result<LifecycleEvent, InvalidField> {
+    let event: LifecycleEvent = serde_json::from_value(event).map_err(|e| {
         InvalidField::new(
             "event",
             format!(
