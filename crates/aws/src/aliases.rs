@@ -60,11 +60,7 @@ where
         },
         _ => {
             let failed = call_failed(operation, err);
-            AliasError::Aws {
-                operation: failed.operation,
-                message: failed.message,
-                transient: failed.transient,
-            }
+            AliasError::Aws(failed)
         }
     }
 }
@@ -246,20 +242,20 @@ impl AliasStore for LambdaAliases {
             Err(WaiterError::FailureState(failed)) => match failed.final_poll().as_result() {
                 Ok(out) => Ok(published_version(out)),
                 Err(e) if e.is_resource_not_found_exception() => Ok(PublishedVersion::Missing),
-                Err(e) => Err(AliasError::Aws {
+                Err(e) => Err(AliasError::Aws(rollout_usecases::ports::CallFailed {
                     operation: "GetFunctionConfiguration",
                     message: e.to_string(),
                     transient: false,
-                }),
+                })),
             },
             // One last look, to name the state it is still in.
             Err(WaiterError::ExceededMaxWait(_)) => self.version(function, version).await,
             Err(WaiterError::OperationFailed(failed)) => version_error(failed.error()),
-            Err(other) => Err(AliasError::Aws {
+            Err(other) => Err(AliasError::Aws(rollout_usecases::ports::CallFailed {
                 operation: "GetFunctionConfiguration",
                 message: other.to_string(),
                 transient: false,
-            }),
+            })),
         }
     }
 
@@ -341,11 +337,7 @@ fn version_error(
         return Ok(PublishedVersion::Missing);
     }
     let failed = call_failed("GetFunctionConfiguration", e);
-    Err(AliasError::Aws {
-        operation: failed.operation,
-        message: failed.message,
-        transient: failed.transient,
-    })
+    Err(AliasError::Aws(failed))
 }
 
 #[cfg(test)]

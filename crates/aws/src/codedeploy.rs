@@ -7,8 +7,6 @@ use aws_sdk_codedeploy::Client;
 
 use rollout_usecases::ports::{Answered, DeploymentError, Deployments};
 
-use crate::describe_sdk_error;
-
 /// The SDK-backed CodeDeploy adapter.
 pub struct CodeDeployments {
     client: Client,
@@ -29,10 +27,7 @@ impl Deployments for CodeDeployments {
             .deployment_id(deployment_id)
             .send()
             .await
-            .map_err(|e| DeploymentError::Aws {
-                operation: "GetDeployment",
-                message: describe_sdk_error(&e),
-            })?;
+            .map_err(|e| DeploymentError::Aws(crate::call_failed("GetDeployment", &e)))?;
         let revision = out.deployment_info().and_then(|d| d.revision());
         // SAM and CloudFormation send `AppSpecContent`; the older `String` type carries the same.
         let content = revision.and_then(|r| {
@@ -79,10 +74,10 @@ impl Deployments for CodeDeployments {
             {
                 Ok(Answered::Already)
             }
-            Err(e) => Err(DeploymentError::Aws {
-                operation: "PutLifecycleEventHookExecutionStatus",
-                message: describe_sdk_error(&e),
-            }),
+            Err(e) => Err(DeploymentError::Aws(crate::call_failed(
+                "PutLifecycleEventHookExecutionStatus",
+                &e,
+            ))),
         }
     }
 
@@ -99,10 +94,7 @@ impl Deployments for CodeDeployments {
             .deployment_id(deployment_id)
             .send()
             .await
-            .map_err(|e| DeploymentError::Aws {
-                operation: "ListDeploymentTargets",
-                message: describe_sdk_error(&e),
-            })?;
+            .map_err(|e| DeploymentError::Aws(crate::call_failed("ListDeploymentTargets", &e)))?;
         let ids = listed.target_ids().to_vec();
         if ids.is_empty() {
             return Ok(None);
@@ -114,9 +106,8 @@ impl Deployments for CodeDeployments {
             .set_target_ids(Some(ids))
             .send()
             .await
-            .map_err(|e| DeploymentError::Aws {
-                operation: "BatchGetDeploymentTargets",
-                message: describe_sdk_error(&e),
+            .map_err(|e| {
+                DeploymentError::Aws(crate::call_failed("BatchGetDeploymentTargets", &e))
             })?;
         let status = targets
             .deployment_targets()
@@ -203,10 +194,10 @@ mod tests {
         assert!(
             matches!(
                 err,
-                DeploymentError::Aws {
+                DeploymentError::Aws(rollout_usecases::ports::CallFailed {
                     operation: "GetDeployment",
                     ..
-                }
+                })
             ),
             "{err:?}"
         );
@@ -239,7 +230,7 @@ mod tests {
         let answered = CodeDeployments::new(client)
             .report("d-1", "hook-1", false)
             .await;
-        assert!(matches!(answered, Err(DeploymentError::Aws { .. })));
+        assert!(matches!(answered, Err(DeploymentError::Aws(_))));
     }
 
     #[tokio::test]

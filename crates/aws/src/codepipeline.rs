@@ -40,10 +40,11 @@ impl JobResults for CodePipelineResults {
         for (name, value) in result.output_variables {
             request = request.output_variables(name, value);
         }
-        request.send().await.map(|_| ()).map_err(|e| PipelineError {
-            operation: "PutJobSuccessResult",
-            message: crate::describe_sdk_error(&e),
-        })
+        request
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| crate::call_failed("PutJobSuccessResult", &e))
     }
 
     async fn failure(
@@ -65,6 +66,7 @@ impl JobResults for CodePipelineResults {
             .map_err(|e| PipelineError {
                 operation: "PutJobFailureResult",
                 message: e.to_string(),
+                transient: false,
             })?;
         self.client
             .put_job_failure_result()
@@ -73,9 +75,6 @@ impl JobResults for CodePipelineResults {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| PipelineError {
-                operation: "PutJobFailureResult",
-                message: crate::describe_sdk_error(&e),
-            })
+            .map_err(|e| crate::call_failed("PutJobFailureResult", &e))
     }
 }

@@ -13,8 +13,6 @@ use serde_json::Value;
 
 use rollout_usecases::ports::{Invocation, Invoker};
 
-use crate::describe_sdk_error;
-
 /// The SDK-backed invoker.
 pub struct LambdaInvoker {
     client: Client,
@@ -51,7 +49,7 @@ impl Invoker for LambdaInvoker {
         function: &str,
         qualifier: &str,
         payload: &Value,
-    ) -> Result<Invocation, String> {
+    ) -> Result<Invocation, rollout_usecases::ports::CallFailed> {
         let out = self
             .client
             .invoke()
@@ -60,7 +58,7 @@ impl Invoker for LambdaInvoker {
             .payload(Blob::new(payload.to_string()))
             .send()
             .await
-            .map_err(|e| format!("Lambda Invoke failed: {}", describe_sdk_error(&e)))?;
+            .map_err(|e| crate::call_failed("Invoke", &e))?;
         Ok(Invocation {
             function_error: out.function_error().map(String::from),
             payload: out
@@ -105,6 +103,6 @@ mod tests {
             .invoke("orders", "7", &serde_json::json!({}))
             .await
             .unwrap_err();
-        assert!(err.starts_with("Lambda Invoke failed"), "{err}");
+        assert_eq!(err.operation, "Invoke", "{err}");
     }
 }

@@ -177,11 +177,7 @@ fn statements(policy: &Value) -> Vec<Trigger> {
 }
 
 fn aws(failed: CallFailed) -> AliasError {
-    AliasError::Aws {
-        operation: failed.operation,
-        message: failed.message,
-        transient: failed.transient,
-    }
+    AliasError::Aws(failed)
 }
 
 #[cfg(test)]

@@ -41,12 +41,8 @@ pub enum AliasError {
     #[error(transparent)]
     Invalid(#[from] InvalidField),
     /// Any other failure; `transient` when trying again may succeed.
-    #[error("Lambda {operation} failed: {message}")]
-    Aws {
-        operation: &'static str,
-        message: String,
-        transient: bool,
-    },
+    #[error("Lambda {0}")]
+    Aws(CallFailed),
 }
 
 impl AliasError {
@@ -54,10 +50,10 @@ impl AliasError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            AliasError::Aws {
+            AliasError::Aws(CallFailed {
                 transient: true,
                 ..
-            }
+            })
         )
     }
 }
@@ -245,12 +241,8 @@ pub struct JobSuccess {
     pub output_variables: Vec<(String, String)>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("CodePipeline {operation} failed: {message}")]
-pub struct PipelineError {
-    pub operation: &'static str,
-    pub message: String,
-}
+/// A CodePipeline job-result call that failed: the one failure shape of an AWS call.
+pub type PipelineError = CallFailed;
 
 #[async_trait]
 pub trait JobResults: Send + Sync {
@@ -273,11 +265,8 @@ pub enum DeploymentError {
         deployment_id: String,
         revision_type: String,
     },
-    #[error("CodeDeploy {operation} failed: {message}")]
-    Aws {
-        operation: &'static str,
-        message: String,
-    },
+    #[error("CodeDeploy {0}")]
+    Aws(CallFailed),
 }
 
 /// How CodeDeploy took the hook's answer.
@@ -328,5 +317,5 @@ pub trait Invoker: Send + Sync {
         function: &str,
         qualifier: &str,
         payload: &Value,
-    ) -> Result<Invocation, String>;
+    ) -> Result<Invocation, CallFailed>;
 }

@@ -117,11 +117,11 @@ pub struct FakeAliases {
 }
 
 fn throttled(operation: &'static str) -> AliasError {
-    AliasError::Aws {
+    AliasError::Aws(CallFailed {
         operation,
         message: "TooManyRequestsException: Rate exceeded".into(),
         transient: true,
-    }
+    })
 }
 
 fn next_fault(faults: &Mutex<Vec<Fault>>) -> Option<Fault> {
@@ -221,11 +221,11 @@ impl AliasStore for FakeAliases {
     ) -> Result<AliasState, AliasError> {
         self.call("UpdateAlias");
         if self.fail_writes {
-            return Err(AliasError::Aws {
+            return Err(AliasError::Aws(CallFailed {
                 operation: "UpdateAlias",
                 message: "AccessDeniedException: not allowed".into(),
                 transient: false,
-            });
+            }));
         }
         let fault = next_fault(&self.write_faults);
         if fault == Some(Fault::Throttle) {
@@ -616,7 +616,7 @@ pub struct FakeInvoker(pub Vec<u8>);
 
 #[async_trait]
 impl Invoker for FakeInvoker {
-    async fn invoke(&self, _: &str, qualifier: &str, _: &Value) -> Result<Invocation, String> {
+    async fn invoke(&self, _: &str, qualifier: &str, _: &Value) -> Result<Invocation, CallFailed> {
         assert_eq!(qualifier, "7", "the smoke test targets the target version");
         Ok(Invocation {
             function_error: None,

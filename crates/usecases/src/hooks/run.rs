@@ -196,7 +196,7 @@ impl Hook {
                 .invoker
                 .invoke(function, version, &payload)
                 .await
-                .map_err(|e| Unchecked::new("AwsError", format!("smoke test: {e}")))?;
+                .map_err(|e| Unchecked::new("AwsError", format!("smoke test: Lambda {e}")))?;
             verdict.record(checks::smoke(
                 version,
                 answer.function_error.as_deref(),

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use super::fakes::*;
 use super::*;
 use crate::ports::Answered;
+use crate::ports::CallFailed;
 use rollout_core::AlarmState;
 
 fn event() -> Value {
@@ -123,10 +124,11 @@ async fn a_check_that_hangs_is_cut_off_and_answered_failed_before_the_deadline()
 async fn failed_discovery_is_still_answered() {
     let fakes = Fakes {
         deployments: FakeDeployments {
-            appspec: Some(Err(DeploymentError::Aws {
+            appspec: Some(Err(DeploymentError::Aws(CallFailed {
                 operation: "GetDeployment",
                 message: "AccessDeniedException".into(),
-            })),
+                transient: true,
+            }))),
             ..FakeDeployments::default()
         },
         ..Fakes::default()
@@ -167,10 +169,11 @@ async fn an_event_without_ids_is_refused_without_answering() {
 async fn a_refused_answer_fails_the_invocation_so_lambda_retries() {
     let fakes = Fakes {
         deployments: FakeDeployments {
-            answer: Some(Err(DeploymentError::Aws {
+            answer: Some(Err(DeploymentError::Aws(CallFailed {
                 operation: "PutLifecycleEventHookExecutionStatus",
                 message: "ThrottlingException".into(),
-            })),
+                transient: true,
+            }))),
             ..FakeDeployments::default()
         },
         ..Fakes::default()
@@ -243,10 +246,11 @@ async fn a_retry_tells_what_codedeploy_recorded_not_what_it_sees_now() {
 async fn a_retry_that_cannot_learn_the_earlier_answer_says_nothing() {
     for earlier in [
         Ok(None),
-        Err(DeploymentError::Aws {
+        Err(DeploymentError::Aws(CallFailed {
             operation: "ListDeploymentTargets",
             message: "throttled".into(),
-        }),
+            transient: true,
+        })),
     ] {
         let (hook, seen) = hook(HookKind::PreTraffic, retried(earlier));
         let report = hook.answer_by(event(), in_seconds(30)).await.unwrap();
