@@ -328,21 +328,17 @@ pub fn hook(kind: HookKind, sdk: &SdkConfig, settings: Result<HookSettings, Inva
     if let Err(e) = &settings {
         tracing::error!(error = %e, "invalid configuration; every hook will answer Failed");
     }
+    // The clients `Adapters` builds; not its topic checker (SNS), which a hook never uses.
+    let clients = Clients::new(sdk);
     Hook {
         kind,
         settings,
         deployments: Box::new(codedeploy::CodeDeployments::new(
             aws_sdk_codedeploy::Client::new(sdk),
         )),
-        aliases: Box::new(aliases::LambdaAliases::new(aws_sdk_lambda::Client::new(
-            sdk,
-        ))),
-        alarms: Box::new(alarms::CloudWatchAlarms::new(
-            aws_sdk_cloudwatch::Client::new(sdk),
-        )),
-        metrics: Box::new(metrics::CloudWatchMetrics::new(
-            aws_sdk_cloudwatch::Client::new(sdk),
-        )),
+        aliases: Box::new(clients.aliases()),
+        alarms: Box::new(clients.alarms()),
+        metrics: Box::new(clients.metrics()),
         invoker: Box::new(invoke::LambdaInvoker::new(sdk)),
         channels: channels::channels(sdk, &channel_settings, has_topic),
     }
