@@ -1,12 +1,11 @@
 //! `rollout dashboard`: writes (creates or replaces) a CloudWatch dashboard of one alias.
 
-use rollout_aws::dashboards::CloudWatchDashboards;
 use rollout_aws::Adapters;
 use rollout_core::dashboard::{dashboard_body, default_dashboard_name, DashboardInput};
 use rollout_core::validate::{check_alias, check_function_name, short_function_name};
 use rollout_core::{AliasState, InvalidField};
 use rollout_usecases::driver::DriveError;
-use rollout_usecases::ports::AliasStore;
+use rollout_usecases::ports::{AlarmCatalog, AliasStore, CallFailed, Dashboards};
 use serde_json::json;
 
 use crate::args::{as_flags, DashboardArgs, Global, Output};
@@ -23,14 +22,39 @@ pub async fn dashboard(args: &DashboardArgs, global: &Global) -> Result<i32, Com
     // `config` refuses a missing region before any call.
     let region = config.region().map(|r| r.to_string()).unwrap_or_default();
     let adapters = Adapters::new(&config);
-    let alias = adapters
+    let ports = DashboardPorts {
+        aliases: &adapters.aliases,
+        alarms: &adapters.alarms,
+        dashboards: &adapters.dashboards,
+    };
+    write_dashboard(args, &name, &region, &ports, global.output).await
+}
+
+/// What `rollout dashboard` reads and writes, each through its port: the alias, the alarms
+/// that watch it, and the dashboards.
+pub struct DashboardPorts<'a> {
+    pub aliases: &'a dyn AliasStore,
+    pub alarms: &'a dyn AlarmCatalog,
+    pub dashboards: &'a dyn Dashboards,
+}
+
+/// Builds the dashboard of the alias in `region` from what `ports` read, writes it as `name`
+/// and says where to see it.
+async fn write_dashboard(
+    args: &DashboardArgs,
+    name: &str,
+    region: &str,
+    ports: &DashboardPorts<'_>,
+    output: Output,
+) -> Result<i32, CommandError> {
+    let alias = ports
         .aliases
         .get(&args.function, &args.alias)
         .await
         .map_err(DriveError::from)?;
     let function = short_function_name(&args.function);
-    let mut alarms = adapters.alarms.watching(function, &args.alias).await?;
-    for (alarm, arn) in adapters.alarms.arns(&args.alarms).await? {
+    let mut alarms = ports.alarms.watching(function, &args.alias).await?;
+    for (alarm, arn) in ports.alarms.arns(&args.alarms).await? {
         let arn =
             arn.ok_or_else(|| InvalidField::new("--alarm", format!("{alarm:?} does not exist")))?;
         if !alarms.iter().any(|(n, _)| *n == alarm) {
@@ -43,11 +67,9 @@ pub async fn dashboard(args: &DashboardArgs, global: &Global) -> Result<i32, Com
         alias: args.alias.clone(),
         versions: versions.clone(),
         alarm_arns: alarms.iter().map(|(_, arn)| arn.clone()).collect(),
-        region: region.clone(),
+        region: region.to_string(),
     });
-    let problems = CloudWatchDashboards::new(&config)
-        .put(&name, &body.to_string())
-        .await?;
+    let problems = ports.dashboards.put(name, &body.to_string()).await?;
     if !problems.is_empty() {
         return Err(CommandError::Runtime(format!(
             "CloudWatch found problems in dashboard {name}: {}",
@@ -58,7 +80,7 @@ pub async fn dashboard(args: &DashboardArgs, global: &Global) -> Result<i32, Com
     let url = format!(
         "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards:name={name}"
     );
-    match global.output {
+    match output {
         Output::Json => out!(
             "{:#}",
             json!({"dashboardName": name, "region": region, "versions": versions,
@@ -96,6 +118,28 @@ pub fn versions_of(alias: &AliasState) -> Vec<String> {
         new
     });
     versions
+}
+
+/// The names of the alarms that watch `function:alias`, then those named with `--alarm` that
+/// are not among them: the alarms `report` and `status --watch` show.
+pub async fn alarm_names(
+    alarms: &dyn AlarmCatalog,
+    function: &str,
+    alias: &str,
+    named: &[String],
+) -> Result<Vec<String>, CallFailed> {
+    let mut names: Vec<String> = alarms
+        .watching(function, alias)
+        .await?
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    for name in named {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    Ok(names)
 }
 
 /// CloudWatch's rule for dashboard names.

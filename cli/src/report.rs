@@ -8,10 +8,10 @@ use rollout_core::state::rollout_started_at;
 use rollout_core::validate::{check_alias, check_function_name, short_function_name};
 use rollout_core::{InvalidField, Marker};
 use rollout_usecases::driver::DriveError;
-use rollout_usecases::ports::AliasStore;
+use rollout_usecases::ports::{AlarmCatalog, AlarmHistory, AliasStore, Timelines};
 
 use crate::args::{as_flags, Global, Output, ReportArgs};
-use crate::dashboard::versions_of;
+use crate::dashboard::{alarm_names, versions_of};
 use crate::exit::{CommandError, PROMOTED};
 
 /// How far back `--since` reaches: CloudWatch keeps per-minute data for 15 days.
@@ -68,7 +68,33 @@ pub async fn report(args: &ReportArgs, global: &Global) -> Result<i32, CommandEr
         return Err(InvalidField::new("--out", "must name a file to write").into());
     }
     let adapters = crate::aws::adapters(global).await?;
-    let alias = adapters
+    let ports = ReportPorts {
+        aliases: &adapters.aliases,
+        alarms: &adapters.alarms,
+        history: &adapters.alarms,
+        timelines: &adapters.metrics,
+    };
+    write_report(args, asked, &ports, global.output).await
+}
+
+/// What the report reads, each through its port: the alias, the alarms that watch it and what
+/// they did, and its versions' series.
+pub struct ReportPorts<'a> {
+    pub aliases: &'a dyn AliasStore,
+    pub alarms: &'a dyn AlarmCatalog,
+    pub history: &'a dyn AlarmHistory,
+    pub timelines: &'a dyn Timelines,
+}
+
+/// Reads the window `asked` for through `ports`, writes the report to `--out` and says what
+/// it wrote.
+async fn write_report(
+    args: &ReportArgs,
+    asked: Asked,
+    ports: &ReportPorts<'_>,
+    output: Output,
+) -> Result<i32, CommandError> {
+    let alias = ports
         .aliases
         .get(&args.function, &args.alias)
         .await
@@ -94,23 +120,12 @@ pub async fn report(args: &ReportArgs, global: &Global) -> Result<i32, CommandEr
         None => versions_of(&alias),
     };
     let function = short_function_name(&args.function);
-    let mut alarms: Vec<String> = adapters
-        .alarms
-        .watching(function, &args.alias)
-        .await?
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect();
-    for name in &args.alarms {
-        if !alarms.contains(name) {
-            alarms.push(name.clone());
-        }
-    }
-    let timeline = adapters
-        .metrics
+    let alarms = alarm_names(ports.alarms, function, &args.alias, &args.alarms).await?;
+    let timeline = ports
+        .timelines
         .timeline(function, &args.alias, &versions, start, end)
         .await?;
-    let changes = adapters.alarms.state_changes(&alarms, start, end).await?;
+    let changes = ports.history.state_changes(&alarms, start, end).await?;
     let weight = own_weights(timeline.weight, rollout_id.as_deref(), end, now);
     let input = ReportInput {
         function: function.to_string(),
@@ -136,7 +151,7 @@ pub async fn report(args: &ReportArgs, global: &Global) -> Result<i32, CommandEr
         .map(|s| format!("{}%", (s.value * 100.0).round() / 100.0))
         .collect();
     let outcome = input.outcome.as_ref().map(|m| m.status.as_str());
-    match global.output {
+    match output {
         Output::Json => out!(
             "{:#}",
             serde_json::json!({

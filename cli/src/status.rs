@@ -16,6 +16,7 @@ use rollout_usecases::ports::{AlarmSource, AliasStore, MetricsQuery, MetricsSour
 use serde_json::{json, Value};
 
 use crate::args::{as_flags, poll_seconds, AliasArgs, Global, Output, StatusArgs};
+use crate::dashboard::alarm_names;
 use crate::exit::{for_status, CommandError, ABORTED, PROMOTED};
 use crate::plan::analysis_arg;
 
@@ -37,20 +38,10 @@ pub async fn status(args: &StatusArgs, global: &Global) -> Result<i32, CommandEr
         return Ok(PROMOTED);
     }
     let poll = Duration::from_secs(poll);
-    let mut alarms = adapters
-        .alarms
-        .watching(short_function_name(&target.function), &target.alias)
-        .await?
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect::<Vec<_>>();
-    for name in &args.alarms {
-        if !alarms.contains(name) {
-            alarms.push(name.clone());
-        }
-    }
+    let function = short_function_name(&target.function);
+    let alarms = alarm_names(&adapters.alarms, function, &target.alias, &args.alarms).await?;
     let health = Health {
-        function: short_function_name(&target.function).to_string(),
+        function: function.to_string(),
         alias: target.alias.clone(),
         alarms,
         analysis,

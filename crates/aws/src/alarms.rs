@@ -9,7 +9,7 @@ use aws_sdk_cloudwatch::Client;
 use rollout_core::alarms::watches_alias;
 use rollout_core::report::AlarmChange;
 use rollout_core::{AlarmState, AlarmVerdict};
-use rollout_usecases::ports::{AlarmSource, CallFailed};
+use rollout_usecases::ports::{AlarmCatalog, AlarmHistory, AlarmSource, CallFailed};
 
 /// DescribeAlarms accepts at most 100 names per call.
 const NAMES_PER_CALL: usize = 100;
@@ -77,12 +77,13 @@ struct Described {
     arn: Option<String>,
 }
 
-/// For the dashboard and the report: which alarms watch an alias, their ARNs, and their
-/// state changes.
-impl CloudWatchAlarms {
+/// For the dashboard, the report and `status --watch`: which alarms watch an alias, and
+/// their ARNs.
+#[async_trait]
+impl AlarmCatalog for CloudWatchAlarms {
     /// Every metric alarm whose dimensions name `function:alias` (see
     /// [`watches_alias`]), in one paginated scan: `(name, arn)`.
-    pub async fn watching(
+    async fn watching(
         &self,
         function: &str,
         alias: &str,
@@ -118,10 +119,7 @@ impl CloudWatchAlarms {
     }
 
     /// The ARN of each named alarm (metric or composite), `None` for one that does not exist.
-    pub async fn arns(
-        &self,
-        names: &[String],
-    ) -> Result<Vec<(String, Option<String>)>, CallFailed> {
+    async fn arns(&self, names: &[String]) -> Result<Vec<(String, Option<String>)>, CallFailed> {
         let found: Vec<(String, String)> = self
             .by_name(names)
             .await?
@@ -139,10 +137,14 @@ impl CloudWatchAlarms {
             })
             .collect())
     }
+}
 
+/// For the report: what the alarms did.
+#[async_trait]
+impl AlarmHistory for CloudWatchAlarms {
     /// The state changes (`StateUpdate` history items) of the named alarms between `start`
     /// and `end`, oldest first; an item whose data cannot be read is shown from its summary.
-    pub async fn state_changes(
+    async fn state_changes(
         &self,
         names: &[String],
         start: chrono::DateTime<chrono::Utc>,

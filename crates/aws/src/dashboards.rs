@@ -1,24 +1,25 @@
 //! CloudWatch dashboards: `rollout dashboard` writes one with PutDashboard, which creates it
 //! or replaces it whole (writing it again is harmless: a lost answer is retried as is).
 
+use async_trait::async_trait;
 use aws_sdk_cloudwatch::Client;
-use rollout_usecases::ports::CallFailed;
+use rollout_usecases::ports::{CallFailed, Dashboards};
 
 pub struct CloudWatchDashboards {
     client: Client,
 }
 
 impl CloudWatchDashboards {
-    /// Only `rollout dashboard` writes dashboards, so [`crate::Adapters`] does not carry one.
-    pub fn new(config: &aws_config::SdkConfig) -> Self {
-        CloudWatchDashboards {
-            client: Client::new(config),
-        }
+    pub fn new(client: Client) -> Self {
+        CloudWatchDashboards { client }
     }
+}
 
+#[async_trait]
+impl Dashboards for CloudWatchDashboards {
     /// Writes the dashboard; returns what CloudWatch found wrong with the body
     /// (`DashboardValidationMessages`: `dataPath: message`), empty when nothing.
-    pub async fn put(&self, name: &str, body: &str) -> Result<Vec<String>, CallFailed> {
+    async fn put(&self, name: &str, body: &str) -> Result<Vec<String>, CallFailed> {
         let out = self
             .client
             .put_dashboard()

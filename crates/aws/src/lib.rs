@@ -1,6 +1,6 @@
 //! The AWS adapters: one SDK-backed implementation of each port of `rollout-usecases`. They
 //! translate between the SDK and the domain's plain values, and decide nothing. Functions and
-//! the CLI build them once (`Adapters::load`) and hand them to the use cases.
+//! the CLI build them once (`Adapters::new`, [`hook`]) and hand them to the use cases.
 
 pub mod alarms;
 pub mod aliases;
@@ -209,12 +209,46 @@ where
     }
 }
 
-/// The SDK-backed adapters a driver needs (and `rollout check`'s trigger listing), built once
+/// The SDK clients the adapters share, each built once per process: a clone shares the
+/// client's configuration and connections, so it costs nothing; building one does not.
+struct Clients {
+    lambda: aws_sdk_lambda::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+}
+
+impl Clients {
+    fn new(sdk: &SdkConfig) -> Self {
+        Clients {
+            lambda: aws_sdk_lambda::Client::new(sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
+        }
+    }
+
+    fn aliases(&self) -> aliases::LambdaAliases {
+        aliases::LambdaAliases::new(self.lambda.clone())
+    }
+
+    fn alarms(&self) -> alarms::CloudWatchAlarms {
+        alarms::CloudWatchAlarms::new(self.cloudwatch.clone())
+    }
+
+    fn metrics(&self) -> metrics::CloudWatchMetrics {
+        metrics::CloudWatchMetrics::new(self.cloudwatch.clone())
+    }
+}
+
+/// The SDK-backed adapters a driver needs, and what the CLI reads besides (`rollout check`'s
+/// trigger listing, the alarms, series and dashboards of `report` and `dashboard`), built once
 /// from one configuration.
 pub struct Adapters {
     pub aliases: aliases::LambdaAliases,
+    /// Also the [`AlarmCatalog`](rollout_usecases::ports::AlarmCatalog) and
+    /// [`AlarmHistory`](rollout_usecases::ports::AlarmHistory) the CLI reads.
     pub alarms: alarms::CloudWatchAlarms,
+    /// Also the [`Timelines`](rollout_usecases::ports::Timelines) of the report.
     pub metrics: metrics::CloudWatchMetrics,
+    /// Where `rollout dashboard` writes (a clone of the CloudWatch client: free to carry).
+    pub dashboards: dashboards::CloudWatchDashboards,
     /// The SNS topics rollouts name, checked before a start.
     pub notifier: sns::SnsNotifier,
     /// Every channel events go to (see [`channels::channels`]).
@@ -235,14 +269,15 @@ impl Adapters {
 
     /// The adapters, with events going to SNS and every channel `settings` configures.
     pub fn with_channels(config: &SdkConfig, settings: &ChannelSettings) -> Self {
-        let lambda = aws_sdk_lambda::Client::new(config);
+        let clients = Clients::new(config);
         Adapters {
-            aliases: aliases::LambdaAliases::new(lambda.clone()),
-            alarms: alarms::CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(config)),
-            metrics: metrics::CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::new(config)),
+            aliases: clients.aliases(),
+            alarms: clients.alarms(),
+            metrics: clients.metrics(),
+            dashboards: dashboards::CloudWatchDashboards::new(clients.cloudwatch.clone()),
             notifier: sns::SnsNotifier::new(aws_sdk_sns::Client::new(config)),
             channels: channels::channels(config, settings, true),
-            triggers: triggers::LambdaTriggers::new(lambda),
+            triggers: triggers::LambdaTriggers::new(clients.lambda),
         }
     }
 
@@ -293,21 +328,17 @@ pub fn hook(kind: HookKind, sdk: &SdkConfig, settings: Result<HookSettings, Inva
     if let Err(e) = &settings {
         tracing::error!(error = %e, "invalid configuration; every hook will answer Failed");
     }
+    // The clients `Adapters` builds; not its topic checker (SNS), which a hook never uses.
+    let clients = Clients::new(sdk);
     Hook {
         kind,
         settings,
         deployments: Box::new(codedeploy::CodeDeployments::new(
             aws_sdk_codedeploy::Client::new(sdk),
         )),
-        aliases: Box::new(aliases::LambdaAliases::new(aws_sdk_lambda::Client::new(
-            sdk,
-        ))),
-        alarms: Box::new(alarms::CloudWatchAlarms::new(
-            aws_sdk_cloudwatch::Client::new(sdk),
-        )),
-        metrics: Box::new(metrics::CloudWatchMetrics::new(
-            aws_sdk_cloudwatch::Client::new(sdk),
-        )),
+        aliases: Box::new(clients.aliases()),
+        alarms: Box::new(clients.alarms()),
+        metrics: Box::new(clients.metrics()),
         invoker: Box::new(invoke::LambdaInvoker::new(sdk)),
         channels: channels::channels(sdk, &channel_settings, has_topic),
     }

@@ -7,6 +7,8 @@
 //! written with `PutMetricData`, several points in one call, where no log line can carry them:
 //! the CLI, and the scheduled judge (inside Lambda the drivers use [`crate::emf`]). The IAM
 //! policy allows PutMetricData only in that namespace.
+//!
+//! And the report's timeline: both namespaces' series over a window, in one paginated read.
 
 use std::collections::HashMap;
 
@@ -18,7 +20,9 @@ use aws_sdk_cloudwatch::Client;
 use rollout_core::dashboard::{CANARY_VERDICT, ROLLOUT_NAMESPACE, TRAFFIC_WEIGHT};
 use rollout_core::report::{Point, VersionSeries};
 use rollout_core::VersionMetrics;
-use rollout_usecases::ports::{CallFailed, Datapoint, MetricsQuery, MetricsSink, MetricsSource};
+use rollout_usecases::ports::{
+    CallFailed, Datapoint, MetricsQuery, MetricsSink, MetricsSource, Timeline, Timelines,
+};
 
 const NAMESPACE: &str = "AWS/Lambda";
 const PERIOD_SECONDS: i32 = 60;
@@ -216,22 +220,15 @@ pub fn tally(
     })
 }
 
-/// What the report draws, over a window: the weight and verdict every driver publishes
-/// (`LambdaRollout`) and each version's calls, errors and p99 (`AWS/Lambda`, per minute).
-pub struct Timeline {
-    pub weight: Vec<Point>,
-    pub verdict: Vec<Point>,
-    pub versions: Vec<VersionSeries>,
-}
-
 /// How far back CloudWatch answers with periods under a minute.
 const FINE_PERIODS_FOR_HOURS: i64 = 3;
 
-impl CloudWatchMetrics {
+#[async_trait]
+impl Timelines for CloudWatchMetrics {
     /// The report's series for `function:alias` and `versions` in one paginated
     /// GetMetricData. The weight is read per second while CloudWatch allows it (windows that
     /// start under 3 hours ago), so steps seconds apart stay apart; per minute otherwise.
-    pub async fn timeline(
+    async fn timeline(
         &self,
         function: &str,
         alias: &str,

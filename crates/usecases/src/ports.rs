@@ -319,3 +319,65 @@ pub trait Invoker: Send + Sync {
         payload: &Value,
     ) -> Result<Invocation, CallFailed>;
 }
+
+// --- What the CLI reads for people: alarms by alias, their history, series, dashboards ---
+
+use rollout_core::report::{AlarmChange, Point, VersionSeries};
+
+/// Which alarms watch an alias, and the ARNs of alarms named by hand: what `rollout
+/// dashboard`, `report` and `status --watch` show besides the alarms a rollout names.
+#[async_trait]
+pub trait AlarmCatalog: Send + Sync {
+    /// Every metric alarm whose dimensions name `function:alias` (see
+    /// [`rollout_core::alarms::watches_alias`]): `(name, arn)`.
+    async fn watching(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Vec<(String, String)>, CallFailed>;
+    /// The ARN of each named alarm (metric or composite), `None` for one that does not exist.
+    async fn arns(&self, names: &[String]) -> Result<Vec<(String, Option<String>)>, CallFailed>;
+}
+
+/// What alarms did over a window, for the report.
+#[async_trait]
+pub trait AlarmHistory: Send + Sync {
+    /// The state changes of the named alarms between `start` and `end`, oldest first.
+    async fn state_changes(
+        &self,
+        names: &[String],
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<AlarmChange>, CallFailed>;
+}
+
+/// What the report draws, over a window: the weight and verdict every driver publishes
+/// (`LambdaRollout`) and each version's calls, errors and p99 (`AWS/Lambda`, per minute).
+pub struct Timeline {
+    pub weight: Vec<Point>,
+    pub verdict: Vec<Point>,
+    pub versions: Vec<VersionSeries>,
+}
+
+/// The series of a rollout's timeline, for the report.
+#[async_trait]
+pub trait Timelines: Send + Sync {
+    /// The series for `function:alias` (the plain function name) and `versions` between
+    /// `start` and `end`, each sorted by time.
+    async fn timeline(
+        &self,
+        function: &str,
+        alias: &str,
+        versions: &[String],
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Timeline, CallFailed>;
+}
+
+/// Where `rollout dashboard` writes the dashboard body `rollout_core::dashboard` builds.
+#[async_trait]
+pub trait Dashboards: Send + Sync {
+    /// Creates or replaces the dashboard; returns what the store found wrong with the body
+    /// (`dataPath: message`), empty when nothing.
+    async fn put(&self, name: &str, body: &str) -> Result<Vec<String>, CallFailed>;
+}
