@@ -6,9 +6,9 @@ use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use chrono::{DateTime, Utc};
 use lambda_runtime::{tracing, Diagnostic, LambdaEvent};
 use rollout_core::InvalidField;
+use rollout_lambda::diagnostic;
 use rollout_usecases::alarm_rollback::{roll_back_guarded, AlarmChange, AlarmRollbackSettings};
 use rollout_usecases::driver::{Driver, StopScope};
-use rollout_usecases::failure::Failure;
 use rollout_usecases::ports::{AlarmSource, AliasStore};
 use serde_json::Value;
 
@@ -77,20 +77,6 @@ pub fn parse_alarm_change(event: Value) -> Result<AlarmChange, InvalidField> {
         reason: text(&detail["state"]["reason"]),
         dimensions,
     })
-}
-
-/// A failed invocation as Lambda reports it: the `errorType` of `rollout_usecases::failure`,
-/// logged once, here; the event itself never is.
-fn diagnostic(failure: impl Into<Failure>) -> Diagnostic {
-    let Failure {
-        error_type,
-        message,
-    } = failure.into();
-    tracing::error!(error_type, error = %message, "request failed");
-    Diagnostic {
-        error_type: error_type.into(),
-        error_message: message,
-    }
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 //! (`rollout_usecases::canary_judge`) and answers with the verdicts, or Lambda's `errorType`.
 
 use chrono::{DateTime, Utc};
-use lambda_runtime::{tracing, Diagnostic};
+use lambda_runtime::Diagnostic;
+use rollout_lambda::diagnostic;
 use rollout_usecases::canary_judge::{Judge, JudgeReport, JudgeSettings};
-use rollout_usecases::failure::Failure;
 
 /// One run: every alias judged and its `CanaryVerdict` published. The schedule's event
 /// carries nothing the judge needs.
@@ -14,20 +14,6 @@ pub async fn judge_now(
     now: DateTime<Utc>,
 ) -> Result<JudgeReport, Diagnostic> {
     judge.run(settings, now).await.map_err(diagnostic)
-}
-
-/// A failed invocation as Lambda reports it: the `errorType` of `rollout_usecases::failure`,
-/// logged once, here.
-fn diagnostic(failure: impl Into<Failure>) -> Diagnostic {
-    let Failure {
-        error_type,
-        message,
-    } = failure.into();
-    tracing::error!(error_type, error = %message, "request failed");
-    Diagnostic {
-        error_type: error_type.into(),
-        error_message: message,
-    }
 }
 
 #[cfg(test)]

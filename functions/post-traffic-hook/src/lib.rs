@@ -1,36 +1,14 @@
 //! post-traffic-hook's handler: CodeDeploy's `AfterAllowTraffic` lifecycle event in, the
 //! hook's answer (`rollout_usecases::hooks`), and its report, or Lambda's `errorType`, out.
 
-use lambda_runtime::{tracing, Diagnostic, LambdaEvent};
-use rollout_usecases::failure::Failure;
-use rollout_usecases::hooks::Hook;
-use serde_json::Value;
-
-/// The function's whole job for one event: answer CodeDeploy, whatever happens, before the
-/// invocation's deadline.
-pub async fn answer(hook: &Hook, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
-    hook.answer(event.payload, event.context.deadline)
-        .await
-        .map_err(diagnostic)
-}
-
-/// A failed invocation as Lambda reports it: the `errorType` of `rollout_usecases::failure`,
-/// logged once, here; the event itself never is.
-fn diagnostic(failure: impl Into<Failure>) -> Diagnostic {
-    let Failure {
-        error_type,
-        message,
-    } = failure.into();
-    tracing::error!(error_type, error = %message, "request failed");
-    Diagnostic {
-        error_type: error_type.into(),
-        error_message: message,
-    }
-}
+pub use rollout_lambda::answer_hook as answer;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use lambda_runtime::LambdaEvent;
+    use serde_json::Value;
 
     use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use aws_lambda_events::event::codepipeline_job::CodePipelineJobEvent;
 use chrono::{DateTime, Utc};
-use lambda_runtime::{tracing, Diagnostic, LambdaEvent};
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use rollout_core::InvalidField;
+use rollout_lambda::diagnostic;
 use rollout_usecases::driver::Driver;
 use rollout_usecases::failure::{notification_failed, Failure};
 use rollout_usecases::pipeline::{outcome_json, run_job, PipelineJob};
@@ -93,20 +94,6 @@ pub fn parse_job(event: Value) -> Result<PipelineJob, InvalidField> {
             .unwrap_or_default(),
         continuation_token: job.data.continuation_token.filter(|t| !t.is_empty()),
     })
-}
-
-/// A failed invocation as Lambda reports it: the `errorType` of `rollout_usecases::failure`,
-/// logged once, here; the event itself never is (a pipeline job carries credentials).
-fn diagnostic(failure: impl Into<Failure>) -> Diagnostic {
-    let Failure {
-        error_type,
-        message,
-    } = failure.into();
-    tracing::error!(error_type, error = %message, "request failed");
-    Diagnostic {
-        error_type: error_type.into(),
-        error_message: message,
-    }
 }
 
 #[cfg(test)]
