@@ -171,15 +171,11 @@ impl TargetArgs {
     /// The spec these flags stand for, with the run's own topic and bake time.
     pub fn spec(&self, topic: Option<String>, bake_time: Option<u64>) -> Spec {
         Spec {
-            function_name: self.function.clone(),
-            alias: self.alias.clone(),
-            target_version: self.to.clone(),
             current_version: self.from.clone(),
-            strategy: self.strategy.clone(),
-            alarms: self.alarms.clone(),
             notification_topic_arn: topic,
             bake_time,
-            analysis: None,
+            ..Spec::new(&self.function, &self.alias, &self.to, &self.strategy)
+                .alarms(self.alarms.clone())
         }
     }
 

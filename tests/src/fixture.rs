@@ -761,6 +761,18 @@ pub fn rollout_cli_with(stack: &Ministack, env: &[(&str, &str)], args: &[&str]) 
         .expect("run rollout")
 }
 
+/// A command's stdout as the one JSON document it must be; if it is not, the test fails
+/// showing both streams.
+pub fn stdout_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
 /// Starts the `rollout` command against `endpoint` (ministack's, or a proxy in front of
 /// it) in the background, its output captured; the test waits for it.
 pub fn spawn_rollout_cli(stack: &Ministack, endpoint: &str, args: &[&str]) -> Child {

@@ -3,8 +3,10 @@
 //! AWS services no emulator has (CodeDeploy, CodePipeline), in-memory Lambda
 //! deployment packages ([`lambda_zip`]), host paths and plain-TCP helpers
 //! ([`host`]), reading back a written report ([`report_html`]) and the shared SDK
-//! configuration ([`sdk_config`]).
+//! configuration ([`sdk_config`]). Every test binary starts from one [`Setup`] and steps
+//! rollouts by the [`clock`].
 
+pub mod clock;
 pub mod deployment;
 pub mod events;
 pub mod faults;
@@ -13,10 +15,12 @@ pub mod host;
 pub mod lambda_zip;
 pub mod ministack;
 pub mod report_html;
+pub mod setup;
 pub mod stub;
 pub mod webhook;
 
 pub use ministack::Ministack;
+pub use setup::Setup;
 pub use stub::{Recorded, RecordingStub};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};

@@ -369,17 +369,7 @@ mod tests {
     #[test]
     fn a_drivers_own_write_drops_a_promote_and_keeps_a_pause() {
         use crate::state::{Rollout, Spec};
-        let spec = Spec {
-            function_name: "orders".into(),
-            alias: "live".into(),
-            target_version: "7".into(),
-            current_version: Some("6".into()),
-            strategy: "Canary10Percent5Minutes".into(),
-            alarms: Vec::new(),
-            notification_topic_arn: None,
-            bake_time: None,
-            analysis: None,
-        };
+        let spec = Spec::new("orders", "live", "7", "Canary10Percent5Minutes").from("6");
         let plan = spec.validate().unwrap();
         let at = DateTime::<Utc>::UNIX_EPOCH;
         let mut rollout = Rollout::started(

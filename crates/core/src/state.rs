@@ -180,6 +180,58 @@ impl Rollout {
 const FIELDS_OF_EARLIER_VERSIONS: [&str; 1] = ["unpublishedWeights"];
 
 impl Spec {
+    /// Move `alias` of `function_name` to `target_version` by `strategy`; everything else as a
+    /// caller's JSON leaves it out: no current version pinned, no alarms, no topic, no bake,
+    /// no judgement.
+    pub fn new(
+        function_name: impl Into<String>,
+        alias: impl Into<String>,
+        target_version: impl Into<String>,
+        strategy: impl Into<String>,
+    ) -> Spec {
+        Spec {
+            function_name: function_name.into(),
+            alias: alias.into(),
+            target_version: target_version.into(),
+            current_version: None,
+            strategy: strategy.into(),
+            alarms: Vec::new(),
+            notification_topic_arn: None,
+            bake_time: None,
+            analysis: None,
+        }
+    }
+
+    /// Only from `version`: the rollout is refused if the alias is elsewhere.
+    pub fn from(mut self, version: impl Into<String>) -> Spec {
+        self.current_version = Some(version.into());
+        self
+    }
+
+    /// Watching these CloudWatch alarms.
+    pub fn alarms(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Spec {
+        self.alarms = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Told on this SNS topic.
+    pub fn topic(mut self, arn: impl Into<String>) -> Spec {
+        self.notification_topic_arn = Some(arn.into());
+        self
+    }
+
+    /// Watched for `seconds` more after 100 %.
+    pub fn bake(mut self, seconds: u64) -> Spec {
+        self.bake_time = Some(seconds);
+        self
+    }
+
+    /// With a canary judgement.
+    pub fn analysis(mut self, analysis: Analysis) -> Spec {
+        self.analysis = Some(analysis);
+        self
+    }
+
     /// Checks every field without touching AWS, and returns the plan the strategy names.
     pub fn validate(&self) -> Result<Plan, InvalidField> {
         check_function_name(&self.function_name)?;
@@ -387,17 +439,7 @@ impl Rollout {
         use crate::judgement::{VersionMetrics, Window};
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
         let full = Rollout {
-            spec: Spec {
-                function_name: String::new(),
-                alias: String::new(),
-                target_version: String::new(),
-                current_version: None,
-                strategy: String::new(),
-                alarms: Vec::new(),
-                notification_topic_arn: None,
-                bake_time: None,
-                analysis: None,
-            },
+            spec: Spec::new("", "", "", ""),
             rollout_id: String::new(),
             status: Status::InProgress,
             step_index: 0,
@@ -440,6 +482,14 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn a_new_spec_is_what_a_callers_json_with_only_the_required_fields_reads_as() {
+        let json = serde_json::json!({"functionName": "orders", "alias": "live",
+            "targetVersion": "2", "strategy": "AllAtOnce"});
+        let read: Spec = serde_json::from_value(json).unwrap();
+        assert_eq!(Spec::new("orders", "live", "2", "AllAtOnce"), read);
+    }
+
+    #[test]
     fn a_rollout_id_tells_when_it_started() {
         let at = rollout_started_at("r-20261123T130005123Z").unwrap();
         assert_eq!(at.to_rfc3339(), "2026-11-23T13:00:05.123+00:00");
@@ -455,17 +505,7 @@ mod tests {
     fn state(step_index: usize, weight: f64, next: bool, id: &str) -> Rollout {
         let at = DateTime::<Utc>::UNIX_EPOCH;
         Rollout {
-            spec: Spec {
-                function_name: "orders".into(),
-                alias: "live".into(),
-                target_version: "2".into(),
-                current_version: Some("1".into()),
-                strategy: "Linear10PercentEvery1Minute".into(),
-                alarms: Vec::new(),
-                notification_topic_arn: None,
-                bake_time: None,
-                analysis: None,
-            },
+            spec: Spec::new("orders", "live", "2", "Linear10PercentEvery1Minute").from("1"),
             rollout_id: id.into(),
             status: Status::InProgress,
             step_index,

@@ -40,17 +40,7 @@ pub fn t(seconds: i64) -> DateTime<Utc> {
 
 /// `orders:live` from its current version to 2, ten steps, watching `errors`.
 pub fn spec() -> Spec {
-    Spec {
-        function_name: "orders".into(),
-        alias: "live".into(),
-        target_version: "2".into(),
-        current_version: None,
-        strategy: "Linear10PercentEvery1Minute".into(),
-        alarms: vec!["errors".into()],
-        notification_topic_arn: None,
-        bake_time: None,
-        analysis: None,
-    }
+    Spec::new("orders", "live", "2", "Linear10PercentEvery1Minute").alarms(["errors"])
 }
 
 /// What the next call to a fake meets instead of a plain answer.

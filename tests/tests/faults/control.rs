@@ -306,12 +306,11 @@ fn the_cli_gives_up_on_a_throttling_storm_with_exit_1_and_writes_nothing() {
 /// EventBridge and the TrafficWeight metric down during a rollback: with `sns_down`, SNS too.
 async fn rollback_with_signals_down(sns_down: bool) {
     let mut f = Faulty::new().await;
-    f.adapters
-        .channels
-        .push(Box::new(rollout_aws::events::EventBridgeEvents::new(
-            aws_sdk_eventbridge::Client::new(&sdk_config(&f.proxy.url())),
-            "default".into(),
-        )));
+    let event_bus = rollout_aws::events::EventBridgeEvents::new(
+        aws_sdk_eventbridge::Client::new(&sdk_config(&f.proxy.url())),
+        "default".into(),
+    );
+    f.adapters.channels.push(Box::new(event_bus));
     let alarm = f.function("orders").await;
     let rollout = started_with(&f, "orders", "20%:10m", &alarm).await;
     f.world.set_alarm(&alarm, StateValue::Alarm).await;

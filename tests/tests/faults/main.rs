@@ -7,26 +7,40 @@
 mod control;
 mod random;
 
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use chrono::{DateTime, TimeZone, Utc};
-use rollout_aws::Adapters;
-use rollout_core::{Rollout, Spec, Status};
+use chrono::Utc;
+use rollout_core::{Rollout, Status};
+pub use rollout_testkit::clock::t;
 use rollout_testkit::faults::{Fault, FaultProxy};
-use rollout_testkit::fixture::{kept, spawn_rollout_cli, World};
-use rollout_testkit::{sdk_config, Ministack};
+use rollout_testkit::fixture::{kept, spawn_rollout_cli};
+use rollout_testkit::{sdk_config, Ministack, Setup};
 use rollout_usecases::driver::Driver;
 use rollout_usecases::patience::Patience;
 use rollout_usecases::readiness::ReadyWait;
 
-/// A ministack, its world (direct clients, never faulted), and a proxy in front of it.
+/// The kit's setup with a proxy in front of the emulator: the adapters' every call goes
+/// through it, the world's (the test's own look) never does.
 pub struct Faulty {
-    pub stack: Ministack,
-    pub world: World,
+    setup: Setup,
     pub proxy: FaultProxy,
-    /// SDK-backed adapters whose every call goes through the proxy.
-    pub adapters: Adapters,
+}
+
+impl Deref for Faulty {
+    type Target = Setup;
+
+    fn deref(&self) -> &Setup {
+        &self.setup
+    }
+}
+
+/// A test may add channels to the adapters.
+impl DerefMut for Faulty {
+    fn deref_mut(&mut self) -> &mut Setup {
+        &mut self.setup
+    }
 }
 
 /// Quick enough for a test, the same shape as in production: reads give up after seconds,
@@ -41,15 +55,9 @@ pub const PATIENCE: Patience = Patience {
 impl Faulty {
     pub async fn new() -> Faulty {
         let stack = Ministack::start().await;
-        let world = World::new(&stack).await;
         let proxy = FaultProxy::start(&stack.endpoint());
-        let adapters = Adapters::new(&sdk_config(&proxy.url()));
-        Faulty {
-            stack,
-            world,
-            proxy,
-            adapters,
-        }
+        let setup = Setup::calling(stack, &sdk_config(&proxy.url())).await;
+        Faulty { setup, proxy }
     }
 
     pub fn driver(&self) -> Driver<'_> {
@@ -57,33 +65,6 @@ impl Faulty {
         driver.patience = PATIENCE;
         driver
     }
-
-    pub fn spec(&self, function: &str, strategy: &str, alarm: &str) -> Spec {
-        Spec {
-            function_name: function.into(),
-            alias: "live".into(),
-            target_version: "2".into(),
-            current_version: None,
-            strategy: strategy.into(),
-            alarms: vec![alarm.into()],
-            notification_topic_arn: Some(self.world.topic_arn.clone()),
-            bake_time: None,
-            analysis: None,
-        }
-    }
-
-    /// A function with versions 1 and 2 behind `live` on 1, and its alarm, OK.
-    pub async fn function(&self, name: &str) -> String {
-        self.world.function_with_two_versions(name).await;
-        let alarm = format!("{name}-errors");
-        self.world.alarm(&alarm, name, None).await;
-        self.world.set_alarm(&alarm, StateValue::Ok).await;
-        alarm
-    }
-}
-
-pub fn t(seconds: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_900_000_000 + seconds, 0).unwrap()
 }
 
 async fn started(f: &Faulty, function: &str, alarm: &str) -> Rollout {
@@ -93,7 +74,7 @@ async fn started(f: &Faulty, function: &str, alarm: &str) -> Rollout {
 async fn started_with(f: &Faulty, function: &str, strategy: &str, alarm: &str) -> Rollout {
     f.driver()
         .start(
-            &f.spec(function, strategy, alarm),
+            &f.spec(function, strategy).alarms([alarm]),
             "r-20300317T170000000Z".into(),
             t(0),
             &ReadyWait::up_to(Duration::from_secs(30)),

@@ -113,7 +113,7 @@ async fn seeded_random_faults_never_strand_traffic_or_lose_alerts() {
         } else {
             "20%:1m,50%:1m"
         };
-        let spec = f.spec(&function, strategy, alarm);
+        let spec = f.spec(&function, strategy).alarms([alarm]);
         let breach = i % 3 == 0;
         if i % 6 == 4 {
             figures.provisioned += 1;

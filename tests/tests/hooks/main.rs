@@ -6,12 +6,12 @@ mod binaries;
 mod post;
 mod pre;
 
+use std::ops::Deref;
 use std::time::Duration;
 
 use rollout_aws::codedeploy::CodeDeployments;
 use rollout_testkit::deployment::{answers, appspec_yaml, get_deployment, hook_event};
-use rollout_testkit::fixture::World;
-use rollout_testkit::{Ministack, RecordingStub};
+use rollout_testkit::RecordingStub;
 use rollout_usecases::hooks::{Hook, HookError, HookKind, HookReport, HookSettings};
 use serde_json::Value;
 
@@ -21,23 +21,28 @@ pub const DEPLOYMENT: &str = "d-HOOKTEST1";
 /// `orders-errors`, a topic with a subscriber, and a CodeDeploy stub whose deployment moves
 /// `orders:live` from 1 to 2.
 pub struct Setup {
-    pub stack: Ministack,
-    pub world: World,
+    setup: rollout_testkit::Setup,
     pub stub: RecordingStub,
+}
+
+impl Deref for Setup {
+    type Target = rollout_testkit::Setup;
+
+    fn deref(&self) -> &rollout_testkit::Setup {
+        &self.setup
+    }
 }
 
 impl Setup {
     pub async fn new() -> Setup {
-        let stack = Ministack::start().await;
-        let world = World::new(&stack).await;
-        world.function_with_two_versions("orders").await;
-        world.alarm("orders-errors", "orders", None).await;
+        let setup = rollout_testkit::Setup::new().await;
+        setup.function("orders").await;
         let stub = RecordingStub::start([(
             "GetDeployment",
             200,
             get_deployment(DEPLOYMENT, &appspec_yaml("orders", "live", "1", "2")),
         )]);
-        Setup { stack, world, stub }
+        Setup { setup, stub }
     }
 
     /// The deployment's revision from now on.

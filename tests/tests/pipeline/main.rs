@@ -2,38 +2,41 @@
 //! stub, everything else to ministack. In-process tests move the clock; one test runs the
 //! real binary and checks that the job's credentials never reach a log.
 
+use std::ops::Deref;
+
 use aws_sdk_cloudwatch::types::StateValue;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rollout_aws::codepipeline::CodePipelineResults;
-use rollout_aws::Adapters;
-use rollout_testkit::fixture::World;
-use rollout_testkit::{Ministack, RecordingStub};
+use rollout_testkit::clock::{later, t0};
+use rollout_testkit::RecordingStub;
 use rollout_usecases::pipeline::{run_job, JobOutcome};
 use rollout_usecases::readiness::ReadyWait;
 use serde_json::{json, Value};
 use traffic_shifter::{parse_job, JOB_KEY};
 
+/// The kit's setup with `orders` and its alarm, and a CodePipeline stub for the job results.
 struct Setup {
-    stack: Ministack,
-    world: World,
-    adapters: Adapters,
+    setup: rollout_testkit::Setup,
     stub: RecordingStub,
     results: CodePipelineResults,
 }
 
+impl Deref for Setup {
+    type Target = rollout_testkit::Setup;
+
+    fn deref(&self) -> &rollout_testkit::Setup {
+        &self.setup
+    }
+}
+
 impl Setup {
     async fn new() -> Setup {
-        let stack = Ministack::start().await;
-        let world = World::new(&stack).await;
-        world.function_with_two_versions("orders").await;
-        world.alarm("orders-errors", "orders", None).await;
-        let adapters = Adapters::new(&stack.sdk_config());
+        let setup = rollout_testkit::Setup::new().await;
+        setup.function("orders").await;
         let stub = RecordingStub::start([]);
         let results = CodePipelineResults::from_config(&stub.sdk_config());
         Setup {
-            stack,
-            world,
-            adapters,
+            setup,
             stub,
             results,
         }
@@ -105,7 +108,7 @@ fn job_event(user_parameters: &str, token: Option<&str>) -> Value {
 async fn a_rollout_is_promoted_across_several_invocations() {
     let s = Setup::new().await;
     let params = s.params("Linear50PercentEvery1Minute");
-    let outcome = s.invoke(&params, None, Utc::now()).await;
+    let outcome = s.invoke(&params, None, t0()).await;
     let JobOutcome::Continue(first) = outcome else {
         panic!("{outcome:?}")
     };
@@ -130,8 +133,7 @@ async fn a_rollout_is_promoted_across_several_invocations() {
     );
 
     // Not yet due: alarms re-checked, same token back, alias unchanged.
-    s.invoke(&params, Some(&token), start + Duration::seconds(20))
-        .await;
+    s.invoke(&params, Some(&token), later(start, 20)).await;
     let (_, body) = s.last_result();
     assert!(body["continuationToken"].is_string());
     assert_eq!(
@@ -140,8 +142,7 @@ async fn a_rollout_is_promoted_across_several_invocations() {
     );
 
     let token = body["continuationToken"].as_str().unwrap().to_string();
-    s.invoke(&params, Some(&token), start + Duration::seconds(60))
-        .await;
+    s.invoke(&params, Some(&token), later(start, 60)).await;
     let (op, body) = s.last_result();
     assert_eq!(op, "PutJobSuccessResult");
     assert!(body.get("continuationToken").is_none(), "done: no token");
@@ -155,14 +156,12 @@ async fn a_rollout_is_promoted_across_several_invocations() {
 async fn a_breach_restores_the_alias_then_fails_the_job() {
     let s = Setup::new().await;
     let params = s.params("Linear50PercentEvery1Minute");
-    let start = Utc::now();
+    let start = t0();
     s.invoke(&params, None, start).await;
     let (_, body) = s.last_result();
     let token = body["continuationToken"].as_str().unwrap().to_string();
     s.world.set_alarm("orders-errors", StateValue::Alarm).await;
-    let outcome = s
-        .invoke(&params, Some(&token), start + Duration::seconds(10))
-        .await;
+    let outcome = s.invoke(&params, Some(&token), later(start, 10)).await;
     assert!(matches!(outcome, JobOutcome::Failed { .. }));
     let (op, body) = s.last_result();
     assert_eq!(op, "PutJobFailureResult");
@@ -188,7 +187,7 @@ async fn invalid_user_parameters_are_a_configuration_error_and_touch_nothing() {
         (s.params("Canary10Percent0Minutes"), "strategy"),
     ];
     for (params, field) in cases {
-        s.invoke(&params, None, Utc::now()).await;
+        s.invoke(&params, None, t0()).await;
         let (op, body) = s.last_result();
         assert_eq!(op, "PutJobFailureResult");
         assert_eq!(body["failureDetails"]["type"], "ConfigurationError");
@@ -207,14 +206,13 @@ async fn invalid_user_parameters_are_a_configuration_error_and_touch_nothing() {
 async fn a_garbled_token_fails_the_job_and_touches_nothing() {
     let s = Setup::new().await;
     let params = s.params("Linear50PercentEvery1Minute");
-    let start = Utc::now();
+    let start = t0();
     s.invoke(&params, None, start).await;
     let (_, body) = s.last_result();
     let token = body["continuationToken"].as_str().unwrap().to_string();
     let before = s.world.alias("orders").await;
     let tampered = token.replacen("r1.", "r1.A", 1);
-    s.invoke(&params, Some(&tampered), start + Duration::seconds(60))
-        .await;
+    s.invoke(&params, Some(&tampered), later(start, 60)).await;
     let (op, body) = s.last_result();
     assert_eq!(op, "PutJobFailureResult");
     assert!(
@@ -275,7 +273,7 @@ async fn a_version_published_a_moment_ago_is_waited_for_by_a_continuation_then_r
     .to_string();
     let before = s.world.alias("orders").await;
     // An invocation with no time left to wait: it continues later and starts nothing.
-    let start = Utc::now();
+    let start = t0();
     let outcome = s
         .invoke_waiting(&params, None, start, std::time::Duration::ZERO)
         .await;
@@ -295,9 +293,7 @@ async fn a_version_published_a_moment_ago_is_waited_for_by_a_continuation_then_r
             let token = body["continuationToken"].as_str().unwrap().to_string();
             assert!(token.starts_with("w1."), "{token}");
             // CodePipeline calls again with the token: this one waits as it can, and starts.
-            let outcome = s
-                .invoke(&params, Some(&token), start + Duration::seconds(30))
-                .await;
+            let outcome = s.invoke(&params, Some(&token), later(start, 30)).await;
             let JobOutcome::Continue(rollout) = outcome else {
                 panic!("{outcome:?}")
             };
@@ -329,7 +325,7 @@ async fn a_failed_canary_judgement_restores_the_alias_then_fails_the_job_with_th
         "strategy": "Canary10Percent5Minutes", "notificationTopicArn": s.world.topic_arn,
         "analysis": {}})
     .to_string();
-    let start = Utc::now();
+    let start = t0();
     s.invoke(&params, None, start).await;
     let (_, body) = s.last_result();
     let token = body["continuationToken"].as_str().unwrap().to_string();
@@ -339,9 +335,7 @@ async fn a_failed_canary_judgement_restores_the_alias_then_fails_the_job_with_th
     s.world
         .put_version_metrics("orders", "1", 900, 9, 40.0)
         .await;
-    let outcome = s
-        .invoke(&params, Some(&token), start + Duration::seconds(60))
-        .await;
+    let outcome = s.invoke(&params, Some(&token), later(start, 60)).await;
     assert!(matches!(outcome, JobOutcome::Failed { .. }));
     let (op, body) = s.last_result();
     assert_eq!(op, "PutJobFailureResult");

@@ -45,7 +45,9 @@ async fn restores_an_in_flight_alias_and_the_shifter_then_ends_quietly() {
     let s = Setup::new("orders").await;
     s.world.alarm("orders-errors", "orders", None).await;
     let start = t0();
-    let spec = s.spec("orders", "Linear10PercentEvery1Minute", &["orders-errors"]);
+    let spec = s
+        .spec("orders", "Linear10PercentEvery1Minute")
+        .alarms(["orders-errors"]);
     let first = s.start(&spec, start).await.expect("start");
     // The rollout's own clock: its start waited for the version to be Active.
     let start = first.started_at;
@@ -91,7 +93,7 @@ async fn leaves_a_settled_alias_alone() {
 #[tokio::test]
 async fn an_ok_transition_does_nothing() {
     let s = Setup::new("orders").await;
-    s.start(&s.spec("orders", "Canary10Percent5Minutes", &[]), t0())
+    s.start(&s.spec("orders", "Canary10Percent5Minutes"), t0())
         .await
         .expect("start");
     let mut event = alarm_event(
@@ -117,10 +119,7 @@ async fn finds_guarded_aliases_from_the_tag() {
         .alarm("shared-errors", "orders", Some("billing:live"))
         .await;
     s.world.set_alarm("shared-errors", StateValue::Alarm).await;
-    let billing = rollout_core::Spec {
-        function_name: "billing".into(),
-        ..s.spec("orders", "Canary10Percent5Minutes", &[])
-    };
+    let billing = s.spec("billing", "Canary10Percent5Minutes");
     s.start(&billing, t0()).await.expect("start billing");
     let arn = s.world.alarm_arn("shared-errors").await;
     // The metric names no alias; the tag names billing:live.
@@ -134,7 +133,7 @@ async fn finds_guarded_aliases_from_the_tag() {
 async fn a_replayed_alarm_event_is_harmless() {
     let s = Setup::new("orders").await;
     s.world.alarm("orders-errors", "orders", None).await;
-    s.start(&s.spec("orders", "Canary10Percent5Minutes", &[]), t0())
+    s.start(&s.spec("orders", "Canary10Percent5Minutes"), t0())
         .await
         .expect("start");
     s.world.set_alarm("orders-errors", StateValue::Alarm).await;
@@ -157,7 +156,7 @@ async fn an_old_alarm_event_leaves_a_healthy_rollout_alone() {
     let s = Setup::new("orders").await;
     s.world.alarm("orders-errors", "orders", None).await;
     s.world.set_alarm("orders-errors", StateValue::Ok).await;
-    s.start(&s.spec("orders", "Canary10Percent5Minutes", &[]), t0())
+    s.start(&s.spec("orders", "Canary10Percent5Minutes"), t0())
         .await
         .expect("start");
     let arn = s.world.alarm_arn("orders-errors").await;

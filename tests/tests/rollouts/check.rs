@@ -1,7 +1,7 @@
 //! `rollout check` as an operator runs it before a rollout: every pre-flight check and the
 //! alias's wiring, listed, with nothing on AWS changed.
 
-use rollout_testkit::fixture::rollout_cli;
+use rollout_testkit::fixture::{rollout_cli, stdout_json};
 use serde_json::Value;
 
 use crate::Setup;
@@ -18,16 +18,6 @@ fn check(s: &Setup, extra: &[&str]) -> std::process::Output {
     ];
     args.extend_from_slice(extra);
     rollout_cli(&s.stack, &args)
-}
-
-fn report(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 #[tokio::test]
@@ -75,7 +65,7 @@ async fn check_warns_of_a_trigger_bound_to_latest_with_its_fix() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report = report(&out);
+    let report = stdout_json(&out);
     assert_eq!(report["clear"], true, "{report:#}");
     let warnings: Vec<&Value> = report["findings"]
         .as_array()
@@ -128,7 +118,7 @@ async fn check_lists_every_refusal_with_exit_2() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report = report(&out);
+    let report = stdout_json(&out);
     let refused: Vec<&str> = report["findings"]
         .as_array()
         .unwrap()

@@ -1,20 +1,9 @@
 //! The `rollout` command as an operator runs it: exit codes, output, and the alias after.
 
 use aws_sdk_cloudwatch::types::StateValue;
-use rollout_testkit::fixture::rollout_cli;
-use serde_json::Value;
+use rollout_testkit::fixture::{rollout_cli, stdout_json};
 
 use crate::Setup;
-
-fn stdout_json(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 #[tokio::test]
 async fn run_promotes_with_exit_0_and_prints_the_final_state() {
@@ -162,7 +151,7 @@ async fn run_of_a_version_already_live_is_nothing_to_do() {
 #[tokio::test]
 async fn status_and_abort_work_from_the_alias_alone() {
     let s = Setup::new("orders").await;
-    let spec = s.spec("orders", "Canary10Percent5Minutes", &[]);
+    let spec = s.spec("orders", "Canary10Percent5Minutes");
     let rollout = s.start(&spec, crate::t0()).await.expect("start");
     let out = rollout_cli(
         &s.stack,

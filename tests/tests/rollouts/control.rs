@@ -298,7 +298,7 @@ async fn requests_that_would_change_nothing_exit_2_and_leave_the_alias_alone() {
     assert_eq!(watch.status.code(), Some(2));
     assert_eq!(s.world.alias("orders").await, before);
     // A rollout holding for an hour, with no driver running.
-    let spec = s.spec("orders", "10%:1h", &[]);
+    let spec = s.spec("orders", "10%:1h");
     s.start(&spec, t0()).await.expect("start");
     ok(&operator(&s, "pause", &["--reason", "first"]));
     let paused = s.world.alias("orders").await;

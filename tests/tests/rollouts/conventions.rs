@@ -3,20 +3,14 @@
 //! and shell completions.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use rollout_testkit::fixture::{binary, rollout_cli, rollout_command};
-use serde_json::Value;
+use rollout_testkit::fixture::{binary, rollout_cli, rollout_command, stdout_json};
 
 use crate::Setup;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn stdout_json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", text(&out.stdout), text(&out.stderr)))
 }
 
 /// A private AWS config and credentials file pair, as `aws configure --profile` writes them.
@@ -151,7 +145,7 @@ async fn the_region_flag_wins_over_aws_region_and_the_profile() {
 #[tokio::test]
 async fn abort_with_output_json_prints_what_it_did() {
     let s = Setup::new("orders").await;
-    let spec = s.spec("orders", "Canary10Percent5Minutes", &[]);
+    let spec = s.spec("orders", "Canary10Percent5Minutes");
     s.start(&spec, crate::t0()).await.expect("start");
     let out = rollout_cli(
         &s.stack,

@@ -163,7 +163,8 @@ async fn alarm_rollback_binary_restores_an_in_flight_alias() {
         )
         .await;
     s.start(
-        &s.spec("orders", "Canary10Percent5Minutes", &["orders-errors"]),
+        &s.spec("orders", "Canary10Percent5Minutes")
+            .alarms(["orders-errors"]),
         crate::t0(),
     )
     .await

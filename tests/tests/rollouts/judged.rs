@@ -10,10 +10,8 @@ use rollout_usecases::ports::{MetricsQuery, MetricsSource};
 use crate::{later, t0, Setup};
 
 fn judged(s: &Setup, strategy: &str, analysis: serde_json::Value) -> Spec {
-    Spec {
-        analysis: Some(Analysis::from_json(&analysis).expect("analysis")),
-        ..s.spec("orders", strategy, &[])
-    }
+    s.spec("orders", strategy)
+        .analysis(Analysis::from_json(&analysis).expect("analysis"))
 }
 
 #[tokio::test]
@@ -93,10 +91,8 @@ async fn a_bad_canary_at_ten_percent_is_rolled_back_while_the_alias_alarm_stays_
         .send()
         .await
         .expect("put_metric_alarm");
-    let spec = Spec {
-        alarms: vec!["orders-alias-errors".into()],
-        ..judged(&s, "Canary10Percent5Minutes", serde_json::json!({}))
-    };
+    let spec = judged(&s, "Canary10Percent5Minutes", serde_json::json!({}))
+        .alarms(["orders-alias-errors"]);
     let at = t0();
     let rollout = s.start(&spec, at).await.expect("start");
     // A start that waited for the fresh version moves its clock: count from its start.

@@ -14,46 +14,32 @@ mod shifting;
 mod signals;
 mod terminal;
 
+use std::ops::Deref;
+
 use chrono::{DateTime, Duration, Utc};
-use rollout_aws::Adapters;
 use rollout_core::{Rollout, Spec};
+pub use rollout_testkit::clock::{later, t0};
 use rollout_testkit::fixture::World;
-use rollout_testkit::Ministack;
 use rollout_usecases::driver::{DriveError, Pacer, Stepped};
 use rollout_usecases::readiness::{ReadyWait, DEFAULT_LIMIT};
 
-/// One emulator, its world, and the SDK-backed adapters the functions use.
-pub struct Setup {
-    pub stack: Ministack,
-    pub world: World,
-    pub adapters: Adapters,
+/// The kit's setup with one function, driven by the test's clock.
+pub struct Setup(rollout_testkit::Setup);
+
+impl Deref for Setup {
+    type Target = rollout_testkit::Setup;
+
+    fn deref(&self) -> &rollout_testkit::Setup {
+        &self.0
+    }
 }
 
 impl Setup {
+    /// With `function` (versions 1 and 2 behind `live` on 1) and no alarm.
     pub async fn new(function: &str) -> Setup {
-        let stack = Ministack::start().await;
-        let world = World::new(&stack).await;
-        world.function_with_two_versions(function).await;
-        let adapters = Adapters::new(&stack.sdk_config());
-        Setup {
-            stack,
-            world,
-            adapters,
-        }
-    }
-
-    pub fn spec(&self, function: &str, strategy: &str, alarms: &[&str]) -> Spec {
-        Spec {
-            function_name: function.into(),
-            alias: "live".into(),
-            target_version: "2".into(),
-            current_version: None,
-            strategy: strategy.into(),
-            alarms: alarms.iter().map(|a| a.to_string()).collect(),
-            notification_topic_arn: Some(self.world.topic_arn.clone()),
-            bake_time: None,
-            analysis: None,
-        }
+        let setup = rollout_testkit::Setup::new().await;
+        setup.world.function_with_two_versions(function).await;
+        Setup(setup)
     }
 
     pub async fn start(&self, spec: &Spec, now: DateTime<Utc>) -> Result<Rollout, DriveError> {
@@ -130,14 +116,6 @@ impl Pacer for DueTimes<'_> {
     fn stepped(&mut self, stepped: &Stepped) {
         assert_eq!(stepped.warning, None, "the notification was published");
     }
-}
-
-pub fn t0() -> DateTime<Utc> {
-    Utc::now()
-}
-
-pub fn later(at: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
-    at + Duration::seconds(seconds)
 }
 
 /// The rollout a start or step led to, once people were told of it (SNS is up in these tests).

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, StateValue};
-use rollout_testkit::fixture::{rollout_cli, spawn_rollout_cli, World};
+use rollout_testkit::fixture::{rollout_cli, spawn_rollout_cli, stdout_json, World};
 use rollout_testkit::report_html::{attribute_values, outcome_field};
 use serde_json::Value;
 
@@ -61,7 +61,7 @@ async fn a_dashboard_is_written_with_every_widget_and_written_again_in_place() {
     let s = Setup::new("orders").await;
     s.world.alarm("orders-errors", "orders", None).await;
     other_alarm(&s.world, "payments-slo").await;
-    let spec = s.spec("orders", "Canary10Percent5Minutes", &[]);
+    let spec = s.spec("orders", "Canary10Percent5Minutes");
     s.start(&spec, crate::t0()).await.expect("start");
     // First without --alarm, then with it: the second run updates the same dashboard.
     let first = rollout_cli(
@@ -88,7 +88,7 @@ async fn a_dashboard_is_written_with_every_widget_and_written_again_in_place() {
     ];
     let out = rollout_cli(&s.stack, &args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let answer: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let answer = stdout_json(&out);
     assert_eq!(answer["dashboardName"], "lambda-rollout-orders-live");
 
     let body = dashboard_body(&s.world, "lambda-rollout-orders-live").await;
@@ -252,7 +252,7 @@ async fn the_report_of_a_rolled_back_rollout_shows_its_steps_the_alarm_and_the_r
             "json",
         ],
     );
-    let status: Value = serde_json::from_slice(&status.stdout).expect("status json");
+    let status = stdout_json(&status);
     let id = status["rollout"]["rolloutId"]
         .as_str()
         .expect("a rollout id")

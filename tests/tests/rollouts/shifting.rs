@@ -18,7 +18,9 @@ fn settled(v: &str) -> (String, Option<(String, f64)>) {
 async fn linear_rollout_promotes_through_every_weight() {
     let s = Setup::new("orders").await;
     s.world.alarm("orders-errors", "orders", None).await;
-    let spec = s.spec("orders", "Linear25PercentEvery1Minute", &["orders-errors"]);
+    let spec = s
+        .spec("orders", "Linear25PercentEvery1Minute")
+        .alarms(["orders-errors"]);
     let rollout = s.start(&spec, t0()).await.expect("start");
     let (done, seen) = s.drive_to_end(rollout).await;
     assert_eq!(done.status, Status::Succeeded, "{done:?}");
@@ -45,7 +47,7 @@ async fn linear_rollout_promotes_through_every_weight() {
 #[tokio::test]
 async fn canary_rollout_promotes() {
     let s = Setup::new("orders").await;
-    let spec = s.spec("orders", "LambdaCanary10Percent5Minutes", &[]);
+    let spec = s.spec("orders", "LambdaCanary10Percent5Minutes");
     let rollout = s.start(&spec, t0()).await.expect("start");
     let (done, seen) = s.drive_to_end(rollout).await;
     assert_eq!(done.status, Status::Succeeded);
@@ -56,7 +58,7 @@ async fn canary_rollout_promotes() {
 async fn all_at_once_promotes_in_one_call() {
     let s = Setup::new("orders").await;
     let done = s
-        .start(&s.spec("orders", "AllAtOnce", &[]), t0())
+        .start(&s.spec("orders", "AllAtOnce"), t0())
         .await
         .expect("start");
     assert_eq!((done.status, done.weight), (Status::Succeeded, 1.0));
@@ -68,7 +70,9 @@ async fn all_at_once_promotes_in_one_call() {
 async fn rolls_back_when_an_alarm_fires_mid_rollout() {
     let s = Setup::new("orders").await;
     s.world.alarm("orders-errors", "orders", None).await;
-    let spec = s.spec("orders", "Linear10PercentEvery1Minute", &["orders-errors"]);
+    let spec = s
+        .spec("orders", "Linear10PercentEvery1Minute")
+        .alarms(["orders-errors"]);
     let start = t0();
     let first = s.start(&spec, start).await.expect("start");
     // The rollout's own clock: its start waited for the version to be Active.
@@ -114,7 +118,9 @@ async fn rolls_back_when_an_alarm_fires_mid_rollout() {
 async fn a_missing_alarm_refuses_the_rollout_and_leaves_the_alias() {
     let s = Setup::new("orders").await;
     let before = s.world.alias("orders").await;
-    let spec = s.spec("orders", "Canary10Percent5Minutes", &["no-such-alarm"]);
+    let spec = s
+        .spec("orders", "Canary10Percent5Minutes")
+        .alarms(["no-such-alarm"]);
     let err = s.start(&spec, t0()).await.expect_err("refused");
     assert!(
         matches!(err, DriveError::Invalid(ref f) if f.field == "alarms"),
@@ -130,7 +136,9 @@ async fn an_alarm_already_firing_refuses_the_rollout() {
     s.world.alarm("orders-errors", "orders", None).await;
     s.world.set_alarm("orders-errors", StateValue::Alarm).await;
     let before = s.world.alias("orders").await;
-    let spec = s.spec("orders", "Canary10Percent5Minutes", &["orders-errors"]);
+    let spec = s
+        .spec("orders", "Canary10Percent5Minutes")
+        .alarms(["orders-errors"]);
     let err = s.start(&spec, t0()).await.expect_err("refused");
     assert!(
         matches!(err, DriveError::Refused(Refusal::Unhealthy(_))),
@@ -142,7 +150,7 @@ async fn an_alarm_already_firing_refuses_the_rollout() {
 #[tokio::test]
 async fn an_unknown_target_version_is_refused() {
     let s = Setup::new("orders").await;
-    let mut spec = s.spec("orders", "AllAtOnce", &[]);
+    let mut spec = s.spec("orders", "AllAtOnce");
     spec.target_version = "9".into();
     let err = s.start(&spec, t0()).await.expect_err("refused");
     assert!(
@@ -157,7 +165,7 @@ async fn aborts_and_keeps_a_change_made_by_someone_else() {
     let s = Setup::new("orders").await;
     let start = t0();
     let first = s
-        .start(&s.spec("orders", "Linear10PercentEvery1Minute", &[]), start)
+        .start(&s.spec("orders", "Linear10PercentEvery1Minute"), start)
         .await
         .expect("start");
     // The rollout's own clock: its start waited for the version to be Active.
@@ -181,7 +189,7 @@ async fn replaying_the_same_state_shifts_once() {
     let s = Setup::new("orders").await;
     let start = t0();
     let first = s
-        .start(&s.spec("orders", "Linear10PercentEvery1Minute", &[]), start)
+        .start(&s.spec("orders", "Linear10PercentEvery1Minute"), start)
         .await
         .expect("start");
     // The rollout's own clock: its start waited for the version to be Active.
@@ -219,7 +227,7 @@ async fn replaying_the_same_state_shifts_once() {
 async fn a_breach_during_bake_time_puts_the_current_version_back() {
     let s = Setup::new("orders").await;
     s.world.alarm("orders-errors", "orders", None).await;
-    let mut spec = s.spec("orders", "AllAtOnce", &["orders-errors"]);
+    let mut spec = s.spec("orders", "AllAtOnce").alarms(["orders-errors"]);
     spec.bake_time = Some(600);
     let start = t0();
     let baking = s.start(&spec, start).await.expect("start");
@@ -248,7 +256,9 @@ async fn insufficient_data_does_not_stop_a_rollout() {
     s.world
         .set_alarm("orders-errors", StateValue::InsufficientData)
         .await;
-    let spec = s.spec("orders", "Canary10Percent5Minutes", &["orders-errors"]);
+    let spec = s
+        .spec("orders", "Canary10Percent5Minutes")
+        .alarms(["orders-errors"]);
     let rollout = s.start(&spec, t0()).await.expect("start");
     let (done, _) = s.drive_to_end(rollout).await;
     assert_eq!(done.status, Status::Succeeded);
@@ -269,7 +279,7 @@ async fn with_provisioned_concurrency_each_step_holds_only_once_its_weights_are_
         .send()
         .await
         .expect("put_provisioned_concurrency_config");
-    let spec = s.spec("orders", "50%:1m", &[]);
+    let spec = s.spec("orders", "50%:1m");
     let first = s.start(&spec, t0()).await.expect("start");
     assert_eq!(
         first.provisioned_concurrency,

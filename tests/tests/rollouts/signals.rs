@@ -107,7 +107,7 @@ async fn an_abort_puts_the_weight_metric_back_to_0() {
     let s = Setup::new("orders").await;
     // Started a minute ago (the clock the test moves), aborted now.
     let started = chrono::Utc::now() - chrono::Duration::seconds(60);
-    s.start(&s.spec("orders", "Canary10Percent5Minutes", &[]), started)
+    s.start(&s.spec("orders", "Canary10Percent5Minutes"), started)
         .await
         .expect("start");
     let out = rollout_cli_with(

@@ -30,7 +30,7 @@ fn printed(out: &Output) -> (String, String) {
 #[tokio::test]
 async fn a_refusal_and_status_show_an_operators_reason_with_escapes_made_visible() {
     let s = Setup::new("orders").await;
-    s.start(&s.spec("orders", "10%:1h", &[]), t0())
+    s.start(&s.spec("orders", "10%:1h"), t0())
         .await
         .expect("start");
     let on_orders = |command: &str, extra: &[&str]| {

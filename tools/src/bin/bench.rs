@@ -256,15 +256,10 @@ async fn calls_per_step(
 /// A spec of `orders:live` to version 2, linear 25 % a minute, watching `orders-errors`.
 fn bench_spec(analysis: Option<rollout_core::Analysis>) -> rollout_core::Spec {
     rollout_core::Spec {
-        function_name: "orders".into(),
-        alias: "live".into(),
-        target_version: "2".into(),
-        current_version: None,
-        strategy: "Linear25PercentEvery1Minute".into(),
-        alarms: vec!["orders-errors".into()],
-        notification_topic_arn: None,
-        bake_time: Some(60),
         analysis,
+        ..rollout_core::Spec::new("orders", "live", "2", "Linear25PercentEvery1Minute")
+            .alarms(["orders-errors"])
+            .bake(60)
     }
 }
 

@@ -15,17 +15,7 @@ fn t(seconds: i64) -> DateTime<Utc> {
 }
 
 fn spec(strategy: &str) -> Spec {
-    Spec {
-        function_name: "orders-api".into(),
-        alias: "live".into(),
-        target_version: "7".into(),
-        current_version: None,
-        strategy: strategy.into(),
-        alarms: vec!["errors".into()],
-        notification_topic_arn: None,
-        bake_time: None,
-        analysis: None,
-    }
+    Spec::new("orders-api", "live", "7", strategy).alarms(["errors"])
 }
 
 fn alias(version: &str, routing: Option<(&str, f64)>, revision: &str) -> AliasState {

@@ -182,26 +182,25 @@ mod tests {
 
     fn worst_case() -> (Spec, String) {
         // Ten alarms of CloudWatch's longest names, an ARN function name, the longest alias.
-        let spec = Spec {
-            function_name: format!(
+        let spec = Spec::new(
+            format!(
                 "arn:aws:lambda:ap-southeast-2:123456789012:function:{}",
                 "f".repeat(64)
             ),
-            alias: "a".repeat(128),
-            target_version: "4294967295".into(),
-            current_version: None,
-            strategy: (1..=40)
+            "a".repeat(128),
+            "4294967295",
+            (1..=40)
                 .map(|w| format!("{w}.25%:48h"))
                 .collect::<Vec<_>>()
                 .join(","),
-            alarms: (0..10).map(|i| format!("{i}{}", "x".repeat(254))).collect(),
-            notification_topic_arn: Some(format!(
-                "arn:aws:sns:ap-southeast-2:123456789012:{}",
-                "t".repeat(256)
-            )),
-            bake_time: Some(172_800),
-            analysis: Some(rollout_core::Analysis::default()),
-        };
+        )
+        .alarms((0..10).map(|i| format!("{i}{}", "x".repeat(254))))
+        .topic(format!(
+            "arn:aws:sns:ap-southeast-2:123456789012:{}",
+            "t".repeat(256)
+        ))
+        .bake(172_800)
+        .analysis(rollout_core::Analysis::default());
         let params = serde_json::to_string(&spec).unwrap();
         (spec, params)
     }

@@ -5,10 +5,7 @@ use super::*;
 use rollout_core::{Analysis, Verdict};
 
 fn judged_spec() -> Spec {
-    Spec {
-        analysis: Some(Analysis::default()),
-        ..spec()
-    }
+    spec().analysis(Analysis::default())
 }
 
 async fn started(world: &World) -> Rollout {
