@@ -4,7 +4,6 @@
 //! with (`nextSteps`); `eventId` also as a message attribute.
 
 use async_trait::async_trait;
-use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 use rollout_core::Notification;
 use rollout_usecases::ports::{CallFailed, Channel};
@@ -27,15 +26,7 @@ impl Channel for ChatbotChannel {
     }
 
     async fn send(&self, notification: &Notification) -> Result<(), CallFailed> {
-        let event_id = MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(&notification.event_id)
-            .build()
-            .map_err(|e| CallFailed {
-                operation: "Publish",
-                message: e.to_string(),
-                transient: false,
-            })?;
+        let event_id = crate::sns::string_attribute(&notification.event_id)?;
         self.client
             .publish()
             .topic_arn(&self.topic_arn)

@@ -49,16 +49,7 @@ impl Channel for SnsNotifier {
             .message(notification.message())
             .subject(notification.subject());
         for (name, value) in notification.attributes() {
-            let attribute = MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value(value)
-                .build()
-                .map_err(|e| CallFailed {
-                    operation: "Publish",
-                    message: e.to_string(),
-                    transient: false,
-                })?;
-            request = request.message_attributes(name, attribute);
+            request = request.message_attributes(name, string_attribute(value)?);
         }
         request
             .send()
@@ -66,4 +57,19 @@ impl Channel for SnsNotifier {
             .map(|_| ())
             .map_err(|e| crate::call_failed("Publish", &e))
     }
+}
+
+/// A string message attribute, as every SNS channel sends them (filter policies, `eventId`).
+pub(crate) fn string_attribute(
+    value: impl Into<String>,
+) -> Result<MessageAttributeValue, CallFailed> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .map_err(|e| CallFailed {
+            operation: "Publish",
+            message: e.to_string(),
+            transient: false,
+        })
 }

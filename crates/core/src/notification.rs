@@ -210,18 +210,8 @@ impl Notification {
         }
         if !self.alarms.is_empty() {
             let alarms: Vec<String> = self
-                .alarms
-                .iter()
-                .map(|a| {
-                    format!(
-                        "{} {}",
-                        a.name,
-                        serde_json::to_value(&a.state)
-                            .unwrap_or_default()
-                            .as_str()
-                            .unwrap_or("?")
-                    )
-                })
+                .alarm_states()
+                .map(|(name, state)| format!("{name} {state}"))
                 .collect();
             lines.push(format!("Alarms: {}", alarms.join(", ")));
         }
@@ -239,6 +229,14 @@ impl Notification {
             self.rollout_id, self.timestamp, self.source
         ));
         lines.join("\n")
+    }
+
+    /// Each named alarm and its state as the JSON spells it (`ALARM`, `OK`, …), for texts.
+    fn alarm_states(&self) -> impl Iterator<Item = (&str, String)> {
+        self.alarms.iter().map(|a| {
+            let state = serde_json::to_value(&a.state).unwrap_or_default();
+            (a.name.as_str(), state.as_str().unwrap_or("?").to_string())
+        })
     }
 
     /// The event as JSON: SNS's `default` message and EventBridge's `detail`, the same text.

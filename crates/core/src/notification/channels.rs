@@ -81,12 +81,8 @@ impl Notification {
         }
         if !self.alarms.is_empty() {
             let alarms: Vec<String> = self
-                .alarms
-                .iter()
-                .map(|a| {
-                    let state = serde_json::to_value(&a.state).unwrap_or_default();
-                    format!("`{}` {}", a.name, state.as_str().unwrap_or("?"))
-                })
+                .alarm_states()
+                .map(|(name, state)| format!("`{name}` {state}"))
                 .collect();
             lines.push(format!("*Alarms:* {}", alarms.join(", ")));
         }
