@@ -329,13 +329,27 @@ impl World {
 
     /// An Errors alarm on `function:live`, optionally tagged with `lambda-rollout:guards`.
     pub async fn alarm(&self, name: &str, function: &str, guards_tag: Option<&str>) {
+        self.alarm_on(name, function, "Errors", guards_tag).await;
+    }
+
+    /// As [`World::alarm`], on another `AWS/Lambda` metric. The emulator evaluates every
+    /// alarm of a metric name at each PutMetricData, whatever its dimensions: a test that
+    /// publishes `Errors` for versions (and runs a driver that publishes its weight) would see
+    /// an alarm set to `ALARM` on `Errors` flipped back to `OK`.
+    pub async fn alarm_on(
+        &self,
+        name: &str,
+        function: &str,
+        metric: &str,
+        guards_tag: Option<&str>,
+    ) {
         let dimension = |n: &str, v: &str| Dimension::builder().name(n).value(v).build();
         let mut request = self
             .cloudwatch
             .put_metric_alarm()
             .alarm_name(name)
             .namespace("AWS/Lambda")
-            .metric_name("Errors")
+            .metric_name(metric)
             .dimensions(dimension("FunctionName", function))
             .dimensions(dimension("Resource", &format!("{function}:live")))
             .statistic(Statistic::Sum)

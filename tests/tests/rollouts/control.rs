@@ -224,7 +224,11 @@ async fn promote_ends_a_long_hold_within_a_poll_and_full_goes_to_100_then_bakes(
 #[tokio::test]
 async fn status_watch_follows_whoever_drives_and_exits_with_the_rollouts_code() {
     let s = Setup::new("orders").await;
-    s.world.alarm("orders-errors", "orders", None).await;
+    // On `Throttles`: the test publishes `Errors` (0) for the versions, which the emulator
+    // would evaluate this alarm on at every PutMetricData (see `World::alarm_on`).
+    s.world
+        .alarm_on("orders-errors", "orders", "Throttles", None)
+        .await;
     let child = run(&s, "50%:1h", &["--alarm", "orders-errors"]);
     s.world.until_split("orders").await;
     // The new version is 20 times slower on its own calls (no errors, so the error alarm
