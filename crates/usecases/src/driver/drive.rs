@@ -31,19 +31,20 @@ pub trait Pacer {
 /// still holds (extended for too few calls, or paused) is asked again every `poll`, or every
 /// check interval without one.
 pub fn next_check(rollout: &Rollout, now: DateTime<Utc>, poll: Option<Duration>) -> Duration {
+    // To the nanosecond: a wait cut to whole milliseconds would end just before the step is
+    // due, and a clock that jumps by the wait would ask again and again at that instant.
     let due = rollout
         .next_step_at
-        .map_or(0, |at| (at - now).num_milliseconds().max(0) as u64);
-    let holding =
-        due == 0 && (rollout.last_judgement.is_some() || rollout.control == Some(Control::Paused));
-    let poll_ms = poll.map(|p| p.as_millis() as u64);
-    let wait = match (holding, poll_ms) {
+        .and_then(|at| (at - now).to_std().ok())
+        .unwrap_or(Duration::ZERO);
+    let holding = due.is_zero()
+        && (rollout.last_judgement.is_some() || rollout.control == Some(Control::Paused));
+    match (holding, poll) {
         (true, Some(p)) => p,
-        (true, None) => CHECK_INTERVAL_SECONDS * 1000,
+        (true, None) => Duration::from_secs(CHECK_INTERVAL_SECONDS),
         (false, Some(p)) => due.min(p),
         (false, None) => due,
-    };
-    Duration::from_millis(wait)
+    }
 }
 
 impl Driver<'_> {
@@ -144,6 +145,10 @@ mod tests {
 
         fn stepped(&mut self, _: &Stepped) {
             self.steps += 1;
+            assert!(
+                self.steps < 1000,
+                "asked again and again without time passing"
+            );
         }
     }
 
@@ -202,6 +207,32 @@ mod tests {
             t(5),
             "within one poll, not at the end of the hold"
         );
+    }
+
+    #[tokio::test]
+    async fn a_start_between_two_milliseconds_is_stepped_when_due_not_asked_again_and_again() {
+        let world = World::new();
+        let driver = world.driver();
+        // As the bench and the command start: the clock read, then a start that took a moment
+        // (the readiness wait), so the next step falls between two of the clock's milliseconds.
+        let read = t(0) + chrono::Duration::nanoseconds(123_456_789);
+        let at = read + chrono::Duration::microseconds(400);
+        let started = driver
+            .start(&spec(), RID.into(), at, &no_wait())
+            .await
+            .unwrap()
+            .rollout;
+        let mut clock = Jumping {
+            now: read,
+            steps: 0,
+        };
+        let ended = driver
+            .run_until_end(started, &mut clock, Some(Duration::from_secs(55)))
+            .await
+            .unwrap();
+        assert_eq!(ended.status, Status::Succeeded);
+        // Nine more steps, each checked once 5 s before it is due and once when it is.
+        assert_eq!(clock.steps, 18);
     }
 
     #[test]
