@@ -16,6 +16,8 @@
 //! - [`state`]: the spec that starts a rollout and the progress it accumulates, an
 //!   operator's [`Control`](state::Control) included.
 //! - [`marker`]: the codec of what a rollout writes into its alias's description.
+//! - [`set`]: release sets, several aliases moved as one release: the set spec and state,
+//!   each member as a one-function rollout, the ring of links in the members' markers.
 //! - [`notification`]: what people are told, for every event.
 //! - [`engine`]: start, decide, reconcile, the alias a state stands for, and the state each
 //!   decision leads to.
@@ -35,6 +37,7 @@ pub mod plan;
 pub mod printable;
 pub mod provisioned;
 pub mod report;
+pub mod set;
 pub mod settings;
 pub mod state;
 pub mod validate;
@@ -49,6 +52,7 @@ pub use marker::Marker;
 pub use notification::{EventKind, Notification};
 pub use plan::{Plan, Step, StrategyError};
 pub use provisioned::{ProvisionedConcurrency, Provisioning};
+pub use set::{SetRollout, SetSpec};
 pub use state::{Rollout, Spec, Status};
 pub use validate::InvalidField;
 pub use version::{PublishedVersion, Readiness, VersionConfig};

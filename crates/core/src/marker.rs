@@ -1,5 +1,6 @@
 //! The marker codec: what a rollout writes into its alias's description with every update,
-//! `lambda-rollout id=… from=… to=… step=… w=… status=… [next=…] [op=…] [opid=…] [by=…] [why=…]`. It is how a
+//! `lambda-rollout id=… from=… to=… step=… w=… status=… [next=…] [op=…] [opid=…]
+//! [set=… nx=… pv=…] [by=…] [why=…]`. It is how a
 //! replayed state or start recognises progress already made (and the alert it owes), and how
 //! `status`, `abort` and alarm-rollback know a rollout from the alias alone. A marker is only
 //! trusted while the alias still looks as it says ([`Marker::describes`]).
@@ -8,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::alias::{AliasState, DESCRIPTION_MAX_CHARS};
 use crate::plan::round_weight;
-use crate::state::{check_control_id, check_rollout_id, Control, Rollout, Status};
+use crate::state::{check_control_id, check_rollout_id, Control, Rollout, SetLink, Status};
 
 /// What a rollout writes into its alias's description with every update.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +33,8 @@ pub struct Marker {
     /// Why it ended (or was paused, resumed, promoted), so that a replay can still tell
     /// people the real reason.
     pub why: Option<String>,
+    /// The release set this alias is a member of, and its neighbours (`set=`, `nx=`, `pv=`).
+    pub set: Option<SetLink>,
 }
 
 const MARKER_PREFIX: &str = "lambda-rollout ";
@@ -64,6 +67,7 @@ impl Marker {
                 .is_terminal()
                 .then(|| rollout.reason.clone())
                 .flatten(),
+            set: rollout.set.clone(),
         }
     }
 
@@ -83,7 +87,9 @@ impl Marker {
             control_id: None,
             by: None,
             why: None,
+            set: None,
         };
+        let (mut place, mut next, mut previous) = (None, None, None);
         for (key, value) in fields
             .split_whitespace()
             .filter_map(|kv| kv.split_once('='))
@@ -108,8 +114,15 @@ impl Marker {
                 }
                 "by" => marker.by = Some(unescape(value)),
                 "why" => marker.why = Some(unescape(value)),
+                "set" => place = Some(value),
+                "nx" => next = Some(value),
+                "pv" => previous = Some(value),
                 _ => {}
             }
+        }
+        if let Some(place) = place {
+            // A member whose links do not read is not trusted as ours.
+            marker.set = Some(SetLink::parse(place, next, previous)?);
         }
         let versions = [&marker.from_version, &marker.to_version];
         let complete = check_rollout_id(&marker.rollout_id).is_ok()
@@ -125,7 +138,8 @@ impl Marker {
         complete.then_some(marker)
     }
 
-    /// The description; always within Lambda's limit (`why`, then `by`, are cut to fit).
+    /// The description; within Lambda's limit (`why`, then `by`, are cut to fit) whenever
+    /// the rest fits, which a set's validation makes sure of for its members' links.
     pub fn render(&self) -> String {
         let mut text = format!(
             "{MARKER_PREFIX}id={} from={} to={} step={}",
@@ -149,6 +163,14 @@ impl Marker {
         }
         if let Some(id) = &self.control_id {
             text.push_str(&format!(" opid={id}"));
+        }
+        if let Some(link) = &self.set {
+            text.push_str(&format!(" set={}", link.place()));
+            for (key, member) in [("nx", &link.next), ("pv", &link.previous)] {
+                if let Some(member) = member {
+                    text.push_str(&format!(" {key}={}", member.render()));
+                }
+            }
         }
         for (key, value) in [("by", &self.by), ("why", &self.why)] {
             if let Some(value) = value {
@@ -265,6 +287,7 @@ mod tests {
                 control_id: None,
                 by: Some(by.clone()),
                 why: Some("orders-errors in ALARM".into()),
+                set: None,
             };
             let read = Marker::parse(&marker.render()).unwrap();
             assert_ne!(read.by.as_deref(), Some(by.as_str()), "cut to fit");
@@ -286,6 +309,7 @@ mod tests {
             control_id: None,
             by: None,
             why: None,
+            set: None,
         }
     }
 

@@ -75,6 +75,9 @@ pub fn control_event_id(
 }
 
 mod channels;
+mod set;
+
+pub use set::MemberNote;
 
 /// One notification, in the JSON shape subscribers receive as `default`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -98,6 +101,13 @@ pub struct Notification {
     /// The evidence of a judged rollout: the state's `lastJudgement`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_judgement: Option<Judgement>,
+    /// The release set, when the event is a set's: its top-level function and alias are then
+    /// the member the event is about (the one that breached), or the set's first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set: Option<String>,
+    /// Every member of the set, where each stands.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberNote>,
     #[serde(skip)]
     pub kind: Option<EventKind>,
     /// The function's ARN when the caller named it by ARN: EventBridge's `resources` (not in
@@ -143,6 +153,8 @@ impl Notification {
             timestamp: now.to_rfc3339_opts(SecondsFormat::Secs, true),
             source: source.into(),
             last_judgement: None,
+            set: None,
+            members: Vec::new(),
             kind: Some(kind),
             topic_arn: None,
         }
@@ -160,6 +172,9 @@ impl Notification {
 
     /// `orders-api:live rolled back 7 -> 6`: short, ASCII, at most 100 characters.
     pub fn subject(&self) -> String {
+        if let Some(set) = &self.set {
+            return printable_subject(self.set_subject(set));
+        }
         let (f, t) = (&self.from_version, &self.to_version);
         let what = match self.kind() {
             EventKind::Started => format!(
@@ -177,34 +192,26 @@ impl Notification {
             EventKind::HookSucceeded => format!("hook passed for {t}"),
             EventKind::HookFailed => format!("hook failed for {t}"),
         };
-        let subject: String = format!("{}:{} {what}", self.function_name, self.alias)
-            .chars()
-            .map(|c| {
-                if c.is_ascii_graphic() || c == ' ' {
-                    c
-                } else {
-                    '?'
-                }
-            })
-            .collect();
-        subject.chars().take(100).collect()
+        printable_subject(format!("{}:{} {what}", self.function_name, self.alias))
     }
 
     /// A few plain lines for people (the `email` protocol).
     pub fn text(&self) -> String {
-        let mut lines = vec![
-            self.subject(),
-            String::new(),
-            format!("Function: {}   Alias: {}", self.function_name, self.alias),
-            format!(
-                "Versions: {} -> {}   Traffic on {}: {}   Status: {}",
-                self.from_version,
-                self.to_version,
-                self.to_version,
-                format_percent(self.weight),
-                self.status
-            ),
-        ];
+        let mut lines = vec![self.subject(), String::new()];
+        match &self.set {
+            Some(_) => lines.extend(self.member_lines()),
+            None => lines.extend([
+                format!("Function: {}   Alias: {}", self.function_name, self.alias),
+                format!(
+                    "Versions: {} -> {}   Traffic on {}: {}   Status: {}",
+                    self.from_version,
+                    self.to_version,
+                    self.to_version,
+                    format_percent(self.weight),
+                    self.status
+                ),
+            ]),
+        }
         if let Some(reason) = &self.reason {
             lines.push(format!("Reason: {reason}"));
         }
@@ -249,16 +256,31 @@ impl Notification {
         serde_json::json!({ "default": self.detail(), "email": self.text() }).to_string()
     }
 
-    /// `MessageAttributes` for filter policies.
+    /// `MessageAttributes` for filter policies (and `set`, for a set's events).
     pub fn attributes(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut attributes = vec![
             ("event", self.event.to_string()),
             ("functionName", self.function_name.clone()),
             ("alias", self.alias.clone()),
             ("severity", self.kind().severity().to_string()),
             ("eventId", self.event_id.clone()),
-        ]
+        ];
+        if let Some(set) = &self.set {
+            attributes.push(("set", set.clone()));
+        }
+        attributes
     }
+}
+
+/// ASCII only, at most 100 characters: what SNS takes as a `Subject`.
+fn printable_subject(text: String) -> String {
+    text.chars()
+        .map(|c| match c.is_ascii_graphic() || c == ' ' {
+            true => c,
+            false => '?',
+        })
+        .take(100)
+        .collect()
 }
 
 #[cfg(test)]

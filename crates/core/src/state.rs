@@ -164,6 +164,178 @@ pub struct Rollout {
     /// command whose answer was lost knows its write landed even after a driver moved on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_id: Option<String>,
+    /// The release set this rollout is one member of, and its neighbours in the set: written
+    /// into the marker so that the members find each other from any one alias. Not in the
+    /// one-function JSON: a set's state carries its members itself.
+    #[serde(skip)]
+    pub set: Option<SetLink>,
+}
+
+/// A set member's place in its set, as its marker records it (`set=NAME:I/N nx=REF pv=REF`):
+/// the members form a ring, each naming the next and the previous, so that every member is
+/// found from any one (past one that someone else changed), however many members the set has.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetLink {
+    pub name: String,
+    /// This member's place in the set's `members` (0 is the lead, which carries the set's
+    /// operator control) and how many members the set has.
+    pub index: usize,
+    pub count: usize,
+    pub next: Option<MemberRef>,
+    pub previous: Option<MemberRef>,
+}
+
+/// Where a set member is, relative to the member whose marker names it: `fn:alias`, then
+/// `@region` when its region differs, then `!role` (`ACCOUNT:role/NAME`, or a whole role ARN
+/// outside the `aws` partition) when it is reached through an assumed role.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MemberRef {
+    pub function_name: String,
+    pub alias: String,
+    pub region: Option<String>,
+    pub role_arn: Option<String>,
+}
+
+const ROLE_PREFIX: &str = "arn:aws:iam::";
+
+impl MemberRef {
+    pub fn render(&self) -> String {
+        let mut text = format!("{}:{}", self.function_name, self.alias);
+        if let Some(region) = &self.region {
+            text.push('@');
+            text.push_str(region);
+        }
+        if let Some(role) = &self.role_arn {
+            text.push('!');
+            text.push_str(role.strip_prefix(ROLE_PREFIX).unwrap_or(role));
+        }
+        text
+    }
+
+    /// A reference as [`MemberRef::render`] writes it; `None` for anything else.
+    pub fn parse(text: &str) -> Option<MemberRef> {
+        let (place, role) = match text.split_once('!') {
+            Some((place, role)) if !role.is_empty() => (place, Some(role)),
+            Some(_) => return None,
+            None => (text, None),
+        };
+        let (member, region) = match place.split_once('@') {
+            Some((member, region)) => (member, Some(region)),
+            None => (place, None),
+        };
+        let (function_name, alias) = member.rsplit_once(':')?;
+        check_function_name(function_name).ok()?;
+        check_alias(alias).ok()?;
+        if let Some(region) = region {
+            check_region("region", region).ok()?;
+        }
+        let role_arn = role.map(|r| match r.starts_with("arn:") {
+            true => r.to_string(),
+            false => format!("{ROLE_PREFIX}{r}"),
+        });
+        if let Some(role) = &role_arn {
+            check_role_arn("roleArn", role).ok()?;
+        }
+        Some(MemberRef {
+            function_name: function_name.into(),
+            alias: alias.into(),
+            region: region.map(String::from),
+            role_arn,
+        })
+    }
+}
+
+impl SetLink {
+    /// `NAME:I/N`, the value of the marker's `set=`.
+    pub fn place(&self) -> String {
+        format!("{}:{}/{}", self.name, self.index, self.count)
+    }
+
+    /// The link from `set=`, `nx=` and `pv=` values; `None` when they do not fit together.
+    pub fn parse(place: &str, next: Option<&str>, previous: Option<&str>) -> Option<SetLink> {
+        let (name, position) = place.rsplit_once(':')?;
+        let (index, count) = position.split_once('/')?;
+        let (index, count): (usize, usize) = (index.parse().ok()?, count.parse().ok()?);
+        check_set_name(name).ok()?;
+        let next = next.map(MemberRef::parse);
+        let previous = previous.map(MemberRef::parse);
+        // A set of one has no neighbours; any other member has both.
+        let fits = index < count
+            && count <= crate::state::SET_MAX_MEMBERS
+            && match count {
+                1 => next.is_none() && previous.is_none(),
+                _ => matches!((&next, &previous), (Some(Some(_)), Some(Some(_)))),
+            };
+        fits.then(|| SetLink {
+            name: name.into(),
+            index,
+            count,
+            next: next.flatten(),
+            previous: previous.flatten(),
+        })
+    }
+}
+
+/// The most members a release set may have.
+pub const SET_MAX_MEMBERS: usize = 25;
+
+/// A set's name: `[A-Za-z0-9_-]{1,40}`.
+pub fn check_set_name(name: &str) -> Result<(), InvalidField> {
+    let valid = (1..=40).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(InvalidField::new(
+            "set",
+            format!("{name:?} must name the release set: letters, digits, - and _, 1 to 40"),
+        ))
+    }
+}
+
+/// An AWS region name like `eu-west-1`.
+pub fn check_region(field: &'static str, region: &str) -> Result<(), InvalidField> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let valid = region.len() <= 25
+        && parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+    if valid {
+        Ok(())
+    } else {
+        Err(InvalidField::new(
+            field,
+            format!("{region:?} must be an AWS region like \"eu-west-1\""),
+        ))
+    }
+}
+
+/// An IAM role ARN, `arn:PARTITION:iam::ACCOUNT:role/NAME` (a path allowed).
+pub fn check_role_arn(field: &'static str, arn: &str) -> Result<(), InvalidField> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let valid = arn.len() <= 2048
+        && matches!(parts.as_slice(),
+            ["arn", partition, "iam", "", account, resource]
+                if !partition.is_empty() && account.len() == 12
+                    && account.bytes().all(|b| b.is_ascii_digit())
+                    && resource.strip_prefix("role/").is_some_and(|name| !name.is_empty()
+                        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b))));
+    if valid {
+        Ok(())
+    } else {
+        Err(InvalidField::new(
+            field,
+            format!("{arn:?} must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"),
+        ))
+    }
 }
 
 impl Rollout {
@@ -277,24 +449,28 @@ impl Spec {
 }
 
 /// Versions arrive as `"7"` or `7`; both mean the same published version.
-fn version_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn version_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     crate::validate::version_from_json(&serde_json::Value::deserialize(d)?)
         .map_err(serde::de::Error::custom)
 }
 
-fn optional_version_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn optional_version_string<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
     version_string(d).map(Some)
 }
 
 /// The `analysis` object, each error naming its field (`analysis.confidence: must be …`).
-fn optional_analysis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Analysis>, D::Error> {
+pub(crate) fn optional_analysis<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Analysis>, D::Error> {
     Analysis::from_json(&serde_json::Value::deserialize(d)?)
         .map(Some)
         .map_err(serde::de::Error::custom)
 }
 
 /// Seconds as a number, or a duration string such as `"90s"` or `"10m"`, at most 2 days.
-fn optional_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+pub(crate) fn optional_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     let seconds = match serde_json::Value::deserialize(d)? {
         serde_json::Value::Number(n) if n.is_u64() => n.as_u64().unwrap_or(u64::MAX),
         serde_json::Value::String(s) => crate::plan::parse_hold(&s)
@@ -463,6 +639,7 @@ impl Rollout {
             )),
             control: Some(Control::Paused),
             control_id: Some(String::new()),
+            set: None,
         };
         let spec_fields = Spec::field_names();
         match serde_json::to_value(full) {
@@ -520,6 +697,7 @@ mod tests {
             last_judgement: None,
             control: None,
             control_id: None,
+            set: None,
         }
     }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// The modules in reading order, as the crate's docs list them: each may use the ones in
 /// the rows before its own, never one in its own row or after it.
-const ORDER: [&[&str]; 8] = [
+const ORDER: [&[&str]; 9] = [
     &["validate", "fields", "printable"],
     &["plan"],
     &[
@@ -21,6 +21,7 @@ const ORDER: [&[&str]; 8] = [
     ],
     &["state"],
     &["marker"],
+    &["set"],
     &["notification"],
     &["engine"],
     &["settings", "dashboard", "report"],

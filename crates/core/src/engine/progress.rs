@@ -40,6 +40,7 @@ impl Rollout {
             last_judgement: None,
             control: None,
             control_id: None,
+            set: None,
         }
         .after(&super::start::first_step(plan), plan, now)
     }

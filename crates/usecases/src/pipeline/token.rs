@@ -171,6 +171,7 @@ pub fn decode(
         last_judgement: None,
         control: progress.o,
         control_id: progress.q,
+        set: None,
         // None owed: inside Lambda each weight goes out (a log line) the moment it is applied.
     })))
 }
