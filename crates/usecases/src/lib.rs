@@ -5,6 +5,7 @@
 //! - [`announce`]: every event to every channel configured, after the alias is safe.
 //! - [`driver`]: start, step and stop a rollout (read, decide, write with the RevisionId,
 //!   then notify).
+//! - [`set`]: release sets, several aliases moved in lockstep and put back together.
 //! - [`shifter`]: the traffic-shifter function's requests (a spec, a state, an abort) and
 //!   its settings.
 //! - [`pipeline`]: the CodePipeline action, with its continuation token.
@@ -30,6 +31,7 @@ pub mod pipeline;
 pub mod ports;
 pub mod readiness;
 pub mod request;
+pub mod set;
 pub mod settings;
 pub mod shifter;
 #[cfg(any(test, feature = "test-util"))]

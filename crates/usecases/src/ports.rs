@@ -381,3 +381,22 @@ pub trait Dashboards: Send + Sync {
     /// (`dataPath: message`), empty when nothing.
     async fn put(&self, name: &str, body: &str) -> Result<Vec<String>, CallFailed>;
 }
+
+// --- Where a release set's members are: their region and account -----------------------
+
+/// The adapters one set member's Lambda and CloudWatch calls go through.
+#[derive(Clone, Copy)]
+pub struct Place<'a> {
+    pub aliases: &'a dyn AliasStore,
+    pub alarms: &'a dyn AlarmSource,
+    pub metrics: &'a dyn MetricsSource,
+}
+
+/// Finds each set member's place: the caller's own adapters, or those of another region or
+/// account (its `roleArn` assumed, the credentials cached and refreshed), built once per
+/// region and role and kept.
+#[async_trait]
+pub trait Places: Send + Sync {
+    /// `member`'s adapters; an error when its role cannot be assumed.
+    async fn place(&self, member: &rollout_core::set::MemberSpec) -> Result<Place<'_>, CallFailed>;
+}

@@ -696,3 +696,68 @@ pub fn note(event_id: &str) -> Notification {
     n.event_id = event_id.into();
     n
 }
+
+/// A release set's world: one fake alias per member function (each on version "1"), the
+/// alarms, metrics and channels of `world` shared by all (the caller's own place); members
+/// whose function is in `unreachable` are in a place whose role cannot be assumed.
+pub struct SetWorld {
+    pub world: World,
+    pub members: Vec<(String, FakeAliases)>,
+    pub unreachable: Vec<String>,
+}
+
+impl SetWorld {
+    pub fn new(functions: &[&str]) -> SetWorld {
+        SetWorld {
+            world: World::new(),
+            members: functions
+                .iter()
+                .map(|f| (f.to_string(), FakeAliases::on("1")))
+                .collect(),
+            unreachable: Vec::new(),
+        }
+    }
+
+    /// The alias of `function`.
+    pub fn alias(&self, function: &str) -> &FakeAliases {
+        &self
+            .members
+            .iter()
+            .find(|(f, _)| f == function)
+            .unwrap_or_else(|| panic!("no member {function}"))
+            .1
+    }
+
+    /// Every member's alias as it stands: (version, routing).
+    pub fn standing(&self) -> Vec<(String, Option<(String, f64)>)> {
+        self.members
+            .iter()
+            .map(|(_, a)| {
+                let alias = a.alias.lock().unwrap();
+                (alias.version.clone(), alias.routing.clone())
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl crate::ports::Places for SetWorld {
+    async fn place(
+        &self,
+        member: &rollout_core::set::MemberSpec,
+    ) -> Result<crate::ports::Place<'_>, CallFailed> {
+        let name = rollout_core::validate::short_function_name(&member.function_name);
+        if self.unreachable.iter().any(|f| f == name) {
+            return Err(CallFailed {
+                operation: "AssumeRole",
+                message: "AccessDenied: not authorized to perform sts:AssumeRole".into(),
+                transient: false,
+            });
+        }
+        Ok(crate::ports::Place {
+            aliases: self.alias(name),
+            alarms: &self.world.alarms,
+            metrics: &self.world.metrics,
+        })
+    }
+}

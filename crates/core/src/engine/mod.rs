@@ -53,7 +53,7 @@ pub enum Start {
     /// The target version already takes all traffic.
     AlreadyLive,
     /// The alias already carries this very rollout (a replayed start): report it, change nothing.
-    Resume(Marker),
+    Resume(Box<Marker>),
 }
 
 /// Why a start request is refused; nothing on AWS is touched.

@@ -126,7 +126,7 @@ pub fn begin(spec: &Spec, plan: &Plan, seen: &Observed) -> Result<Start, Refusal
             && marker.to_version == *to
             && marker_matches_alias(&marker, plan, seen.alias)
         {
-            return Ok(Start::Resume(marker));
+            return Ok(Start::Resume(Box::new(marker)));
         }
         // Another rollout still baking on its version: that version is not proven yet and
         // must not become this rollout's version to roll back to.

@@ -10,7 +10,7 @@ use rollout_core::{
 };
 
 use super::Driver;
-pub(super) use crate::patience::retrying;
+pub(crate) use crate::patience::retrying;
 use crate::ports::AliasError;
 
 /// How many times in a row a rollback may find the alias changed under it before it stops
@@ -18,7 +18,7 @@ use crate::ports::AliasError;
 const MAX_CONFLICTS: u32 = 10;
 
 /// How a rollback ended.
-pub(super) enum RollbackEnd {
+pub(crate) enum RollbackEnd {
     /// The alias is back on the current version by this rollout's write (`revision`).
     Written { revision: String },
     /// The alias is no longer this rollout's to roll back (someone else restored or changed
@@ -35,7 +35,7 @@ impl Driver<'_> {
     }
 
     /// The current step's judgement, when the spec asks for one (one metrics read).
-    pub(super) async fn judge(
+    pub(crate) async fn judge(
         &self,
         rollout: &Rollout,
         now: chrono::DateTime<chrono::Utc>,
@@ -48,7 +48,7 @@ impl Driver<'_> {
     }
 
     /// The alias, read patiently.
-    pub(super) async fn read_alias(
+    pub(crate) async fn read_alias(
         &self,
         function: &str,
         alias: &str,
@@ -61,7 +61,7 @@ impl Driver<'_> {
     }
 
     /// The alias's provisioned concurrency, read patiently.
-    pub(super) async fn read_provisioned(
+    pub(crate) async fn read_provisioned(
         &self,
         function: &str,
         alias: &str,
@@ -74,7 +74,7 @@ impl Driver<'_> {
     }
 
     /// Writes what `next` stands for over the revision `rollout` last saw, patiently.
-    pub(super) async fn write(
+    pub(crate) async fn write(
         &self,
         rollout: &Rollout,
         next: &Rollout,
@@ -93,7 +93,7 @@ impl Driver<'_> {
     /// Puts the alias back on the current version as `rolled_back` says, and does not give
     /// up: throttling and 5xx are retried until the rollback bound; a conflict re-reads the
     /// alias, and a write of our own whose answer was lost counts as done.
-    pub(super) async fn write_rollback(
+    pub(crate) async fn write_rollback(
         &self,
         rollout: &Rollout,
         plan: &Plan,

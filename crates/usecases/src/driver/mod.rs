@@ -31,7 +31,7 @@ pub use stop::{StopRequest, StopScope, Stopped};
 pub use weights::WeightLedger;
 
 use crate::patience::Patience;
-use calls::RollbackEnd;
+pub(crate) use calls::RollbackEnd;
 
 /// What a start observed, owned (see [`Driver::observe`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -145,7 +145,7 @@ impl RollingBack {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn set(&self, why: Option<String>) {
+    pub(crate) fn set(&self, why: Option<String>) {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = why;
     }
 }
@@ -330,6 +330,23 @@ impl Driver<'_> {
                 let decision = engine::decide(rollout, &plan, &verdicts, judgement.as_ref(), now);
                 (verdicts, judgement, decision)
             };
+        self.carry_out(rollout, &plan, verdicts, judgement, decision, now)
+            .await
+    }
+
+    /// Carries out `decision`, made on `verdicts` and `judgement`: reads the alias to hold, or
+    /// writes it to shift, promote or roll back; then tells people.
+    pub(crate) async fn carry_out(
+        &self,
+        rollout: &Rollout,
+        plan: &Plan,
+        verdicts: Vec<AlarmVerdict>,
+        judgement: Option<rollout_core::Judgement>,
+        decision: Decision,
+        now: DateTime<Utc>,
+    ) -> Result<Stepped, DriveError> {
+        let (function, alias_name) = (&rollout.spec.function_name, &rollout.spec.alias);
+        let plan = plan.clone();
         if let Decision::Wait { .. } | Decision::StartHold = decision {
             let alias = self.read_alias(function, alias_name).await?;
             return match engine::reconcile(rollout, &plan, &alias) {

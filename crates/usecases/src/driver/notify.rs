@@ -30,7 +30,7 @@ impl Driver<'_> {
 
     /// Refuses a start whose topic cannot be published to (it does not exist, is in another
     /// region, or is not allowed): every alert would be lost.
-    pub(super) async fn check_topic(&self, spec: &Spec) -> Result<(), InvalidField> {
+    pub(crate) async fn check_topic(&self, spec: &Spec) -> Result<(), InvalidField> {
         let Some(topic) = self.topic(spec) else {
             return Ok(());
         };
@@ -48,8 +48,13 @@ impl Driver<'_> {
         }
     }
 
-    pub(super) fn alarm_names(&self, spec: &Spec) -> Vec<String> {
-        let mut names = spec.alarms.clone();
+    pub(crate) fn alarm_names(&self, spec: &Spec) -> Vec<String> {
+        self.alarm_names_of(&spec.alarms)
+    }
+
+    /// `alarms` and the driver's extra ones, each once.
+    pub(crate) fn alarm_names_of(&self, alarms: &[String]) -> Vec<String> {
+        let mut names = alarms.to_vec();
         for extra in self.extra_alarms {
             if !names.contains(extra) {
                 names.push(extra.clone());
@@ -59,7 +64,7 @@ impl Driver<'_> {
     }
 
     /// The topic `spec`'s events go to, if any.
-    pub(super) fn topic<'s>(&'s self, spec: &'s Spec) -> Option<&'s str> {
+    pub(crate) fn topic<'s>(&'s self, spec: &'s Spec) -> Option<&'s str> {
         spec.notification_topic_arn
             .as_deref()
             .or(self.default_topic)
@@ -68,7 +73,7 @@ impl Driver<'_> {
     /// Tells people of one event for `rollout` (keyed by its rollout, step and event); runs
     /// after the alias write, so a failure here never blocks or undoes it: it comes back as
     /// the warning the caller reports once the alias is safe.
-    pub(super) async fn notify(
+    pub(crate) async fn notify(
         &self,
         kind: EventKind,
         rollout: &Rollout,
@@ -113,7 +118,7 @@ impl Driver<'_> {
     /// The one place a driver's events go out: every channel the announcer holds (the SNS
     /// channel to `topic`, when there is one); what failed comes back as the warning, for
     /// the caller to report once the alias is safe.
-    pub(super) async fn send(&self, topic: Option<&str>, note: &Notification) -> Option<String> {
+    pub(crate) async fn send(&self, topic: Option<&str>, note: &Notification) -> Option<String> {
         let mut note = note.clone();
         note.topic_arn = topic.map(String::from);
         let failures = self.announcer.announce(&note).await?;

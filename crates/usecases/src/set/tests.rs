@@ -1,0 +1,261 @@
+use super::*;
+use crate::testing::{t, Alarms, Fault, SetWorld, RID};
+use rollout_core::{AlarmState, Decision, Status};
+use serde_json::json;
+use std::time::Duration;
+
+const FUNCTIONS: [&str; 3] = ["orders-api", "orders-worker", "orders-audit"];
+
+fn spec() -> SetSpec {
+    serde_json::from_value(json!({"set": "checkout", "members": [
+        {"functionName": "orders-api", "alias": "live", "targetVersion": "2"},
+        {"functionName": "orders-worker", "alias": "live", "targetVersion": "2",
+         "alarms": ["worker-dlq-depth"]},
+        {"functionName": "orders-audit", "alias": "live", "targetVersion": "2"}],
+        "strategy": "Canary10Percent5Minutes", "alarms": ["checkout-errors"]}))
+    .unwrap()
+}
+
+fn no_wait() -> ReadyWait<'static> {
+    ReadyWait::up_to(Duration::ZERO)
+}
+
+fn split(weight: f64) -> (String, Option<(String, f64)>) {
+    ("1".into(), Some(("2".into(), weight)))
+}
+
+fn on(version: &str) -> (String, Option<(String, f64)>) {
+    (version.into(), None)
+}
+
+async fn started(world: &SetWorld) -> SetRollout {
+    let home = world.world.driver();
+    let sd = SetDriver {
+        home: &home,
+        places: world,
+    };
+    sd.start(&spec(), RID.into(), t(0), &no_wait())
+        .await
+        .unwrap()
+        .set
+}
+
+async fn step(world: &SetWorld, set: &SetRollout, at: i64) -> SetStepped {
+    let home = world.world.driver();
+    let sd = SetDriver {
+        home: &home,
+        places: world,
+    };
+    sd.step(set, t(at)).await.unwrap()
+}
+
+#[tokio::test]
+async fn every_member_moves_in_lockstep_and_the_set_is_told_once_per_step() {
+    let world = SetWorld::new(&FUNCTIONS);
+    let set = started(&world).await;
+    assert_eq!(world.standing(), vec![split(0.1); 3]);
+    assert_eq!(set.status, Status::InProgress);
+    assert!(set.members.iter().all(|m| m.weight == 0.1));
+    let held = step(&world, &set, 60).await.set;
+    assert_eq!(held.step_index, 0, "the hold is five minutes");
+    let done = step(&world, &held, 301).await.set;
+    assert_eq!(done.status, Status::Succeeded);
+    assert_eq!(world.standing(), vec![on("2"); 3]);
+    assert_eq!(
+        world.world.notifier.events(),
+        ["rollout.started", "rollout.succeeded"]
+    );
+    let last = world.world.notifier.sent.lock().unwrap()[1].clone();
+    assert_eq!(last.set.as_deref(), Some("checkout"));
+    assert_eq!(last.members.len(), 3);
+    assert_eq!(last.event_id, format!("{RID}/1/rollout.succeeded"));
+}
+
+#[tokio::test]
+async fn a_set_is_refused_whole_with_every_finding_and_nothing_written() {
+    let mut world = SetWorld::new(&FUNCTIONS);
+    // The audit function's alias is not on the version the spec says it comes from.
+    let mut spec = spec();
+    spec.members[2].current_version = Some("5".into());
+    world.unreachable.push("orders-worker".into());
+    let home = world.world.driver();
+    let sd = SetDriver {
+        home: &home,
+        places: &world,
+    };
+    let e = sd
+        .start(&spec, RID.into(), t(0), &no_wait())
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(
+        matches!(e, DriveError::Invalid(ref f) if f.field == "members[1].roleArn"),
+        "{text}"
+    );
+    assert!(text.contains("orders-worker:live"), "{text}");
+    world.unreachable.clear();
+    let sd = SetDriver {
+        home: &home,
+        places: &world,
+    };
+    let e = sd
+        .start(&spec, RID.into(), t(0), &no_wait())
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("members[2] orders-audit:live"),
+        "{e}"
+    );
+    assert_eq!(world.standing(), vec![on("1"); 3]);
+    assert!(world
+        .members
+        .iter()
+        .all(|(_, a)| *a.writes.lock().unwrap() == 0));
+    assert!(world.world.notifier.events().is_empty());
+}
+
+#[tokio::test]
+async fn a_members_own_alarm_puts_every_member_back_and_names_it() {
+    let world = SetWorld::new(&FUNCTIONS);
+    let set = started(&world).await;
+    // The caller's place reads the set's alarm, then the worker's own.
+    *world.world.alarms.script.lock().unwrap() =
+        vec![Alarms::States(vec![AlarmState::Ok, AlarmState::Alarm])];
+    let stepped = step(&world, &set, 30).await;
+    assert_eq!(stepped.set.status, Status::RolledBack);
+    assert_eq!(world.standing(), vec![on("1"); 3]);
+    let reason = stepped.set.reason.unwrap();
+    assert!(reason.contains("members[1] orders-worker:live"), "{reason}");
+    assert!(reason.contains("worker-dlq-depth"), "{reason}");
+    assert_eq!(
+        world.world.notifier.events(),
+        ["rollout.started", "rollout.rolled_back"]
+    );
+    let note = world.world.notifier.sent.lock().unwrap()[1].clone();
+    assert_eq!(note.function_name, "orders-worker");
+    assert!(note
+        .subject()
+        .starts_with("checkout (3 functions) rolled back: "));
+}
+
+#[tokio::test]
+async fn the_sets_alarm_is_read_once_for_every_member() {
+    let world = SetWorld::new(&FUNCTIONS);
+    let set = started(&world).await;
+    let before = *world.world.alarms.reads.lock().unwrap();
+    let calls_before: usize = world
+        .members
+        .iter()
+        .map(|(_, a)| a.calls.lock().unwrap().len())
+        .sum();
+    step(&world, &set, 301).await;
+    assert_eq!(*world.world.alarms.reads.lock().unwrap() - before, 1);
+    let calls: usize = world
+        .members
+        .iter()
+        .map(|(_, a)| a.calls.lock().unwrap().len())
+        .sum();
+    assert_eq!(calls - calls_before, 3, "one write per member");
+}
+
+#[tokio::test]
+async fn someone_elses_change_to_one_member_is_left_and_the_others_go_back() {
+    let world = SetWorld::new(&FUNCTIONS);
+    let set = started(&world).await;
+    {
+        let mut alias = world.alias("orders-api").alias.lock().unwrap();
+        alias.version = "3".into();
+        alias.routing = None;
+        alias.revision_id = "theirs".into();
+        alias.description = "hotfix".into();
+    }
+    let stepped = step(&world, &set, 30).await;
+    assert_eq!(stepped.set.status, Status::Aborted);
+    assert_eq!(world.standing(), vec![on("3"), on("1"), on("1")]);
+    assert_eq!(stepped.set.members[0].status, Some(Status::Aborted));
+    assert_eq!(
+        world.world.notifier.events(),
+        ["rollout.started", "rollout.aborted"]
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_member_does_not_stop_the_others_going_back() {
+    let world = SetWorld::new(&FUNCTIONS);
+    let set = started(&world).await;
+    *world.alias("orders-audit").write_faults.lock().unwrap() = vec![Fault::Throttle; 4];
+    world.world.alarms.set(AlarmState::Alarm);
+    let stepped = step(&world, &set, 30).await;
+    assert_eq!(stepped.set.status, Status::RolledBack);
+    assert_eq!(world.standing(), vec![on("1"); 3]);
+}
+
+#[tokio::test]
+async fn a_driver_that_died_between_two_members_writes_is_finished_by_the_replay() {
+    let world = SetWorld::new(&FUNCTIONS);
+    let set = started(&world).await;
+    // The step to 100 % landed on the lead only, then the driver died.
+    let home = world.world.driver();
+    let sd = SetDriver {
+        home: &home,
+        places: &world,
+    };
+    let crew = sd.crew(&spec().members).await.ok().unwrap();
+    let plan = set.validate().unwrap();
+    let lead = set.member(0);
+    crew.drivers[0]
+        .carry_out(
+            &lead,
+            &plan,
+            Vec::new(),
+            None,
+            Decision::Promote { step_index: 1 },
+            t(301),
+        )
+        .await
+        .unwrap();
+    assert_eq!(world.standing(), vec![on("2"), split(0.1), split(0.1)]);
+    let replayed = step(&world, &set, 302).await.set;
+    assert_eq!(replayed.status, Status::Succeeded);
+    assert_eq!(world.standing(), vec![on("2"); 3]);
+}
+
+#[tokio::test]
+async fn a_member_whose_writes_are_refused_puts_every_other_back_and_is_named_as_split() {
+    let mut world = SetWorld::new(&FUNCTIONS);
+    let set = started(&world).await;
+    world.members[1].1.fail_writes = true;
+    let stepped = step(&world, &set, 301).await.set;
+    assert_eq!(stepped.status, Status::Failed, "{:?}", stepped.reason);
+    let reason = stepped.reason.as_deref().unwrap();
+    assert!(
+        reason.contains("still split: orders-worker:live (10% on version 2"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("members[1] orders-worker:live: its step could not be written"),
+        "{reason}"
+    );
+    assert_eq!(world.standing()[1], split(0.1));
+    assert_eq!(world.standing()[0], on("1"));
+    assert_eq!(world.standing()[2], on("1"));
+}
+
+#[tokio::test]
+async fn a_pause_on_the_lead_holds_every_member() {
+    let world = SetWorld::new(&FUNCTIONS);
+    let set = started(&world).await;
+    {
+        let mut alias = world.alias("orders-api").alias.lock().unwrap();
+        let mut marker = alias.marker().unwrap();
+        marker.control = Some(rollout_core::state::Control::Paused);
+        marker.control_id = Some("o-20270115T080001000Z".into());
+        alias.description = marker.render();
+        alias.revision_id = "paused".into();
+    }
+    let paused = step(&world, &set, 30).await.set;
+    assert_eq!(paused.control, Some(rollout_core::state::Control::Paused));
+    let still = step(&world, &paused, 400).await.set;
+    assert_eq!(still.step_index, 0);
+    assert_eq!(world.standing(), vec![split(0.1); 3]);
+}
