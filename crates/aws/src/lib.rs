@@ -15,6 +15,7 @@ mod endpoint;
 pub mod events;
 pub mod invoke;
 pub mod metrics;
+pub mod places;
 pub mod sns;
 pub mod triggers;
 pub mod webhook;

@@ -24,6 +24,16 @@ impl AliasState {
     pub fn is_settled_on(&self, version: &str) -> bool {
         self.version == version && self.routing.is_none()
     }
+
+    /// The fraction of traffic `version` gets.
+    pub fn weight_on(&self, version: &str) -> f64 {
+        match &self.routing {
+            Some((other, w)) if other == version => *w,
+            Some((_, w)) if self.version == version => 1.0 - w,
+            None if self.version == version => 1.0,
+            _ => 0.0,
+        }
+    }
 }
 
 /// What an alias should become.

@@ -156,13 +156,18 @@ impl MemberSpec {
         crate::fields::of::<MemberSpec>()
     }
 
-    /// `orders-api:live` (and ` in eu-west-1` when it says where), for people.
+    /// `orders-api:live`, for people (`members[i]` tells two of one name apart).
     pub fn label(&self) -> String {
         let name = crate::validate::short_function_name(&self.function_name);
-        match &self.region {
-            Some(region) => format!("{name}:{} in {region}", self.alias),
-            None => format!("{name}:{}", self.alias),
-        }
+        format!("{name}:{}", self.alias)
+    }
+
+    /// The member's region: its own, an ARN's, else `home` (the caller's).
+    pub fn region_or(&self, home: Option<&str>) -> Option<String> {
+        self.region
+            .clone()
+            .or(self.arn_region().map(String::from))
+            .or(home.map(String::from))
     }
 
     /// The function's name, short where the account is known without it: a plain name, or
@@ -263,6 +268,17 @@ impl SetSpec {
             }
         }
         Ok(plan)
+    }
+
+    /// The same set with every member's region said (`home` for those that say none), as a
+    /// start records it: a link then names a neighbour's region whenever it differs, whoever
+    /// reads it from wherever.
+    pub fn with_regions(&self, home: Option<&str>) -> SetSpec {
+        let mut spec = self.clone();
+        for m in &mut spec.members {
+            m.region = m.region_or(home);
+        }
+        spec
     }
 
     /// Member `index`'s place in the ring: its neighbours, each named relative to it.
@@ -478,6 +494,15 @@ impl SetRollout {
             }
         }
         Ok(plan)
+    }
+
+    /// The set as one rollout, for what shows progress: its lead with the set's progress.
+    pub fn view(&self) -> Rollout {
+        let mut lead = self.member(0);
+        lead.status = self.status;
+        lead.weight = self.weight;
+        lead.reason = self.reason.clone();
+        lead
     }
 
     /// The member at `index` as people name it.

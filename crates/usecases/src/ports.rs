@@ -399,4 +399,6 @@ pub struct Place<'a> {
 pub trait Places: Send + Sync {
     /// `member`'s adapters; an error when its role cannot be assumed.
     async fn place(&self, member: &rollout_core::set::MemberSpec) -> Result<Place<'_>, CallFailed>;
+    /// The caller's own region, where a member that names none is.
+    fn home_region(&self) -> Option<String>;
 }

@@ -742,6 +742,10 @@ impl SetWorld {
 
 #[async_trait]
 impl crate::ports::Places for SetWorld {
+    fn home_region(&self) -> Option<String> {
+        Some("us-east-1".into())
+    }
+
     async fn place(
         &self,
         member: &rollout_core::set::MemberSpec,

@@ -47,6 +47,44 @@ pub fn next_check(rollout: &Rollout, now: DateTime<Utc>, poll: Option<Duration>)
     }
 }
 
+/// The loop itself, for one alias's rollout or a release set (`state`): the pacer sees each
+/// as a rollout (`view`: a set's lead with the set's progress).
+pub(crate) async fn drive<S>(
+    mut state: S,
+    view: impl Fn(&S) -> Rollout,
+    step: impl AsyncFn(&S, DateTime<Utc>) -> Result<(S, Option<String>), DriveError>,
+    pacer: &mut dyn Pacer,
+    poll: Option<Duration>,
+) -> Result<S, (S, DriveError)> {
+    loop {
+        let rollout = view(&state);
+        if rollout.status.is_terminal() {
+            return Ok(state);
+        }
+        let wait = next_check(&rollout, pacer.now(), poll);
+        pacer.wait(&rollout, wait).await;
+        match step(&state, pacer.now()).await {
+            Ok((next, warning)) => {
+                pacer.stepped(&Stepped {
+                    rollout: view(&next),
+                    warning,
+                });
+                state = next;
+            }
+            Err(DriveError::Alias(e)) if e.is_transient() => {
+                let e = DriveError::Alias(e);
+                pacer.retrying(&e);
+                // Nothing moved: wait a check before trying again.
+                if wait.is_zero() {
+                    let interval = poll.unwrap_or(Duration::from_secs(CHECK_INTERVAL_SECONDS));
+                    pacer.wait(&rollout, interval).await;
+                }
+            }
+            Err(e) => return Err((state, e)),
+        }
+    }
+}
+
 impl Driver<'_> {
     /// Drives `rollout` to its end through `pacer`; `poll`: how often alarms are checked while
     /// a step holds (`None`: only when a step is due). A step that fails in a way that may pass
@@ -54,31 +92,21 @@ impl Driver<'_> {
     /// last stood (for the caller to report where the alias was left).
     pub async fn run_until_end(
         &self,
-        mut rollout: Rollout,
+        rollout: Rollout,
         pacer: &mut dyn Pacer,
         poll: Option<Duration>,
     ) -> Result<Rollout, (Rollout, DriveError)> {
-        while !rollout.status.is_terminal() {
-            let wait = next_check(&rollout, pacer.now(), poll);
-            pacer.wait(&rollout, wait).await;
-            match self.step(&rollout, pacer.now()).await {
-                Ok(stepped) => {
-                    pacer.stepped(&stepped);
-                    rollout = stepped.rollout;
-                }
-                Err(DriveError::Alias(e)) if e.is_transient() => {
-                    let e = DriveError::Alias(e);
-                    pacer.retrying(&e);
-                    // Nothing moved: wait a check before trying again.
-                    if wait.is_zero() {
-                        let interval = poll.unwrap_or(Duration::from_secs(CHECK_INTERVAL_SECONDS));
-                        pacer.wait(&rollout, interval).await;
-                    }
-                }
-                Err(e) => return Err((rollout, e)),
-            }
-        }
-        Ok(rollout)
+        drive(
+            rollout,
+            Rollout::clone,
+            async |rollout: &Rollout, now| {
+                let stepped = self.step(rollout, now).await?;
+                Ok((stepped.rollout, stepped.warning))
+            },
+            pacer,
+            poll,
+        )
+        .await
     }
 
     /// The state of the rollout the alias's `marker` records, as a start of `spec` under the

@@ -26,6 +26,7 @@ mod stop;
 mod weights;
 
 pub use control::{ControlError, ControlRequest, Controlled};
+pub(crate) use drive::drive;
 pub use drive::{next_check, Pacer, Sleeping};
 pub use stop::{StopRequest, StopScope, Stopped};
 pub use weights::WeightLedger;

@@ -15,6 +15,7 @@ use crate::driver::{DriveError, Driver, Observation};
 use crate::ports::{AlarmSource, Place, Places};
 use crate::readiness::ReadyWait;
 
+pub mod ring;
 mod step;
 
 /// Drives release sets: `home` is the caller's own driver (the set's alarms, topic, channels,
@@ -74,7 +75,8 @@ impl<'a> SetDriver<'a> {
         Ok(Crew { drivers, places })
     }
 
-    fn member_driver(&self, place: Place<'a>) -> Driver<'a> {
+    /// A quiet driver in `place` (the set tells people once), with the caller's patience.
+    pub fn member_driver(&self, place: Place<'a>) -> Driver<'a> {
         let home = self.home;
         Driver {
             aliases: place.aliases,
@@ -244,6 +246,27 @@ impl<'a> SetDriver<'a> {
             .await
             .map_err(|f| refused(&set.spec(), f))?;
         step::step(self, set, &plan, &crew, now).await
+    }
+
+    /// Drives `set` to its end through `pacer`, as [`Driver::run_until_end`] drives one
+    /// alias (the same loop; the pacer sees the set as its lead with the set's progress).
+    pub async fn run_until_end(
+        &self,
+        set: SetRollout,
+        pacer: &mut dyn crate::driver::Pacer,
+        poll: Option<std::time::Duration>,
+    ) -> Result<SetRollout, (SetRollout, DriveError)> {
+        crate::driver::drive(
+            set,
+            SetRollout::view,
+            async |set: &SetRollout, now| {
+                let stepped = self.step(set, now).await?;
+                Ok((stepped.set, stepped.warning))
+            },
+            pacer,
+            poll,
+        )
+        .await
     }
 
     /// Tells people of one event of the set (about member `focus`).

@@ -259,3 +259,45 @@ async fn a_pause_on_the_lead_holds_every_member() {
     assert_eq!(still.step_index, 0);
     assert_eq!(world.standing(), vec![split(0.1); 3]);
 }
+
+#[tokio::test]
+async fn any_member_finds_the_whole_set_and_the_walk_goes_round_a_member_someone_changed() {
+    let world = SetWorld::new(&FUNCTIONS);
+    started(&world).await;
+    let patience = crate::patience::Patience::default();
+    let member = |i: usize| spec().with_regions(Some("us-east-1")).members[i].clone();
+    let alias = |f: &str| world.alias(f).alias.lock().unwrap().clone();
+    let found = ring::walk(&world, &patience, member(1), alias("orders-worker"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.name, "checkout");
+    assert_eq!(found.rollout_id, RID);
+    let names: Vec<String> = found.members.iter().map(|m| m.spec.label()).collect();
+    assert_eq!(
+        names,
+        ["orders-api:live", "orders-worker:live", "orders-audit:live"]
+    );
+    assert!(found.missing().is_empty());
+    assert_eq!(found.state().members[2].weight, 0.1);
+    {
+        let mut theirs = world.alias("orders-worker").alias.lock().unwrap();
+        theirs.description = "hotfix".into();
+        theirs.revision_id = "theirs".into();
+    }
+    // From the lead: forward stops at the worker, backward reaches the audit function.
+    let found = ring::walk(&world, &patience, member(0), alias("orders-api"))
+        .await
+        .unwrap()
+        .unwrap();
+    let names: Vec<String> = found.members.iter().map(|m| m.spec.label()).collect();
+    assert_eq!(names, ["orders-api:live", "orders-audit:live"]);
+    assert_eq!(found.missing(), [1]);
+    let alone = ring::walk(&world, &patience, member(1), alias("orders-worker"))
+        .await
+        .unwrap();
+    assert!(
+        alone.is_none(),
+        "a member that is not the set's finds nothing"
+    );
+}

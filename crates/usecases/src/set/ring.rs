@@ -1,0 +1,204 @@
+//! A set found from any one of its members: each member's marker names its neighbours
+//! (`nx=`, `pv=`), relative to itself; walking forward round the ring, then backward past a
+//! member that is no longer the set's (someone else changed it), reaches every member that
+//! still is. Only a member whose marker is this very set's, at the place the ring says, and
+//! still describes its alias, is trusted.
+
+use rollout_core::set::{MemberSpec, SetRollout, SetSpec, Shared};
+use rollout_core::state::{MemberRef, SetLink};
+use rollout_core::{AliasState, Marker, Status};
+
+use crate::patience::{retrying, Patience};
+use crate::ports::{AliasError, Places};
+
+/// One member found: where it is, its alias now, and its marker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub spec: MemberSpec,
+    pub alias: AliasState,
+    pub marker: Marker,
+    pub link: SetLink,
+}
+
+/// A set as its members' markers show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundSet {
+    pub name: String,
+    pub rollout_id: String,
+    pub count: usize,
+    /// In the set's order; only the members found.
+    pub members: Vec<Found>,
+}
+
+impl FoundSet {
+    /// The places in the ring no walk reached (someone else changed them, or they could not be
+    /// read).
+    pub fn missing(&self) -> Vec<usize> {
+        (0..self.count)
+            .filter(|i| self.members.iter().all(|m| m.link.index != *i))
+            .collect()
+    }
+
+    /// The found members as a set state, as far as markers tell it (no strategy: a marker
+    /// does not carry one), for what people are shown and told.
+    pub fn state(&self) -> SetRollout {
+        let first = &self.members[0].marker;
+        let spec = SetSpec {
+            set: self.name.clone(),
+            members: self.members.iter().map(|m| m.spec.clone()).collect(),
+            shared: Shared {
+                strategy: String::new(),
+                alarms: Vec::new(),
+                notification_topic_arn: None,
+                bake_time: None,
+                analysis: None,
+            },
+        };
+        let currents: Vec<String> = self
+            .members
+            .iter()
+            .map(|m| m.marker.from_version.clone())
+            .collect();
+        let started = rollout_core::state::rollout_started_at(&self.rollout_id)
+            .unwrap_or(chrono::DateTime::UNIX_EPOCH);
+        let mut state = SetRollout::new(&spec, self.rollout_id.clone(), &currents, started);
+        for (m, found) in state.members.iter_mut().zip(&self.members) {
+            m.alias_revision_id = found.alias.revision_id.clone();
+            m.weight = found.alias.weight_on(&found.marker.to_version);
+        }
+        state.status = first.status;
+        state.step_index = first.step_index;
+        state.weight = state.members[0].weight;
+        state.next_step_at = first.next_step_at;
+        state.control = first.control;
+        state.control_id = first.control_id.clone();
+        state.reason = first.why.clone();
+        state
+    }
+
+    /// The lead (member 0), when found.
+    pub fn lead(&self) -> Option<&Found> {
+        self.members.iter().find(|m| m.link.index == 0)
+    }
+
+    /// Whether every member is in progress (a set that can still be paused or stopped).
+    pub fn in_progress(&self) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.marker.status == Status::InProgress)
+    }
+}
+
+/// The set `alias` (of `start`) is a member of, when its marker says it is one: every member
+/// the ring reaches. Reads each member's alias once, patiently.
+pub async fn walk(
+    places: &dyn Places,
+    patience: &Patience,
+    start: MemberSpec,
+    alias: AliasState,
+) -> Result<Option<FoundSet>, AliasError> {
+    let Some(marker) = alias.marker().filter(|m| m.describes(&alias)) else {
+        return Ok(None);
+    };
+    let Some(link) = marker.set.clone() else {
+        return Ok(None);
+    };
+    let mut set = FoundSet {
+        name: link.name.clone(),
+        rollout_id: marker.rollout_id.clone(),
+        count: link.count,
+        members: Vec::new(),
+    };
+    let first = Found {
+        spec: MemberSpec {
+            target_version: marker.to_version.clone(),
+            current_version: Some(marker.from_version.clone()),
+            ..start
+        },
+        alias,
+        marker,
+        link,
+    };
+    set.members.push(first.clone());
+    for forward in [true, false] {
+        let mut at = first.clone();
+        loop {
+            let (step, to) = match forward {
+                true => (1, at.link.next.clone()),
+                false => (set.count - 1, at.link.previous.clone()),
+            };
+            let index = (at.link.index + step) % set.count;
+            let Some(to) = to else { break };
+            if set.members.iter().any(|m| m.link.index == index) {
+                break;
+            }
+            match visit(places, patience, &set, &at, &to, index).await? {
+                Some(found) => {
+                    set.members.push(found.clone());
+                    at = found;
+                }
+                None => break,
+            }
+        }
+    }
+    set.members.sort_by_key(|m| m.link.index);
+    Ok(Some(set))
+}
+
+/// The member `to` names (relative to `at`), when it is still this set's member `index`.
+async fn visit(
+    places: &dyn Places,
+    patience: &Patience,
+    set: &FoundSet,
+    at: &Found,
+    to: &MemberRef,
+    index: usize,
+) -> Result<Option<Found>, AliasError> {
+    let mut spec = MemberSpec {
+        function_name: to.function_name.clone(),
+        alias: to.alias.clone(),
+        target_version: String::new(),
+        current_version: None,
+        alarms: Vec::new(),
+        region: to.region.clone().or(at.spec.region.clone()),
+        role_arn: to.role_arn.clone(),
+    };
+    let place = match places.place(&spec).await {
+        Ok(place) => place,
+        Err(e) => {
+            tracing::warn!(member = %spec.label(), error = %e, "a member of the set cannot be reached");
+            return Ok(None);
+        }
+    };
+    let mut backoff = patience.backoff(patience.reads);
+    let alias = match retrying(&mut backoff, async || {
+        place.aliases.get(&spec.function_name, &spec.alias).await
+    })
+    .await
+    {
+        Ok(alias) => alias,
+        Err(AliasError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let Some(marker) = alias.marker() else {
+        return Ok(None);
+    };
+    let ours = marker.rollout_id == set.rollout_id
+        && marker.describes(&alias)
+        && marker
+            .set
+            .as_ref()
+            .is_some_and(|l| l.name == set.name && l.count == set.count && l.index == index);
+    if !ours {
+        return Ok(None);
+    }
+    spec.target_version = marker.to_version.clone();
+    spec.current_version = Some(marker.from_version.clone());
+    let link = marker.set.clone().expect("checked above");
+    Ok(Some(Found {
+        spec,
+        alias,
+        marker,
+        link,
+    }))
+}
