@@ -31,12 +31,15 @@ impl Elsewhere {
     }
 }
 
+/// A region (when not the caller's) and a role (when one is assumed).
+type Key = (Option<String>, Option<String>);
+
 /// The SDK-backed [`Places`]: `home` for members in the caller's region with no role.
 pub struct AwsPlaces<'a> {
     home: Place<'a>,
     sdk: SdkConfig,
     /// Built once per (region, role) and kept: a process meets a handful at most.
-    built: Mutex<HashMap<(Option<String>, Option<String>), &'static Elsewhere>>,
+    built: Mutex<HashMap<Key, &'static Elsewhere>>,
 }
 
 impl<'a> AwsPlaces<'a> {
