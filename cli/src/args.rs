@@ -145,17 +145,21 @@ pub struct PlanArgs {
 #[derive(Args)]
 pub struct TargetArgs {
     /// Function name or ARN
-    #[arg(long = "function")]
-    pub function: String,
+    #[arg(long = "function", required_unless_present = "set")]
+    pub function: Option<String>,
     /// The alias to move (e.g. live)
-    #[arg(long)]
-    pub alias: String,
+    #[arg(long, required_unless_present = "set")]
+    pub alias: Option<String>,
     /// The published version to move to
-    #[arg(long = "to")]
-    pub to: String,
+    #[arg(long = "to", required_unless_present = "set")]
+    pub to: Option<String>,
     /// The version the alias is on now (checked; default: read from the alias)
     #[arg(long = "from")]
     pub from: Option<String>,
+    /// A release set instead of one alias: a file (YAML or JSON) or inline JSON with `set`,
+    /// `members` (each with functionName, alias, targetVersion) and the set's fields
+    #[arg(long, conflicts_with_all = ["function", "alias", "to", "from"])]
+    pub set: Option<String>,
     /// How to move: a CodeDeploy/SAM name or a custom list like 5%:1m,50%:5m (see `rollout plan`)
     #[arg(long, default_value = "Canary10Percent5Minutes")]
     pub strategy: String,
@@ -174,8 +178,13 @@ impl TargetArgs {
             current_version: self.from.clone(),
             notification_topic_arn: topic,
             bake_time,
-            ..Spec::new(&self.function, &self.alias, &self.to, &self.strategy)
-                .alarms(self.alarms.clone())
+            ..Spec::new(
+                self.function.as_deref().unwrap_or_default(),
+                self.alias.as_deref().unwrap_or_default(),
+                self.to.as_deref().unwrap_or_default(),
+                &self.strategy,
+            )
+            .alarms(self.alarms.clone())
         }
     }
 

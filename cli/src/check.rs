@@ -9,6 +9,9 @@ use crate::exit::as_flags_in;
 use crate::exit::{CommandError, INVALID, PROMOTED};
 
 pub async fn check(args: &CheckArgs, global: &Global) -> Result<i32, CommandError> {
+    if let Some(set) = &args.target.set {
+        return crate::run_set::check_set(set, &args.target, global).await;
+    }
     let spec = args.target.spec(None, None);
     spec.validate().map_err(as_flags)?;
     let wait_limit = args.target.wait_ready()?;

@@ -45,6 +45,7 @@ mod plan;
 mod progress;
 mod report;
 mod run;
+mod run_set;
 mod status;
 
 use clap::{CommandFactory, Parser};

@@ -41,6 +41,14 @@ pub fn bake_seconds(bake: Option<&str>) -> Result<u64, CommandError> {
 /// `--analysis`: the spec's `analysis` object as JSON, or `@FILE` holding it; every error
 /// names the field inside it (`analysis.confidence`).
 pub fn analysis_arg(arg: Option<&str>) -> Result<Option<Analysis>, CommandError> {
+    match analysis_value(arg)? {
+        Some(value) => Ok(Some(Analysis::from_json(&value)?)),
+        None => Ok(None),
+    }
+}
+
+/// `--analysis` as the JSON it gives (inline, or `@FILE`), not yet checked.
+pub fn analysis_value(arg: Option<&str>) -> Result<Option<serde_json::Value>, CommandError> {
     let Some(arg) = arg else {
         return Ok(None);
     };
@@ -55,5 +63,5 @@ pub fn analysis_arg(arg: Option<&str>) -> Result<Option<Analysis>, CommandError>
             format!("must be a JSON object like {{\"minInvocations\": 50}} or @FILE: {e}"),
         )
     })?;
-    Ok(Some(Analysis::from_json(&value)?))
+    Ok(Some(value))
 }

@@ -16,6 +16,9 @@ use crate::plan::{analysis_arg, bake_seconds};
 use crate::progress::Progress;
 
 pub async fn run(args: RunArgs, global: &Global) -> Result<i32, CommandError> {
+    if let Some(set) = args.target.set.clone() {
+        return crate::run_set::run_set(args, &set, global).await;
+    }
     let poll = poll_seconds(&args.poll)?;
     let mut spec = args.target.spec(
         args.topic.clone(),
@@ -145,11 +148,11 @@ fn carry_on(result: Result<Stepped, DriveError>) -> Result<rollout_core::Rollout
 
 /// The command's pacer: real time, with the progress display ticking while a step holds, and
 /// the rollout as it last stood (what a signal reports).
-struct Watching<'p> {
-    progress: &'p RefCell<Progress>,
+pub(crate) struct Watching<'p> {
+    pub(crate) progress: &'p RefCell<Progress>,
     /// Where a webhook's failures are noted (they fail no step).
-    announcer: &'p Announcer<'p>,
-    last: Rollout,
+    pub(crate) announcer: &'p Announcer<'p>,
+    pub(crate) last: Rollout,
 }
 
 #[async_trait::async_trait(?Send)]
@@ -183,7 +186,7 @@ impl Pacer for Watching<'_> {
 }
 
 /// A signal that stops `rollout run`.
-enum Signal {
+pub(crate) enum Signal {
     /// Ctrl-C: a person at the terminal, who reads the hint.
     Interrupt,
     /// SIGTERM: a cancelled CI job or a stopped container.
@@ -191,7 +194,7 @@ enum Signal {
 }
 
 impl Signal {
-    fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Signal::Interrupt => "Ctrl-C",
             Signal::Terminate => "SIGTERM",
@@ -200,13 +203,13 @@ impl Signal {
 }
 
 /// Listens for Ctrl-C and SIGTERM for the whole run.
-struct Stop {
+pub(crate) struct Stop {
     #[cfg(unix)]
     terminate: Option<tokio::signal::unix::Signal>,
 }
 
 impl Stop {
-    fn listen() -> Stop {
+    pub(crate) fn listen() -> Stop {
         Stop {
             #[cfg(unix)]
             terminate: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -214,7 +217,7 @@ impl Stop {
         }
     }
 
-    async fn received(&mut self) -> Signal {
+    pub(crate) async fn received(&mut self) -> Signal {
         #[cfg(unix)]
         let terminate = async {
             match &mut self.terminate {

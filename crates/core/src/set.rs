@@ -126,14 +126,21 @@ pub struct SetRollout {
     pub control_id: Option<String>,
 }
 
-/// `members[2].targetVersion`: the field of one member, named once per process.
+/// `members[2].targetVersion` (`members[2]` for `""`): the field of one member, named once
+/// per process.
 pub fn member_field(index: usize, field: &str) -> &'static str {
     static NAMES: Mutex<Option<HashMap<(usize, String), &'static str>>> = Mutex::new(None);
     let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
     names
         .get_or_insert_with(HashMap::new)
         .entry((index, field.to_string()))
-        .or_insert_with(|| Box::leak(format!("members[{index}].{field}").into_boxed_str()))
+        .or_insert_with(|| {
+            let name = match field {
+                "" => format!("members[{index}]"),
+                field => format!("members[{index}].{field}"),
+            };
+            Box::leak(name.into_boxed_str())
+        })
 }
 
 /// The same error, about member `index`: `members[2].targetVersion: …`; a field the set
@@ -511,8 +518,47 @@ impl SetRollout {
     }
 }
 
+impl Member {
+    /// The JSON field names of a member in a set state (worked out from serde).
+    pub fn field_names() -> Vec<String> {
+        let spec = MemberSpec {
+            function_name: String::new(),
+            alias: String::new(),
+            target_version: String::new(),
+            current_version: Some(String::new()),
+            alarms: vec![String::new()],
+            region: Some(String::new()),
+            role_arn: Some(String::new()),
+        };
+        let epoch = DateTime::<Utc>::UNIX_EPOCH;
+        let member = Member {
+            spec,
+            alias_revision_id: String::new(),
+            weight: 0.0,
+            status: Some(Status::Aborted),
+            reason: Some(String::new()),
+            provisioned_concurrency: Some(Provisioning::Ready),
+            step_started_at: Some(epoch),
+            last_judgement: Some(Judgement::new(
+                &Analysis::default(),
+                crate::judgement::VersionMetrics::none(""),
+                crate::judgement::VersionMetrics::none(""),
+                String::new(),
+                crate::judgement::Window {
+                    start: String::new(),
+                    end: String::new(),
+                },
+            )),
+        };
+        match serde_json::to_value(member) {
+            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 impl SetRollout {
-    /// The JSON field names of a set state beyond a set spec's (worked out from serde).
+    /// The JSON field names of a set state (worked out from serde).
     pub fn field_names() -> Vec<String> {
         let spec = SetSpec {
             set: String::new(),

@@ -2,6 +2,7 @@
 //! its next step, an abort action puts the alias back. Unknown or mistyped fields are named,
 //! so an invalid request never reaches AWS. The CodePipeline action reads its spec here too.
 
+use rollout_core::set::{member_field, Member, MemberSpec, SetRollout, SetSpec, Shared};
 use rollout_core::validate::{
     check_alias, check_function_name, check_topic_arn, version_from_json,
 };
@@ -28,6 +29,10 @@ struct AbortFields {
 pub enum ShifterRequest {
     Start(Spec),
     Step(Box<Rollout>),
+    /// A release set's spec (it has `set`): every member's first step.
+    StartSet(Box<SetSpec>),
+    /// A release set's state: its next step.
+    StepSet(Box<SetRollout>),
     Abort {
         function_name: String,
         alias: String,
@@ -77,6 +82,14 @@ impl ShifterRequest {
                 topic,
                 target_version,
             });
+        }
+        if fields.contains_key("set") {
+            return match fields.contains_key("rolloutId") {
+                true => parse_set_state(Value::Object(fields))
+                    .map(|set| ShifterRequest::StepSet(Box::new(set))),
+                false => parse_set(Value::Object(fields))
+                    .map(|set| ShifterRequest::StartSet(Box::new(set))),
+            };
         }
         if fields.contains_key("rolloutId") {
             check_fields(
@@ -138,6 +151,89 @@ fn typed<T: DeserializeOwned>(fields: Map<String, Value>) -> Result<T, InvalidFi
             .find(|f| segment == **f || inner.contains(&format!("`{f}`")))
             .copied()
             .unwrap_or("event");
+        InvalidField::new(field, inner)
+    })
+}
+
+/// A release set's spec, strictly: every unknown field named (`members[1]: unknown field
+/// "fnctionName"`), every field checked ([`SetSpec::validate`]).
+pub fn parse_set(value: Value) -> Result<SetSpec, InvalidField> {
+    let top: Vec<&str> = ["set", "members"]
+        .into_iter()
+        .chain(Shared::field_names().iter().copied())
+        .collect();
+    check_set_fields(&value, &top, MemberSpec::field_names())?;
+    let spec: SetSpec = typed_set(value)?;
+    spec.validate()?;
+    Ok(spec)
+}
+
+/// A release set's state handed back (by Step Functions, a person), strictly, and checked
+/// against its plan ([`SetRollout::validate`]).
+pub fn parse_set_state(value: Value) -> Result<SetRollout, InvalidField> {
+    let top = SetRollout::field_names();
+    let top: Vec<&str> = top.iter().map(String::as_str).collect();
+    let members = Member::field_names();
+    let members: Vec<&str> = members.iter().map(String::as_str).collect();
+    check_set_fields(&value, &top, &members)?;
+    let set: SetRollout = typed_set(value)?;
+    set.validate()?;
+    Ok(set)
+}
+
+/// Text that holds a set spec: YAML or JSON (YAML reads JSON too), as a value to check.
+pub fn set_from_text(text: &str) -> Result<Value, InvalidField> {
+    serde_yaml_ng::from_str::<Value>(text)
+        .map_err(|e| InvalidField::new("set", format!("is neither YAML nor JSON: {e}")))
+}
+
+fn check_set_fields(value: &Value, top: &[&str], member: &[&str]) -> Result<(), InvalidField> {
+    let Value::Object(fields) = value else {
+        return Err(InvalidField::new(
+            "set",
+            "a release set must be an object with \"set\", \"members\" and \"strategy\"",
+        ));
+    };
+    check_fields(fields, &[top])?;
+    if let Some(Value::Array(members)) = fields.get("members") {
+        for (i, m) in members.iter().enumerate() {
+            match m {
+                Value::Object(m) => check_fields(m, &[member])
+                    .map_err(|e| InvalidField::new(member_field(i, ""), e.problem))?,
+                _ => {
+                    return Err(InvalidField::new(
+                        member_field(i, "functionName"),
+                        "a member must be an object with functionName, alias and targetVersion",
+                    ))
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deserializes a set with the failing field's path in the error, as `members[2].alias`.
+fn typed_set<T: DeserializeOwned>(value: Value) -> Result<T, InvalidField> {
+    if let Some(analysis) = value.get("analysis") {
+        rollout_core::Analysis::from_json(analysis)?;
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let member = path
+            .strip_prefix("members[")
+            .and_then(|rest| rest.split_once(']'))
+            .and_then(|(i, rest)| Some((i.parse::<usize>().ok()?, rest.trim_start_matches('.'))));
+        let field = match member {
+            Some((i, name)) if !name.is_empty() => member_field(i, name),
+            Some((i, _)) => member_field(i, "functionName"),
+            None => Shared::field_names()
+                .iter()
+                .chain(["set", "members"].iter())
+                .find(|f| path.starts_with(**f) || inner.contains(&format!("`{f}`")))
+                .copied()
+                .unwrap_or("set"),
+        };
         InvalidField::new(field, inner)
     })
 }

@@ -1,5 +1,5 @@
 //! The traffic-shifter function's use case: one rollout step per invocation. A spec starts,
-//! a state steps, an abort puts the alias back (a CodePipeline job, which does either, is
+//! a state steps (a release set's too), an abort puts the alias back (a CodePipeline job, which does either, is
 //! [`crate::pipeline`]'s). Its settings come from its own environment, read once at cold start.
 
 use chrono::{DateTime, Utc};
@@ -8,8 +8,10 @@ use rollout_core::{EventKind, InvalidField};
 use serde_json::Value;
 
 use crate::driver::{new_rollout_id, DriveError, Driver, StopRequest, StopScope};
+use crate::ports::Places;
 use crate::readiness::ReadyWait;
 use crate::request::ShifterRequest;
+use crate::set::SetDriver;
 use crate::settings::env;
 
 /// The shifter's settings: `NOTIFICATION_TOPIC_ARN` (used when a spec names no topic) and
@@ -38,6 +40,7 @@ impl ShifterSettings {
 /// for a `Pending` target as `ready` allows.
 pub async fn carry_out(
     driver: &Driver<'_>,
+    places: &dyn Places,
     request: ShifterRequest,
     now: DateTime<Utc>,
     ready: &ReadyWait<'_>,
@@ -50,6 +53,22 @@ pub async fn carry_out(
         ShifterRequest::Step(rollout) => {
             let stepped = driver.step(&rollout, now).await?;
             (to_value(stepped.rollout), stepped.warning)
+        }
+        ShifterRequest::StartSet(spec) => {
+            let sets = SetDriver {
+                home: driver,
+                places,
+            };
+            let stepped = sets.start(&spec, new_rollout_id(now), now, ready).await?;
+            (to_value(stepped.set), stepped.warning)
+        }
+        ShifterRequest::StepSet(set) => {
+            let sets = SetDriver {
+                home: driver,
+                places,
+            };
+            let stepped = sets.step(&set, now).await?;
+            (to_value(stepped.set), stepped.warning)
         }
         ShifterRequest::Abort {
             function_name,

@@ -658,6 +658,25 @@ impl World {
     }
 }
 
+/// The world is one place: every member of a set is in it.
+#[async_trait]
+impl crate::ports::Places for World {
+    async fn place(
+        &self,
+        _: &rollout_core::set::MemberSpec,
+    ) -> Result<crate::ports::Place<'_>, CallFailed> {
+        Ok(crate::ports::Place {
+            aliases: &self.aliases,
+            alarms: &self.alarms,
+            metrics: &self.metrics,
+        })
+    }
+
+    fn home_region(&self) -> Option<String> {
+        Some("us-east-1".into())
+    }
+}
+
 impl Default for World {
     fn default() -> World {
         World::new()

@@ -12,7 +12,7 @@ use rollout_lambda::diagnostic;
 use rollout_usecases::driver::Driver;
 use rollout_usecases::failure::{notification_failed, Failure};
 use rollout_usecases::pipeline::{outcome_json, run_job, PipelineJob};
-use rollout_usecases::ports::JobResults;
+use rollout_usecases::ports::{JobResults, Places};
 use rollout_usecases::readiness::{deadline_from_epoch_millis, ReadyWait};
 use rollout_usecases::request::ShifterRequest;
 use rollout_usecases::shifter::carry_out;
@@ -31,19 +31,21 @@ pub const WAIT_MARGIN: Duration = Duration::from_secs(20);
 /// A `Pending` target is waited for until [`WAIT_MARGIN`] before the invocation's deadline.
 pub async fn dispatch(
     driver: &Driver<'_>,
+    places: &dyn Places,
     results: &dyn JobResults,
     event: LambdaEvent<Value>,
     now: DateTime<Utc>,
 ) -> Result<Value, Diagnostic> {
     let deadline = deadline_from_epoch_millis(event.context.deadline);
     let ready = ReadyWait::within(deadline, WAIT_MARGIN);
-    answer(driver, results, event.payload, now, &ready)
+    answer(driver, places, results, event.payload, now, &ready)
         .await
         .map_err(diagnostic)
 }
 
 async fn answer(
     driver: &Driver<'_>,
+    places: &dyn Places,
     results: &dyn JobResults,
     event: Value,
     now: DateTime<Utc>,
@@ -55,7 +57,7 @@ async fn answer(
         return Ok(outcome_json(&outcome));
     }
     let request = ShifterRequest::parse(event)?;
-    let (answer, warning) = carry_out(driver, request, now, ready).await?;
+    let (answer, warning) = carry_out(driver, places, request, now, ready).await?;
     match warning {
         // The alias is safe; the invocation fails so that a retry (a replay) can tell people.
         Some(warning) => Err(notification_failed(warning)),
@@ -144,17 +146,29 @@ mod tests {
     async fn the_sample_spec_starts_and_its_state_steps() {
         let (world, results) = (World::new(), FakeJobResults::default());
         let driver = world.driver();
-        let started = dispatch(&driver, &results, invocation(sample("spec.json")), t(0))
-            .await
-            .unwrap();
+        let started = dispatch(
+            &driver,
+            &world,
+            &results,
+            invocation(sample("spec.json")),
+            t(0),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             (&started["status"], &started["weight"]),
             (&json!("InProgress"), &json!(0.1))
         );
         assert_eq!(world.aliases.routing_now(), Some(("2".into(), 0.1)));
-        let held = dispatch(&driver, &results, invocation(started.clone()), t(10))
-            .await
-            .unwrap();
+        let held = dispatch(
+            &driver,
+            &world,
+            &results,
+            invocation(started.clone()),
+            t(10),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             held["stepIndex"], started["stepIndex"],
             "held for 5 minutes"
@@ -168,6 +182,7 @@ mod tests {
         let params = r#"{"functionName":"orders","alias":"live","targetVersion":"2","strategy":"Linear50PercentEvery1Minute"}"#;
         let answer = dispatch(
             &world.driver(),
+            &world,
             &results,
             invocation(job_event(params, None)),
             t(0),
@@ -184,7 +199,7 @@ mod tests {
         let (world, results) = (World::new(), FakeJobResults::default());
         let mut spec = sample("spec.json");
         spec["strategy"] = "Fast".into();
-        let failed = dispatch(&world.driver(), &results, invocation(spec), t(0))
+        let failed = dispatch(&world.driver(), &world, &results, invocation(spec), t(0))
             .await
             .unwrap_err();
         assert_eq!(failed.error_type, "InvalidInput");
@@ -210,9 +225,15 @@ mod tests {
         };
         failing.alarms.set(AlarmState::Alarm);
         let state = serde_json::to_value(&started).unwrap();
-        let failed = dispatch(&failing.driver(), &results, invocation(state), t(5))
-            .await
-            .unwrap_err();
+        let failed = dispatch(
+            &failing.driver(),
+            &failing,
+            &results,
+            invocation(state),
+            t(5),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(failed.error_type, "NotificationFailed");
         assert_eq!(
             failing.aliases.now().routing,

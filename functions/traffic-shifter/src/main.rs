@@ -2,6 +2,7 @@
 //! puts the alias back, a CodePipeline job does either and reports to the pipeline).
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
+use rollout_aws::places::AwsPlaces;
 use rollout_aws::{codepipeline::CodePipelineResults, emf::EmbeddedMetrics, load_config, Adapters};
 use rollout_usecases::driver::Driver;
 use rollout_usecases::settings::ChannelSettings;
@@ -27,8 +28,9 @@ async fn main() -> Result<(), Error> {
             settings.topic_arn.as_deref(),
         )
     };
+    let places = AwsPlaces::new(&adapters, &sdk);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        dispatch(&driver, &results, event, chrono::Utc::now())
+        dispatch(&driver, &places, &results, event, chrono::Utc::now())
     }))
     .await
 }

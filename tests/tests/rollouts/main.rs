@@ -10,6 +10,7 @@ mod conventions;
 mod functions;
 mod judged;
 mod pictures;
+mod sets;
 mod shifting;
 mod signals;
 mod terminal;

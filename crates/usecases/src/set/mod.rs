@@ -39,6 +39,15 @@ impl SetStepped {
     }
 }
 
+/// What a set's start read, all its pre-flight checks passed: ready to write.
+pub struct Prepared<'a> {
+    spec: SetSpec,
+    plan: rollout_core::Plan,
+    crew: Crew<'a>,
+    starts: Vec<(rollout_core::Start, Observation)>,
+    now: DateTime<Utc>,
+}
+
 /// The members' own drivers, in the members' order.
 struct Crew<'a> {
     drivers: Vec<Driver<'a>>,
@@ -175,11 +184,25 @@ impl<'a> SetDriver<'a> {
         now: DateTime<Utc>,
         ready: &ReadyWait<'_>,
     ) -> Result<SetStepped, DriveError> {
+        let prepared = self.prepare(spec, now, ready).await?;
+        self.begin(prepared, rollout_id).await
+    }
+
+    /// A start's reads: every member's pre-flight checks (waiting for `Pending` targets as
+    /// `ready` allows); nothing is written, so a caller may drop it at any point.
+    pub async fn prepare(
+        &self,
+        spec: &SetSpec,
+        now: DateTime<Utc>,
+        ready: &ReadyWait<'_>,
+    ) -> Result<Prepared<'a>, DriveError> {
+        // Every member's region said, so that each link names a neighbour's when it differs.
+        let spec = spec.with_regions(self.places.home_region().as_deref());
         let plan = spec.validate()?;
         let crew = self
             .crew(&spec.members)
             .await
-            .map_err(|f| refused(spec, f))?;
+            .map_err(|f| refused(&spec, f))?;
         let specs: Vec<_> = (0..spec.members.len())
             .map(|i| spec.member_spec(i))
             .collect();
@@ -219,7 +242,7 @@ impl<'a> SetDriver<'a> {
             }
         }
         if !findings.is_empty() {
-            return Err(refused(spec, findings));
+            return Err(refused(&spec, findings));
         }
         let waited = starts
             .iter()
@@ -227,7 +250,31 @@ impl<'a> SetDriver<'a> {
             .max()
             .unwrap_or_default();
         let now = now + chrono::Duration::from_std(waited).unwrap_or_default();
-        step::begin(self, spec, &plan, &crew, starts, rollout_id, now).await
+        Ok(Prepared {
+            spec,
+            plan,
+            crew,
+            starts,
+            now,
+        })
+    }
+
+    /// A start's writes, once [`SetDriver::prepare`] passed: the first step on every member
+    /// at once (a member's write that fails for good puts back those that landed). Short,
+    /// and best not dropped half-way.
+    pub async fn begin(
+        &self,
+        prepared: Prepared<'a>,
+        rollout_id: String,
+    ) -> Result<SetStepped, DriveError> {
+        let Prepared {
+            spec,
+            plan,
+            crew,
+            starts,
+            now,
+        } = prepared;
+        step::begin(self, &spec, &plan, &crew, starts, rollout_id, now).await
     }
 
     /// One step of a set in flight: see the `step` module.
@@ -267,6 +314,35 @@ impl<'a> SetDriver<'a> {
             poll,
         )
         .await
+    }
+
+    /// Tells people a set could not go on (an AWS error its driver gave up on, the driver
+    /// stopped), leaving every member as it is; best effort, the failure is being reported.
+    pub async fn report_failure(
+        &self,
+        set: &SetRollout,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> SetRollout {
+        let mut failed = set.clone();
+        failed.end(rollout_core::Status::Failed, reason);
+        // Each report is its own event (two stops of one driver are two alerts).
+        let mut note = Notification::of_set(
+            EventKind::Failed,
+            &failed,
+            0,
+            Vec::new(),
+            now,
+            self.home.source,
+        );
+        note.event_id = format!("{}@{}", note.event_id, now.timestamp_millis());
+        let topic = failed
+            .shared
+            .notification_topic_arn
+            .as_deref()
+            .or(self.home.default_topic);
+        let _ = self.home.send(topic, &note).await;
+        failed
     }
 
     /// Tells people of one event of the set (about member `focus`).
