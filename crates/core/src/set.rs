@@ -575,10 +575,17 @@ impl SetRollout {
         state.reason = Some(String::new());
         state.control = Some(Control::Paused);
         state.control_id = Some(String::new());
-        match serde_json::to_value(state) {
+        let mut names: Vec<String> = match serde_json::to_value(state) {
             Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
             _ => Vec::new(),
+        };
+        // The shared fields a state leaves out when empty.
+        for name in Shared::field_names() {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
         }
+        names
     }
 }
 

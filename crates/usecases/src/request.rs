@@ -226,7 +226,15 @@ fn typed_set<T: DeserializeOwned>(value: Value) -> Result<T, InvalidField> {
             .and_then(|(i, rest)| Some((i.parse::<usize>().ok()?, rest.trim_start_matches('.'))));
         let field = match member {
             Some((i, name)) if !name.is_empty() => member_field(i, name),
-            Some((i, _)) => member_field(i, "functionName"),
+            // A missing field is named in the message, not the path.
+            Some((i, _)) => member_field(
+                i,
+                MemberSpec::field_names()
+                    .iter()
+                    .find(|f| inner.contains(&format!("`{f}`")))
+                    .copied()
+                    .unwrap_or(""),
+            ),
             None => Shared::field_names()
                 .iter()
                 .chain(["set", "members"].iter())

@@ -21,6 +21,7 @@ use rollout_testkit::Ministack;
 use serde_json::{json, Value};
 
 mod history;
+mod sets;
 
 const SHIFTER: &str = "rollout-traffic-shifter";
 const ALARM: &str = "orders-errors";

@@ -182,3 +182,31 @@ fn a_link_that_does_not_read_makes_the_marker_untrusted() {
         assert!(Marker::parse(&format!("{base} {bad}")).is_none(), "{bad}");
     }
 }
+
+#[test]
+fn a_set_state_with_every_shared_field_is_read_back() {
+    let mut spec = three();
+    spec.shared.notification_topic_arn = Some("arn:aws:sns:us-east-1:123456789012:t".into());
+    spec.shared.bake_time = Some(60);
+    spec.shared.analysis = Some(Analysis::default());
+    let state = SetRollout::new(
+        &spec,
+        "r-20261207T210000123Z".into(),
+        &["2".into(), "6".into(), "4".into()],
+        DateTime::<Utc>::UNIX_EPOCH,
+    );
+    let names = SetRollout::field_names();
+    let json = serde_json::to_value(&state).unwrap();
+    for key in json.as_object().unwrap().keys() {
+        assert!(names.contains(key), "{key} is not in {names:?}");
+    }
+    for shared in [
+        "alarms",
+        "notificationTopicArn",
+        "bakeTime",
+        "analysis",
+        "strategy",
+    ] {
+        assert!(names.iter().any(|n| n == shared), "{shared}");
+    }
+}

@@ -192,3 +192,63 @@ fn bad_analysis_is_refused_naming_the_field_inside_it() {
     };
     assert_eq!(spec.analysis, Some(rollout_core::Analysis::default()));
 }
+
+#[tokio::test]
+async fn a_set_state_the_shifter_answers_is_taken_back_as_its_next_step() {
+    let world = crate::testing::World::new();
+    let spec = json!({"set": "checkout", "members": [
+        {"functionName": "orders", "alias": "live", "targetVersion": "2"}],
+        "strategy": "Canary10Percent5Minutes", "alarms": ["orders-errors"],
+        "notificationTopicArn": crate::testing::TOPIC, "bakeTime": "1m", "analysis": {}});
+    let ShifterRequest::StartSet(set) = ShifterRequest::parse(spec).unwrap() else {
+        panic!("a set spec starts a set");
+    };
+    let driver = world.driver();
+    let sets = crate::set::SetDriver {
+        home: &driver,
+        places: &world,
+    };
+    let ready = crate::readiness::ReadyWait::up_to(std::time::Duration::ZERO);
+    let started = sets
+        .start(
+            &set,
+            crate::testing::RID.into(),
+            crate::testing::t(0),
+            &ready,
+        )
+        .await
+        .unwrap()
+        .set;
+    let answer = serde_json::to_value(&started).unwrap();
+    match ShifterRequest::parse(answer) {
+        Ok(ShifterRequest::StepSet(back)) => assert_eq!(*back, started),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_set_names_the_member_and_field_at_fault() {
+    let bad = |members: serde_json::Value| {
+        ShifterRequest::parse(json!({"set": "checkout", "members": members,
+            "strategy": "AllAtOnce"}))
+        .unwrap_err()
+        .field
+    };
+    assert_eq!(
+        bad(
+            json!([{"functionName": "a", "alias": "live", "targetVersion": "2"},
+            {"functionName": "b", "alias": "live", "targetVersion": "x"}])
+        ),
+        "members[1].targetVersion"
+    );
+    assert_eq!(
+        bad(
+            json!([{"functionName": "a", "alias": "live", "targetVersion": "2", "fnctionName": "b"}])
+        ),
+        "members[0]"
+    );
+    assert_eq!(
+        bad(json!([{"functionName": "a", "alias": "live"}])),
+        "members[0].targetVersion"
+    );
+}

@@ -1,0 +1,90 @@
+//! A release set through the real state machine and the real shifter: the set spec in, the
+//! set state carried from step to step, every member promoted or every member back.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudwatch::types::StateValue;
+use aws_sdk_sfn::types::ExecutionStatus;
+use serde_json::{json, Value};
+
+use crate::{Rollouts, ALARM};
+
+const MEMBERS: [&str; 3] = ["orders", "orders-worker", "orders-audit"];
+
+/// The fixture's `orders` and two more functions like it.
+async fn three() -> Rollouts {
+    let r = Rollouts::new().await;
+    for f in &MEMBERS[1..] {
+        r.world.function_with_two_versions(f).await;
+    }
+    r
+}
+
+fn set(strategy: &str) -> Value {
+    let members: Vec<Value> = MEMBERS
+        .iter()
+        .map(|f| json!({"functionName": f, "alias": "live", "targetVersion": "2"}))
+        .collect();
+    json!({"set": "checkout", "members": members, "strategy": strategy, "alarms": [ALARM]})
+}
+
+async fn versions(r: &Rollouts) -> Vec<(String, Option<(String, f64)>)> {
+    let mut all = Vec::new();
+    for f in MEMBERS {
+        let alias = r.world.alias(f).await;
+        all.push((alias.version, alias.routing));
+    }
+    all
+}
+
+#[tokio::test]
+async fn a_set_is_promoted_through_the_state_machine() {
+    let r = three().await;
+    let ended = r.run(&set("50%:2s")).await;
+    assert_eq!(
+        ended.status,
+        ExecutionStatus::Succeeded,
+        "{:?} {:?}",
+        ended.error,
+        ended.cause
+    );
+    assert_eq!(ended.output["set"], "checkout");
+    assert_eq!(ended.output["status"], "Succeeded");
+    assert_eq!(versions(&r).await, vec![("2".to_string(), None); 3]);
+    assert_eq!(
+        r.world.events().await,
+        ["rollout.started", "rollout.succeeded"]
+    );
+}
+
+#[tokio::test]
+async fn a_breach_mid_hold_puts_every_member_back_and_fails_the_execution() {
+    let r = three().await;
+    let started = Instant::now();
+    let execution = r.start(&set("25%:1h")).await;
+    while !versions(&r)
+        .await
+        .iter()
+        .all(|(_, routing)| routing.is_some())
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the first step never happened on every member"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    r.world.set_alarm(ALARM, StateValue::Alarm).await;
+    let ended = r.finish(&execution, started).await;
+    assert_eq!(ended.status, ExecutionStatus::Failed, "{:?}", ended.cause);
+    assert_eq!(
+        ended.error.as_deref(),
+        Some("RolledBack"),
+        "{:?}",
+        ended.cause
+    );
+    assert_eq!(versions(&r).await, vec![("1".to_string(), None); 3]);
+    assert_eq!(
+        r.world.events().await,
+        ["rollout.started", "rollout.rolled_back"]
+    );
+}
