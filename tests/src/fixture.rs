@@ -81,6 +81,24 @@ impl World {
         }
     }
 
+    /// The same world seen from another region of the emulator (which keeps regions apart):
+    /// its Lambda and CloudWatch clients sign for `region`; the topic and queue stay home.
+    pub fn in_region(&self, stack: &Ministack, region: &str) -> World {
+        let config = stack
+            .sdk_config()
+            .into_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        World {
+            lambda: aws_sdk_lambda::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            sns: self.sns.clone(),
+            sqs: self.sqs.clone(),
+            topic_arn: self.topic_arn.clone(),
+            queue_url: self.queue_url.clone(),
+        }
+    }
+
     /// Creates `name` with versions 1 and 2 (answering `{"version":"one"|"two"}`), and alias
     /// `live` on version 1. Nothing waits for the versions to be `Active`: like a pipeline, a
     /// test starts its rollout right away and the product waits.

@@ -230,3 +230,70 @@ async fn a_set_refuses_bad_input_naming_the_member_and_field() {
     }
     assert_eq!(versions(&s).await, vec![on("1"); 3]);
 }
+
+#[tokio::test]
+async fn members_in_two_regions_are_promoted_and_put_back_together() {
+    let s = three().await;
+    // The same function name in another region: the emulator keeps the two apart.
+    let eu = s.world.in_region(&s.stack, "eu-west-1");
+    eu.function_with_two_versions("orders-api").await;
+    let set = |strategy: &str| {
+        serde_json::json!({"set": "global", "strategy": strategy, "members": [
+            {"functionName": "orders-api", "alias": "live", "targetVersion": "2"},
+            {"functionName": "orders-api", "alias": "live", "targetVersion": "2",
+             "region": "eu-west-1", "alarms": ["orders-eu-errors"]}]})
+        .to_string()
+    };
+    eu.alarm_on("orders-eu-errors", "orders-api", "Throttles", None)
+        .await;
+    let out = rollout_cli(
+        &s.stack,
+        &[
+            "run",
+            "--set",
+            &set("50%:1s"),
+            "--poll",
+            "1s",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout_json(&out)["members"][1]["region"], "eu-west-1");
+    assert_eq!(s.world.alias("orders-api").await.version, "2");
+    assert_eq!(eu.alias("orders-api").await.version, "2");
+
+    // Back to version 1 in both regions, then a set whose European alarm fires mid-hold.
+    s.world.set_alias("orders-api", "1", None).await;
+    eu.set_alias("orders-api", "1", None).await;
+    let args: Vec<String> = ["run", "--set", &set("10%:1h"), "--poll", "1s"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    let env = s.stack.env();
+    let run = std::thread::spawn(move || {
+        std::process::Command::new(binary("rollout"))
+            .args(&args)
+            .envs(env)
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("run rollout")
+    });
+    let started = Instant::now();
+    while s.world.alias("orders-api").await.routing.is_none()
+        || eu.alias("orders-api").await.routing.is_none()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never split in both regions"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eu.set_alarm("orders-eu-errors", StateValue::Alarm).await;
+    let out = run.join().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let home = s.world.alias("orders-api").await;
+    let away = eu.alias("orders-api").await;
+    assert_eq!((home.version.as_str(), home.routing), ("1", None));
+    assert_eq!((away.version.as_str(), away.routing), ("1", None));
+}
