@@ -9,6 +9,8 @@ use async_trait::async_trait;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_smithy_async::rt::sleep::default_async_sleep;
+use aws_smithy_async::time::{SharedTimeSource, SystemTimeSource};
 use rollout_core::set::MemberSpec;
 use rollout_usecases::ports::{CallFailed, Place, Places};
 
@@ -44,13 +46,24 @@ pub struct AwsPlaces<'a> {
 
 impl<'a> AwsPlaces<'a> {
     pub fn new(home: &'a Adapters, sdk: &SdkConfig) -> Self {
+        // STS's credentials provider needs a clock and a sleep; a configuration built by hand
+        // (not by `aws_config::load`) may lack them, and the provider would panic without.
+        let (has_clock, has_sleep) = (sdk.time_source().is_some(), sdk.sleep_impl().is_some());
+        let mut builder = sdk.clone().into_builder();
+        if !has_clock {
+            builder.set_time_source(Some(SharedTimeSource::new(SystemTimeSource::new())));
+        }
+        if !has_sleep {
+            builder.set_sleep_impl(default_async_sleep());
+        }
+        let sdk = builder.build();
         AwsPlaces {
             home: Place {
                 aliases: &home.aliases,
                 alarms: &home.alarms,
                 metrics: &home.metrics,
             },
-            sdk: sdk.clone(),
+            sdk,
             built: Mutex::default(),
         }
     }

@@ -6,6 +6,7 @@
 
 mod control;
 mod random;
+mod sets;
 
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
