@@ -23,7 +23,7 @@ mod control;
 mod drive;
 mod notify;
 mod stop;
-mod weights;
+pub(crate) mod weights;
 
 pub use control::{ControlError, ControlRequest, Controlled};
 pub(crate) use drive::drive;

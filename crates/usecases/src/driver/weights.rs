@@ -110,7 +110,7 @@ pub struct WeightLedger(Mutex<HashMap<String, Vec<WeightAt>>>);
 impl WeightLedger {
     /// Keeps the weight now applied to `rollout` (at `at`) for the next step that can
     /// publish it.
-    pub(super) fn owe(&self, rollout: &Rollout, at: DateTime<Utc>) {
+    pub(crate) fn owe(&self, rollout: &Rollout, at: DateTime<Utc>) {
         let mut owed = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let weights = owed.entry(rollout.rollout_id.clone()).or_default();
         weights.push(WeightAt {
@@ -122,13 +122,13 @@ impl WeightLedger {
     }
 
     /// The weights owed for the rollout `rollout_id`, oldest first.
-    pub(super) fn owed(&self, rollout_id: &str) -> Vec<WeightAt> {
+    pub(crate) fn owed(&self, rollout_id: &str) -> Vec<WeightAt> {
         let owed = self.0.lock().unwrap_or_else(|e| e.into_inner());
         owed.get(rollout_id).cloned().unwrap_or_default()
     }
 
     /// Drops what was owed for the rollout `rollout_id`: sent, or never to be.
-    pub(super) fn forget(&self, rollout_id: &str) {
+    pub(crate) fn forget(&self, rollout_id: &str) {
         let mut owed = self.0.lock().unwrap_or_else(|e| e.into_inner());
         owed.remove(rollout_id);
     }
@@ -138,7 +138,11 @@ impl WeightLedger {
 /// the step's start: the weights `owed`, the current step's weight from when it was applied
 /// (while in progress: an ended rollout's weight holds from its end, not from its last step's
 /// start), and the weight `now`.
-fn weights_to_publish(owed: Vec<WeightAt>, rollout: &Rollout, now: DateTime<Utc>) -> Vec<WeightAt> {
+pub(crate) fn weights_to_publish(
+    owed: Vec<WeightAt>,
+    rollout: &Rollout,
+    now: DateTime<Utc>,
+) -> Vec<WeightAt> {
     let step_start = rollout
         .step_started_at
         .filter(|_| !rollout.status.is_terminal());
@@ -165,7 +169,7 @@ fn within_reach(mut points: Vec<WeightAt>, now: DateTime<Utc>) -> Vec<WeightAt> 
 }
 
 /// A `TrafficWeight` datapoint: the weight as a percent, 0 to 100.
-fn traffic_weight(function: &str, alias: &str, point: &WeightAt) -> Datapoint {
+pub(crate) fn traffic_weight(function: &str, alias: &str, point: &WeightAt) -> Datapoint {
     let percent = if point.weight.is_finite() {
         (point.weight * 100.0).clamp(0.0, 100.0)
     } else {

@@ -17,6 +17,7 @@ use crate::readiness::ReadyWait;
 
 pub mod ring;
 mod step;
+mod weights;
 
 /// Drives release sets: `home` is the caller's own driver (the set's alarms, topic, channels,
 /// patience and name); `places` finds each member's adapters.
@@ -274,7 +275,10 @@ impl<'a> SetDriver<'a> {
             starts,
             now,
         } = prepared;
-        step::begin(self, &spec, &plan, &crew, starts, rollout_id, now).await
+        let stepped = step::begin(self, &spec, &plan, &crew, starts, rollout_id, now).await?;
+        // The start has no budget of steps to keep: its weights go out at once.
+        self.publish_weights(&stepped.set, now).await;
+        Ok(stepped)
     }
 
     /// One step of a set in flight: see the `step` module.
@@ -292,7 +296,9 @@ impl<'a> SetDriver<'a> {
             .crew(&members)
             .await
             .map_err(|f| refused(&set.spec(), f))?;
-        step::step(self, set, &plan, &crew, now).await
+        let stepped = step::step(self, set, &plan, &crew, now).await?;
+        self.record_weights(set, &stepped.set, now).await;
+        Ok(stepped)
     }
 
     /// Drives `set` to its end through `pacer`, as [`Driver::run_until_end`] drives one

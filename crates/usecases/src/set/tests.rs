@@ -40,8 +40,17 @@ async fn started(world: &SetWorld) -> SetRollout {
         .set
 }
 
+/// Quick enough for a unit test, the same shape as in production.
+const PATIENCE: crate::patience::Patience = crate::patience::Patience {
+    reads: Duration::from_secs(2),
+    rollback: Duration::from_secs(20),
+    first_delay: Duration::from_millis(5),
+    max_delay: Duration::from_millis(50),
+};
+
 async fn step(world: &SetWorld, set: &SetRollout, at: i64) -> SetStepped {
-    let home = world.world.driver();
+    let mut home = world.world.driver();
+    home.patience = PATIENCE;
     let sd = SetDriver {
         home: &home,
         places: world,
@@ -300,4 +309,28 @@ async fn any_member_finds_the_whole_set_and_the_walk_goes_round_a_member_someone
         alone.is_none(),
         "a member that is not the set's finds nothing"
     );
+}
+
+#[tokio::test]
+async fn every_members_weight_goes_out_in_one_put() {
+    let world = SetWorld::new(&FUNCTIONS);
+    let set = started(&world).await;
+    let puts = || *world.world.own_metrics.calls.lock().unwrap();
+    assert_eq!(puts(), 1, "the start's weights at once");
+    let points = world.world.own_metrics.points.lock().unwrap().clone();
+    let functions: Vec<&str> = points.iter().map(|p| p.function.as_str()).collect();
+    assert!(
+        FUNCTIONS.iter().all(|f| functions.contains(f)),
+        "{functions:?}"
+    );
+    // A check that moves nothing owes nothing and sends nothing.
+    let held = step(&world, &set, 60).await.set;
+    assert_eq!(puts(), 1);
+    // The end: every member's final weight in one put, after the event.
+    let promoted = step(&world, &held, 301).await.set;
+    assert_eq!(promoted.status, Status::Succeeded);
+    assert_eq!(puts(), 2);
+    let points = world.world.own_metrics.points.lock().unwrap().clone();
+    let last: Vec<f64> = points.iter().rev().take(3).map(|p| p.value).collect();
+    assert_eq!(last, [100.0; 3]);
 }
