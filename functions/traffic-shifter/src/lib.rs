@@ -53,7 +53,7 @@ async fn answer(
 ) -> Result<Value, Failure> {
     if is_job(&event) {
         let job = parse_job(event)?;
-        let outcome = run_job(driver, results, &job, now, ready).await?;
+        let outcome = run_job(driver, places, results, &job, now, ready).await?;
         return Ok(outcome_json(&outcome));
     }
     let request = ShifterRequest::parse(event)?;

@@ -73,9 +73,17 @@ impl Setup {
     ) -> JobOutcome {
         let job = parse_job(job_event(user_parameters, token)).expect("job parses");
         let driver = self.adapters.driver("traffic-shifter", &[], None);
-        run_job(&driver, &self.results, &job, now, &ReadyWait::up_to(wait))
-            .await
-            .expect("result reported")
+        let places = rollout_aws::places::AwsPlaces::new(&self.adapters, &self.stack.sdk_config());
+        run_job(
+            &driver,
+            &places,
+            &self.results,
+            &job,
+            now,
+            &ReadyWait::up_to(wait),
+        )
+        .await
+        .expect("result reported")
     }
 
     /// The one result the stub got since the last call, as (operation, body).
@@ -346,4 +354,78 @@ async fn a_failed_canary_judgement_restores_the_alias_then_fails_the_job_with_th
     );
     let alias = s.world.alias("orders").await;
     assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+}
+
+/// A release set of `orders` and two more functions, as a pipeline's UserParameters.
+async fn set_params(s: &Setup) -> String {
+    for f in ["orders-worker", "orders-audit"] {
+        s.world.function_with_two_versions(f).await;
+    }
+    let members: Vec<Value> = ["orders", "orders-worker", "orders-audit"]
+        .iter()
+        .map(|f| json!({"functionName": f, "alias": "live", "targetVersion": "2"}))
+        .collect();
+    json!({"set": "checkout", "members": members, "strategy": "Linear50PercentEvery1Minute",
+           "alarms": ["orders-errors"], "notificationTopicArn": s.world.topic_arn})
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_release_set_is_promoted_across_several_invocations() {
+    let s = Setup::new().await;
+    let params = set_params(&s).await;
+    let outcome = s.invoke(&params, None, t0()).await;
+    let JobOutcome::SetContinue(first) = outcome else {
+        panic!("{outcome:?}")
+    };
+    let start = first.started_at;
+    let (op, body) = s.last_result();
+    assert_eq!(op, "PutJobSuccessResult");
+    assert_eq!(
+        body["executionDetails"]["summary"],
+        "checkout (3 functions) 50% on the new versions (step 1/2)"
+    );
+    let token = body["continuationToken"].as_str().unwrap().to_string();
+    for f in ["orders", "orders-worker", "orders-audit"] {
+        assert_eq!(
+            s.world.alias(f).await.routing,
+            Some(("2".into(), 0.5)),
+            "{f}"
+        );
+    }
+    s.invoke(&params, Some(&token), later(start, 20)).await;
+    let (_, body) = s.last_result();
+    let token = body["continuationToken"].as_str().unwrap().to_string();
+    s.invoke(&params, Some(&token), later(start, 61)).await;
+    let (op, body) = s.last_result();
+    assert_eq!(op, "PutJobSuccessResult");
+    assert!(body.get("continuationToken").is_none(), "done: no token");
+    assert_eq!(body["outputVariables"]["set"], "checkout");
+    for f in ["orders", "orders-worker", "orders-audit"] {
+        assert_eq!(s.world.alias(f).await.version, "2", "{f}");
+    }
+}
+
+#[tokio::test]
+async fn a_breach_puts_every_member_of_a_set_back_then_fails_the_job() {
+    let s = Setup::new().await;
+    let params = set_params(&s).await;
+    let start = t0();
+    s.invoke(&params, None, start).await;
+    let (_, body) = s.last_result();
+    let token = body["continuationToken"].as_str().unwrap().to_string();
+    s.world.set_alarm("orders-errors", StateValue::Alarm).await;
+    let outcome = s.invoke(&params, Some(&token), later(start, 10)).await;
+    assert!(matches!(outcome, JobOutcome::Failed { .. }), "{outcome:?}");
+    let (op, body) = s.last_result();
+    assert_eq!(op, "PutJobFailureResult");
+    let message = body["failureDetails"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("RolledBack checkout (3 functions)"),
+        "{message}"
+    );
+    for f in ["orders", "orders-worker", "orders-audit"] {
+        let alias = s.world.alias(f).await;
+        assert_eq!((alias.version.as_str(), alias.routing), ("1", None), "{f}");
+    }
 }

@@ -6,17 +6,18 @@
 //! The traffic-shifter function parses the job event, which carries artifact credentials;
 //! only the parts of a job below get this far.
 
+mod set;
 pub mod token;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::driver::{new_rollout_id, DriveError, Driver};
-use crate::ports::{FailureKind, JobResults, JobSuccess};
+use crate::ports::{FailureKind, JobResults, JobSuccess, Places};
 use crate::readiness::{ReadyWait, DEFAULT_LIMIT};
 use rollout_core::plan::{format_percent, format_seconds};
 use rollout_core::Refusal;
-use rollout_core::{InvalidField, Rollout, Spec, Status};
+use rollout_core::{InvalidField, Rollout, SetRollout, Spec, Status};
 use token::Continuation;
 
 /// The parts of a job this action uses; the credentials are dropped at parse time.
@@ -46,6 +47,9 @@ pub enum JobOutcome {
         reason: String,
     },
     Succeeded(Rollout),
+    /// A release set in flight, and a release set promoted.
+    SetContinue(SetRollout),
+    SetSucceeded(SetRollout),
     Failed {
         kind: FailureKind,
         message: String,
@@ -68,11 +72,15 @@ enum Progress {
 /// that starts nothing) for at most [`DEFAULT_LIMIT`].
 pub async fn run_job(
     driver: &Driver<'_>,
+    places: &dyn Places,
     results: &dyn JobResults,
     job: &PipelineJob,
     now: DateTime<Utc>,
     ready: &ReadyWait<'_>,
 ) -> Result<JobOutcome, crate::ports::PipelineError> {
+    if set::names_a_set(&job.user_parameters) {
+        return set::run_set_job(driver, places, results, job, now, ready).await;
+    }
     let outcome = match step(driver, job, now, ready).await {
         Ok(Progress::Rollout(rollout)) => match rollout.status {
             Status::InProgress => JobOutcome::Continue(*rollout),
@@ -126,6 +134,8 @@ pub async fn run_job(
         }
         JobOutcome::Succeeded(rollout) => results.success(&job.id, success(rollout, None)).await?,
         JobOutcome::Failed { kind, message } => results.failure(&job.id, *kind, message).await?,
+        // A set's job is reported by its own path.
+        JobOutcome::SetContinue(_) | JobOutcome::SetSucceeded(_) => {}
     }
     Ok(outcome)
 }
@@ -156,6 +166,12 @@ async fn step(
         Some(Continuation::InFlight(rollout)) => {
             let stepped = driver.step(&rollout, now).await;
             (stepped, None, Some(rollout))
+        }
+        Some(Continuation::SetInFlight(_)) => {
+            return Err((
+                FailureKind::JobFailed,
+                "continuationToken: it is a release set's, not this alias's".into(),
+            ))
         }
         Some(Continuation::Waiting { since }) => (
             driver.start(&spec, new_rollout_id(now), now, ready).await,
@@ -225,6 +241,9 @@ pub fn outcome_json(outcome: &JobOutcome) -> Value {
     match outcome {
         JobOutcome::Continue(r) | JobOutcome::Succeeded(r) => {
             serde_json::to_value(r).expect("state serializes")
+        }
+        JobOutcome::SetContinue(s) | JobOutcome::SetSucceeded(s) => {
+            serde_json::to_value(s).expect("state serializes")
         }
         JobOutcome::Waiting { since, reason, .. } => {
             serde_json::json!({"waitingSince": since, "reason": reason})
@@ -346,7 +365,7 @@ mod tests {
             now: DateTime<Utc>,
         ) -> JobOutcome {
             let no_time = ReadyWait::up_to(Duration::ZERO);
-            run_job(&world.driver(), results, &job(token), now, &no_time)
+            run_job(&world.driver(), world, results, &job(token), now, &no_time)
                 .await
                 .unwrap()
         }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use rollout_core::plan::Plan;
+use rollout_core::set::{SetRollout, SetSpec};
 use rollout_core::state::Control;
 use rollout_core::{InvalidField, Provisioning, Rollout, Spec, Status};
 
@@ -21,6 +22,9 @@ const VERSION: &str = "r1";
 /// No rollout yet: waiting for the target version.
 const WAITING: &str = "w1";
 
+/// A release set in flight.
+const SET: &str = "s1";
+
 /// What a continuation token stands for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Continuation {
@@ -29,6 +33,101 @@ pub enum Continuation {
         since: DateTime<Utc>,
     },
     InFlight(Box<Rollout>),
+    /// A release set in flight.
+    SetInFlight(Box<SetRollout>),
+}
+
+/// A set's progress: the set's own, and each member's version and alias revision (25
+/// members fit in the token's 2048 characters: the rest comes back as `UserParameters`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct TokenSetProgress {
+    /// rolloutId
+    i: String,
+    /// stepIndex
+    s: usize,
+    /// startedAt, nextStepAt, stepStartedAt: epoch seconds
+    t: i64,
+    n: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    w: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    o: Option<Control>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    q: Option<String>,
+    /// Each member: `currentVersion.aliasRevisionId`, and `.A` or `.R` when it has
+    /// provisioned concurrency (allocating, ready); a RevisionId that is a lowercase UUID
+    /// is written as its 16 bytes in base64url after `~` (22 characters, not 36).
+    m: Vec<String>,
+}
+
+fn compact_revision(revision: &str) -> String {
+    let hex: String = revision.chars().filter(|c| *c != '-').collect();
+    let uuid_like = revision.len() == 36
+        && [8, 13, 18, 23]
+            .iter()
+            .all(|i| revision.as_bytes()[*i] == b'-')
+        && hex.len() == 32
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !uuid_like {
+        return revision.to_string();
+    }
+    let bytes: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or_default())
+        .collect();
+    format!("~{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn expand_revision(text: &str) -> Option<String> {
+    let Some(packed) = text.strip_prefix('~') else {
+        return Some(text.to_string());
+    };
+    let bytes = URL_SAFE_NO_PAD
+        .decode(packed)
+        .ok()
+        .filter(|b| b.len() == 16)?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    ))
+}
+
+/// Encodes a set in flight as `s1.<base64url progress>.<checksum>`.
+pub fn encode_set(set: &SetRollout, user_parameters: &str) -> String {
+    let members = set
+        .members
+        .iter()
+        .map(|m| {
+            let mut text = format!(
+                "{}.{}",
+                m.spec.current_version.as_deref().unwrap_or_default(),
+                compact_revision(&m.alias_revision_id)
+            );
+            match m.provisioned_concurrency {
+                Some(Provisioning::Allocating) => text.push_str(".A"),
+                Some(Provisioning::Ready) => text.push_str(".R"),
+                None => {}
+            }
+            text
+        })
+        .collect();
+    let progress = TokenSetProgress {
+        i: set.rollout_id.clone(),
+        s: set.step_index,
+        t: set.started_at.timestamp(),
+        n: set.next_step_at.map(|at| at.timestamp()),
+        w: set.members[0].step_started_at.map(|at| at.timestamp()),
+        o: set.control,
+        q: set.control_id.clone(),
+        m: members,
+    };
+    seal(SET, &progress, user_parameters)
 }
 
 /// Since when the action has been waiting for the target version.
@@ -110,6 +209,74 @@ fn seal(kind: &str, content: &impl Serialize, user_parameters: &str) -> String {
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(content).expect("token serializes"));
     let sum = checksum(kind, &payload, user_parameters);
     format!("{kind}.{payload}.{sum}")
+}
+
+/// Rebuilds a set in flight from its token and the set spec it was issued for (every
+/// member's region said, as the start said them).
+pub fn decode_set(
+    token: &str,
+    spec: &SetSpec,
+    plan: &Plan,
+    user_parameters: &str,
+) -> Result<Continuation, InvalidField> {
+    let invalid = |why: &str| {
+        InvalidField::new(
+            "continuationToken",
+            format!("{why}; the token was not issued by this action with these UserParameters"),
+        )
+    };
+    let mut parts = token.split('.');
+    let (Some(kind), Some(payload), Some(sum), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid("it is not a lambda-rollout token"));
+    };
+    if kind == WAITING {
+        return decode(token, &spec.member_spec(0), plan, user_parameters);
+    }
+    if kind != SET {
+        return Err(invalid("it is not a release set's token"));
+    }
+    if checksum(kind, payload, user_parameters) != sum {
+        return Err(invalid("its checksum does not match"));
+    }
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| invalid("it is not base64"))?;
+    let at = |secs: i64| {
+        DateTime::<Utc>::from_timestamp(secs, 0).ok_or_else(|| invalid("its time is out of range"))
+    };
+    let progress: TokenSetProgress =
+        serde_json::from_slice(&bytes).map_err(|_| invalid("its content is not readable"))?;
+    let step = plan
+        .steps
+        .get(progress.s)
+        .ok_or_else(|| invalid("its step is beyond the plan"))?;
+    if progress.m.len() != spec.members.len() {
+        return Err(invalid("its members are not the set's"));
+    }
+    let members: Vec<Vec<&str>> = progress.m.iter().map(|m| m.split('.').collect()).collect();
+    let currents: Vec<String> = members.iter().map(|m| m[0].to_string()).collect();
+    let mut set = SetRollout::new(spec, progress.i, &currents, at(progress.t)?);
+    let step_started = progress.w.map(at).transpose()?;
+    for (m, fields) in set.members.iter_mut().zip(&members) {
+        let revision = fields.get(1).and_then(|r| expand_revision(r));
+        m.alias_revision_id = revision.ok_or_else(|| invalid("its content is not readable"))?;
+        m.weight = step.weight;
+        m.step_started_at = step_started;
+        m.provisioned_concurrency = match fields.get(2).copied() {
+            Some("A") => Some(Provisioning::Allocating),
+            Some("R") => Some(Provisioning::Ready),
+            None => None,
+            Some(_) => return Err(invalid("its content is not readable")),
+        };
+    }
+    set.step_index = progress.s;
+    set.weight = step.weight;
+    set.next_step_at = progress.n.map(at).transpose()?;
+    set.control = progress.o;
+    set.control_id = progress.q;
+    Ok(Continuation::SetInFlight(Box::new(set)))
 }
 
 /// Rebuilds what a token stands for, from the token and the spec it was issued for.
@@ -289,6 +456,67 @@ mod tests {
         assert!(
             decode(&token, &spec, &plan, &other_params).is_err(),
             "tied to its UserParameters"
+        );
+    }
+}
+
+#[cfg(test)]
+mod set_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_set_of_twenty_five_members_fits_a_token_and_comes_back_whole() {
+        let members: Vec<_> = (0..25)
+            .map(|i| {
+                // Names do not reach the token (the spec comes back as UserParameters);
+                // versions and revisions do, at their longest.
+                json!({"functionName": format!("f{i}"), "alias": "live",
+                       "targetVersion": "4294967295"})
+            })
+            .collect();
+        let spec: SetSpec = serde_json::from_value(json!({"set": "x".repeat(40),
+            "members": members, "strategy": "1%:1m,2%:1m"}))
+        .unwrap();
+        let plan = spec.validate().unwrap();
+        let at = DateTime::<Utc>::from_timestamp(1_900_000_000, 0).unwrap();
+        let currents: Vec<String> = (0..25).map(|_| "4294967294".to_string()).collect();
+        let mut set = SetRollout::new(&spec, "r-20301123T130000123Z".into(), &currents, at);
+        for m in &mut set.members {
+            m.alias_revision_id = "0f0a7c8e-1d2b-4c3d-8e9f-0a1b2c3d4e5f".into();
+            m.provisioned_concurrency = Some(Provisioning::Allocating);
+            m.weight = 0.01;
+            m.step_started_at = Some(at);
+        }
+        set.weight = 0.01;
+        set.next_step_at = Some(at);
+        set.control = Some(Control::Paused);
+        set.control_id = Some("o-20301123T130000123Z".into());
+        let token = encode_set(&set, "params");
+        assert!(token.len() <= MAX_TOKEN_CHARS, "{} characters", token.len());
+        let Continuation::SetInFlight(back) = decode_set(&token, &spec, &plan, "params").unwrap()
+        else {
+            panic!("a set's token")
+        };
+        assert_eq!(*back, set);
+        assert!(decode_set(&token, &spec, &plan, "other params").is_err());
+    }
+
+    #[test]
+    fn a_revision_that_is_not_a_lowercase_uuid_is_kept_as_it_is() {
+        for revision in [
+            "r0",
+            "0F0A7C8E-1D2B-4C3D-8E9F-0A1B2C3D4E5F",
+            "0f0a7c8e-1d2b-4c3d-8e9f-0a1b2c3d4e5f",
+        ] {
+            assert_eq!(
+                expand_revision(&compact_revision(revision)).unwrap(),
+                revision
+            );
+        }
+        assert_eq!(
+            compact_revision("0f0a7c8e-1d2b-4c3d-8e9f-0a1b2c3d4e5f").len(),
+            23
         );
     }
 }
