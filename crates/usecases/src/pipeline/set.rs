@@ -31,8 +31,8 @@ pub(super) async fn run_set_job(
 ) -> Result<JobOutcome, crate::ports::PipelineError> {
     let outcome = match step(driver, places, job, now, ready).await {
         Ok(Progress::Set(set)) => match set.status {
-            Status::InProgress => JobOutcome::SetContinue(set),
-            Status::Succeeded => JobOutcome::SetSucceeded(set),
+            Status::InProgress => JobOutcome::SetContinue(*set),
+            Status::Succeeded => JobOutcome::SetSucceeded(*set),
             status => JobOutcome::Failed {
                 kind: FailureKind::JobFailed,
                 message: format!(
@@ -80,7 +80,7 @@ pub(super) async fn run_set_job(
 }
 
 enum Progress {
-    Set(SetRollout),
+    Set(Box<SetRollout>),
     Waiting {
         spec: Box<SetSpec>,
         since: DateTime<Utc>,
@@ -139,11 +139,11 @@ async fn step(
         }
     };
     match result {
-        Ok(stepped) => Ok(Progress::Set(stepped.set)),
+        Ok(stepped) => Ok(Progress::Set(Box::new(stepped.set))),
         // AWS is unavailable for now and nothing moved: the same token again.
         Err(DriveError::Alias(e)) if e.is_transient() && before.is_some() => {
             tracing::warn!(error = %e, "AWS unavailable; the job continues with the same token");
-            Ok(Progress::Set(*before.expect("checked")))
+            Ok(Progress::Set(before.expect("checked")))
         }
         Err(DriveError::Refused(Refusal::NotReady(reason))) => {
             let since = since.unwrap_or(now);
