@@ -399,16 +399,24 @@ async fn lost_answer_with_the_driver_racing(
     f.proxy
         .fail("UpdateAlias", Fault::Delay(Duration::from_secs(2)), 1);
     let command = operator(&f);
+    // A resume's alias carries the pause's `opid=` already: wait for this request's write.
+    let before = clean
+        .aliases
+        .get("orders", "live")
+        .await
+        .expect("read")
+        .description;
     let race = async {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !clean
-            .aliases
-            .get("orders", "live")
-            .await
-            .expect("read")
-            .description
-            .contains("opid=")
-        {
+        while {
+            let now = clean
+                .aliases
+                .get("orders", "live")
+                .await
+                .expect("read")
+                .description;
+            now == before || !now.contains("opid=")
+        } {
             assert!(Instant::now() < deadline, "the request never landed");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
