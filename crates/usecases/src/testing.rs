@@ -697,6 +697,25 @@ pub fn note(event_id: &str) -> Notification {
     n
 }
 
+/// A world of one place: every member (every alias) is in the caller's own, on its fakes.
+#[async_trait]
+impl crate::ports::Places for World {
+    fn home_region(&self) -> Option<String> {
+        Some("us-east-1".into())
+    }
+
+    async fn place(
+        &self,
+        _: &rollout_core::set::MemberSpec,
+    ) -> Result<crate::ports::Place<'_>, CallFailed> {
+        Ok(crate::ports::Place {
+            aliases: &self.aliases,
+            alarms: &self.alarms,
+            metrics: &self.metrics,
+        })
+    }
+}
+
 /// A release set's world: one fake alias per member function (each on version "1"), the
 /// alarms, metrics and channels of `world` shared by all (the caller's own place); members
 /// whose function is in `unreachable` are in a place whose role cannot be assumed.
