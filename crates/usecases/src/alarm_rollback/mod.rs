@@ -8,10 +8,13 @@ use serde::Serialize;
 
 use crate::driver::{DriveError, Driver, StopRequest, StopScope, Stopped};
 use crate::failure::{notification_failed, Failure};
-use crate::ports::AlarmSource;
-use crate::ports::AliasStore;
+use crate::ports::{AlarmSource, AliasStore, Places};
+use crate::set::ring::FoundSet;
+use crate::set::{SetDriver, SetStopRequest};
 use crate::settings::env;
+use futures::future::join_all;
 use rollout_core::settings::{self, Lookup};
+use rollout_core::AliasState;
 use rollout_core::EventKind;
 use rollout_core::InvalidField;
 use rollout_core::{AlarmState, AlarmVerdict};
@@ -82,6 +85,19 @@ pub struct AlarmRollbackReport {
     pub state: String,
     pub rolled_back: Vec<Stopped>,
     pub left_alone: Vec<String>,
+    /// The release sets put back, each told once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sets: Vec<SetRolledBack>,
+}
+
+/// A release set the alarm put back (every member in `rolledBack`), and the event it was told
+/// with (`rollout.rolled_back`, or `rollout.failed` when a member is still split).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetRolledBack {
+    pub set: String,
+    pub rollout_id: String,
+    pub event: &'static str,
 }
 
 /// On `ALARM`, rolls back every guarded alias that is mid-rollout (within `scope`); any other
@@ -92,6 +108,7 @@ pub async fn roll_back_guarded(
     driver: &Driver<'_>,
     aliases: &dyn AliasStore,
     alarms: &dyn AlarmSource,
+    places: &dyn Places,
     change: AlarmChange,
     scope: StopScope<'_>,
     now: DateTime<Utc>,
@@ -101,6 +118,7 @@ pub async fn roll_back_guarded(
         state: change.state.clone(),
         rolled_back: Vec::new(),
         left_alone: Vec::new(),
+        sets: Vec::new(),
     };
     if change.state != "ALARM" {
         return Ok(report);
@@ -164,10 +182,15 @@ pub async fn roll_back_guarded(
         change.alarm_name.clone(),
         AlarmState::Alarm,
     )];
+    let sd = SetDriver {
+        home: driver,
+        places,
+    };
+    let (singles, sets) = sort_out(&sd, &targets, &mut first_error).await;
     // All at once: each alias is put back before its own alert, and no alias waits for
     // another's alerts (SNS and EventBridge are retried for up to half a minute each when
     // they throttle, which would otherwise hold every later alias split that long).
-    let stops = targets.iter().map(|(function, alias)| {
+    let stops = singles.iter().map(|(function, alias)| {
         let request = StopRequest {
             function,
             alias,
@@ -179,8 +202,30 @@ pub async fn roll_back_guarded(
         };
         driver.stop(request, now)
     });
-    let stopped = futures::future::join_all(stops).await;
-    for ((function, alias), stopped) in targets.iter().zip(stopped) {
+    let set_stops = sets.iter().map(|(found, focus)| {
+        let why = match found.members.iter().find(|m| m.link.index == *focus) {
+            Some(m) => format!("members[{focus}] {}: {reason}", m.spec.label()),
+            None => reason.clone(),
+        };
+        let (sd, alarms) = (&sd, verdict.clone());
+        async move {
+            let request = SetStopRequest {
+                kind: EventKind::RolledBack,
+                reason: &why,
+                topic: None,
+                alarms,
+                scope,
+                focus: *focus,
+            };
+            sd.stop(found, request, now).await
+        }
+    });
+    let (stopped, sets_stopped) = futures::future::join(
+        futures::future::join_all(stops),
+        futures::future::join_all(set_stops),
+    )
+    .await;
+    for ((function, alias), stopped) in singles.iter().zip(stopped) {
         match stopped {
             Ok(stopped) if stopped.restored_version.is_some() => {
                 if let Some(warning) = &stopped.warning {
@@ -198,10 +243,84 @@ pub async fn roll_back_guarded(
             }
         }
     }
+    for stopped in sets_stopped {
+        if let Some((member, e)) = stopped.first_failure() {
+            tracing::error!(set = %stopped.set.set, %member, error = %e, "a member could not be put back");
+            first_error.get_or_insert(Failure::new(e.error_type(), format!("{member}: {e}")));
+        }
+        if let Some(warning) = &stopped.warning {
+            first_error.get_or_insert(notification_failed(warning.clone()));
+        }
+        report.rolled_back.extend(stopped.put_back().cloned());
+        report.left_alone.extend(stopped.left_alone.iter().cloned());
+        if let Some(event) = stopped.event {
+            report.sets.push(SetRolledBack {
+                set: stopped.set.set.clone(),
+                rollout_id: stopped.set.rollout_id.clone(),
+                event: event.as_str(),
+            });
+        }
+    }
     match first_error {
         Some(e) => Err(e),
         None => Ok(report),
     }
+}
+
+/// Sorts the guarded aliases into those of no set, stopped one by one, and the sets some are
+/// members of, each found once (from the first member the alarm guards, its place in the set
+/// beside it). An alias that cannot be read is stopped alone: its stop keeps trying.
+async fn sort_out(
+    sd: &SetDriver<'_>,
+    targets: &[(String, String)],
+    first_error: &mut Option<Failure>,
+) -> (Vec<(String, String)>, Vec<(FoundSet, usize)>) {
+    let read = join_all(targets.iter().map(|(f, a)| sd.read_home(f, a))).await;
+    let mut singles = Vec::new();
+    let mut members = Vec::new();
+    for (target, alias) in targets.iter().zip(read) {
+        let Ok(alias) = alias else {
+            singles.push(target.clone());
+            continue;
+        };
+        let link = alias
+            .marker()
+            .filter(|m| m.describes(&alias))
+            .and_then(|m| m.set.map(|l| (l.name, m.rollout_id, l.index)));
+        match link {
+            Some((name, id, index)) => members.push((target, alias, (name, id), index)),
+            None => singles.push(target.clone()),
+        }
+    }
+    // One walk per set, all at once.
+    let mut firsts: Vec<(&(String, String), AliasState, usize)> = Vec::new();
+    let mut seen = Vec::new();
+    for (target, alias, key, index) in members {
+        if !seen.contains(&key) {
+            seen.push(key);
+            firsts.push((target, alias, index));
+        }
+    }
+    let walks = join_all(
+        firsts
+            .iter()
+            .map(|((f, a), alias, _)| sd.found_from(f, a, alias.clone())),
+    )
+    .await;
+    let mut sets = Vec::new();
+    for ((target, _, index), walked) in firsts.into_iter().zip(walks) {
+        match walked {
+            Ok(Some(found)) => sets.push((found, index)),
+            Ok(None) => singles.push(target.clone()),
+            // Its own alias is still put back (alone); Lambda's retry walks the set again.
+            Err(e) => {
+                tracing::error!(function = %target.0, alias = %target.1, error = %e, "the set could not be walked");
+                first_error.get_or_insert(e.into());
+                singles.push(target.clone());
+            }
+        }
+    }
+    (singles, sets)
 }
 
 #[cfg(test)]
