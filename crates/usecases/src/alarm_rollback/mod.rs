@@ -190,7 +190,7 @@ pub async fn roll_back_guarded(
     // All at once: each alias is put back before its own alert, and no alias waits for
     // another's alerts (SNS and EventBridge are retried for up to half a minute each when
     // they throttle, which would otherwise hold every later alias split that long).
-    let stops = singles.iter().map(|(function, alias)| {
+    let stops = singles.iter().map(|((function, alias), seen)| {
         let request = StopRequest {
             function,
             alias,
@@ -200,7 +200,7 @@ pub async fn roll_back_guarded(
             alarms: verdict.clone(),
             scope,
         };
-        driver.stop(request, now)
+        driver.stop_seen(request, seen.clone(), now)
     });
     let set_stops = sets.iter().map(|(found, focus)| {
         let why = match found.members.iter().find(|m| m.link.index == *focus) {
@@ -225,7 +225,7 @@ pub async fn roll_back_guarded(
         futures::future::join_all(set_stops),
     )
     .await;
-    for ((function, alias), stopped) in singles.iter().zip(stopped) {
+    for (((function, alias), _), stopped) in singles.iter().zip(stopped) {
         match stopped {
             Ok(stopped) if stopped.restored_version.is_some() => {
                 if let Some(warning) = &stopped.warning {
@@ -267,6 +267,9 @@ pub async fn roll_back_guarded(
     }
 }
 
+/// An alias to stop alone, and how it was just read (its stop's first look).
+type Single = ((String, String), Option<AliasState>);
+
 /// Sorts the guarded aliases into those of no set, stopped one by one, and the sets some are
 /// members of, each found once (from the first member the alarm guards, its place in the set
 /// beside it). An alias that cannot be read is stopped alone: its stop keeps trying.
@@ -274,13 +277,13 @@ async fn sort_out(
     sd: &SetDriver<'_>,
     targets: &[(String, String)],
     first_error: &mut Option<Failure>,
-) -> (Vec<(String, String)>, Vec<(FoundSet, usize)>) {
+) -> (Vec<Single>, Vec<(FoundSet, usize)>) {
     let read = join_all(targets.iter().map(|(f, a)| sd.read_home(f, a))).await;
     let mut singles = Vec::new();
     let mut members = Vec::new();
     for (target, alias) in targets.iter().zip(read) {
         let Ok(alias) = alias else {
-            singles.push(target.clone());
+            singles.push((target.clone(), None));
             continue;
         };
         let link = alias
@@ -289,7 +292,7 @@ async fn sort_out(
             .and_then(|m| m.set.map(|l| (l.name, m.rollout_id, l.index)));
         match link {
             Some((name, id, index)) => members.push((target, alias, (name, id), index)),
-            None => singles.push(target.clone()),
+            None => singles.push((target.clone(), Some(alias))),
         }
     }
     // One walk per set, all at once.
@@ -308,15 +311,15 @@ async fn sort_out(
     )
     .await;
     let mut sets = Vec::new();
-    for ((target, _, index), walked) in firsts.into_iter().zip(walks) {
+    for ((target, alias, index), walked) in firsts.into_iter().zip(walks) {
         match walked {
             Ok(Some(found)) => sets.push((found, index)),
-            Ok(None) => singles.push(target.clone()),
+            Ok(None) => singles.push((target.clone(), Some(alias))),
             // Its own alias is still put back (alone); Lambda's retry walks the set again.
             Err(e) => {
                 tracing::error!(function = %target.0, alias = %target.1, error = %e, "the set could not be walked");
                 first_error.get_or_insert(e.into());
-                singles.push(target.clone());
+                singles.push((target.clone(), Some(alias)));
             }
         }
     }

@@ -96,8 +96,10 @@ impl SetDriver<'_> {
                     alarms,
                     scope,
                 };
-                // Quiet: the set is told once, below.
-                self.member_driver(place).stop(stop, now).await
+                // Quiet: the set is told once, below. The walk's read is the stop's first.
+                self.member_driver(place)
+                    .stop_seen(stop, Some(m.alias.clone()), now)
+                    .await
             }
         });
         let ended = join_all(stops).await;
