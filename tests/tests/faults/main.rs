@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use chrono::Utc;
+use rollout_aws::places::AwsPlaces;
 use rollout_core::{Rollout, Status};
 pub use rollout_testkit::clock::t;
 use rollout_testkit::faults::{Fault, FaultProxy};
@@ -474,12 +475,14 @@ async fn owed_alert_after_a_lost_publish(function: &str) {
     let topic = f.world.topic_arn.clone();
     let mut driver = f.adapters.driver("alarm-rollback", &[], Some(&topic));
     driver.patience = PATIENCE;
+    let places = AwsPlaces::new(&f.adapters, &sdk_config(&f.proxy.url()));
     // SNS is down for longer than the driver's read bound: the first invocation fails.
     f.proxy.fail("Publish", Fault::ServerError(500), 1000);
     let first = roll_back_guarded(
         &driver,
         &f.adapters.aliases,
         &f.adapters.alarms,
+        &places,
         parse_alarm_change(event.clone()).unwrap(),
         StopScope::OurRollouts,
         t(5),
@@ -496,6 +499,7 @@ async fn owed_alert_after_a_lost_publish(function: &str) {
         &driver,
         &f.adapters.aliases,
         &f.adapters.alarms,
+        &places,
         parse_alarm_change(event).unwrap(),
         StopScope::OurRollouts,
         t(90),
@@ -538,12 +542,14 @@ async fn alarm_rollback_puts_every_guarded_alias_back_before_any_alert_waits() {
     let topic = f.world.topic_arn.clone();
     let mut driver = f.adapters.driver("alarm-rollback", &[], Some(&topic));
     driver.patience = PATIENCE;
+    let places = AwsPlaces::new(&f.adapters, &sdk_config(&f.proxy.url()));
     f.proxy.fail("Publish", Fault::ServerError(500), 1000);
     let began = Instant::now();
     let run = roll_back_guarded(
         &driver,
         &f.adapters.aliases,
         &f.adapters.alarms,
+        &places,
         parse_alarm_change(event).unwrap(),
         StopScope::OurRollouts,
         t(5),
