@@ -10,6 +10,7 @@ mod conventions;
 mod functions;
 mod judged;
 mod pictures;
+mod sets_found;
 mod shifting;
 mod signals;
 mod terminal;
