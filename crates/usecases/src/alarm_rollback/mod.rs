@@ -1,7 +1,7 @@
 //! The alarm-rollback function's use case: from an alarm's state change (the function reads
 //! it from EventBridge's `CloudWatch Alarm State Change` event) to the aliases the alarm
-//! guards, and each of those that is mid-rollout put back on its current version, then
-//! people told. Rollback first, always.
+//! guards, and each of those that is mid-rollout put back on its current version (with every
+//! other member of a release set it is in), then people told. Rollback first, always.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -100,8 +100,10 @@ pub struct SetRolledBack {
     pub event: &'static str,
 }
 
-/// On `ALARM`, rolls back every guarded alias that is mid-rollout (within `scope`); any other
-/// state, or an alarm that is no longer in ALARM when read again (an old event): nothing.
+/// On `ALARM`, rolls back every guarded alias that is mid-rollout (within `scope`), and every
+/// member of a release set one of them is in (found from the members' markers: no driver need
+/// be alive), each set told once; any other state, or an alarm that is no longer in ALARM when
+/// read again (an old event): nothing.
 /// Fails (so that Lambda retries) when a lookup failed, an alias could not be made safe, or
 /// people could not be told; every other alias is still handled first.
 pub async fn roll_back_guarded(
@@ -295,13 +297,17 @@ async fn sort_out(
             None => singles.push((target.clone(), Some(alias))),
         }
     }
-    // One walk per set, all at once.
+    // One walk per set, all at once, from the first member the alarm guards.
     let mut firsts: Vec<(&(String, String), AliasState, usize)> = Vec::new();
     let mut seen = Vec::new();
+    let mut others = Vec::new();
     for (target, alias, key, index) in members {
-        if !seen.contains(&key) {
-            seen.push(key);
-            firsts.push((target, alias, index));
+        match seen.contains(&key) {
+            true => others.push((target, alias, key, index)),
+            false => {
+                seen.push(key);
+                firsts.push((target, alias, index));
+            }
         }
     }
     let walks = join_all(
@@ -321,6 +327,18 @@ async fn sort_out(
                 first_error.get_or_insert(e.into());
                 singles.push((target.clone(), Some(alias)));
             }
+        }
+    }
+    // Another guarded member the walk did not reach (members changed on both sides of it):
+    // still put back, alone.
+    for (target, alias, (name, id), index) in others {
+        let reached = sets.iter().any(|(found, _)| {
+            found.name == name
+                && found.rollout_id == id
+                && found.members.iter().any(|m| m.link.index == index)
+        });
+        if !reached {
+            singles.push((target.clone(), Some(alias)));
         }
     }
     (singles, sets)

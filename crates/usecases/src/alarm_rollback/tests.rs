@@ -129,6 +129,28 @@ mod sets {
     }
 
     #[tokio::test]
+    async fn an_alarm_guarding_two_members_of_one_set_puts_each_back_once_and_tells_once() {
+        let world = SetWorld::new(&FUNCTIONS);
+        started(&world).await;
+        let mut change = alarm_on("orders-api");
+        change
+            .dimensions
+            .push(("orders-audit".into(), Some("live".into())));
+        let report = guard(&world, change).await.unwrap();
+        assert_eq!(world.standing(), vec![on("1"); 3]);
+        assert_eq!(report.rolled_back.len(), 3, "{report:?}");
+        assert_eq!(report.sets.len(), 1);
+        assert!(world
+            .members
+            .iter()
+            .all(|(_, a)| *a.writes.lock().unwrap() == 2));
+        assert_eq!(
+            world.world.notifier.events(),
+            ["rollout.started", "rollout.rolled_back"]
+        );
+    }
+
+    #[tokio::test]
     async fn a_replayed_alarm_writes_nothing_and_tells_again_under_the_same_event_id() {
         let world = SetWorld::new(&FUNCTIONS);
         started(&world).await;
