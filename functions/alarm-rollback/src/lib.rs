@@ -9,15 +9,17 @@ use rollout_core::InvalidField;
 use rollout_lambda::diagnostic;
 use rollout_usecases::alarm_rollback::{roll_back_guarded, AlarmChange, AlarmRollbackSettings};
 use rollout_usecases::driver::{Driver, StopScope};
-use rollout_usecases::ports::{AlarmSource, AliasStore};
+use rollout_usecases::ports::{AlarmSource, AliasStore, Places};
 use serde_json::Value;
 
-/// The function's whole job for one event: parse it, roll back what the alarm guards, and
-/// answer with what was done.
+/// The function's whole job for one event: parse it, roll back what the alarm guards (every
+/// member of a release set one of them is in, wherever `places` finds it), and answer with
+/// what was done.
 pub async fn roll_back_on_alarm(
     driver: &Driver<'_>,
     aliases: &dyn AliasStore,
     alarms: &dyn AlarmSource,
+    places: &dyn Places,
     settings: &AlarmRollbackSettings,
     event: LambdaEvent<Value>,
     now: DateTime<Utc>,
@@ -28,7 +30,7 @@ pub async fn roll_back_on_alarm(
         true => StopScope::AnySplit,
         false => StopScope::OurRollouts,
     };
-    let report = roll_back_guarded(driver, aliases, alarms, change, scope, now)
+    let report = roll_back_guarded(driver, aliases, alarms, places, change, scope, now)
         .await
         .map_err(diagnostic)?;
     Ok(serde_json::to_value(report).expect("the report serializes"))
@@ -145,6 +147,7 @@ mod tests {
             &driver,
             &world.aliases,
             &world.alarms,
+            &world,
             &settings,
             invocation(alarm_on_orders()),
             t(30),
@@ -174,6 +177,7 @@ mod tests {
             &world.driver(),
             &world.aliases,
             &world.alarms,
+            &world,
             &settings,
             invocation(event),
             t(0),

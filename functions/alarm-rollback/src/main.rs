@@ -1,9 +1,10 @@
 //! alarm-rollback: on a CloudWatch alarm going to ALARM, puts every alias it guards that is
-//! mid-rollout back on its current version, then notifies. Rollback first, always.
+//! mid-rollout back on its current version (and every member of a release set one is in),
+//! then notifies. Rollback first, always.
 
 use alarm_rollback::roll_back_on_alarm;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use rollout_aws::{emf::EmbeddedMetrics, load_config, Adapters};
+use rollout_aws::{emf::EmbeddedMetrics, load_config, places::AwsPlaces, Adapters};
 use rollout_usecases::alarm_rollback::AlarmRollbackSettings;
 use rollout_usecases::driver::Driver;
 use rollout_usecases::settings::ChannelSettings;
@@ -14,7 +15,10 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let settings = AlarmRollbackSettings::from_env()?;
     let channels = ChannelSettings::from_env()?;
-    let adapters = Adapters::with_channels(&load_config().await, &channels);
+    let config = load_config().await;
+    let adapters = Adapters::with_channels(&config, &channels);
+    // Set members in other regions or accounts: their clients built when first met.
+    let places = AwsPlaces::new(&adapters, &config);
     // TrafficWeight as log lines (EMF): no AWS call after the rollback's notification.
     let emf = EmbeddedMetrics::stdout();
     let driver = Driver {
@@ -26,6 +30,7 @@ async fn main() -> Result<(), Error> {
             &driver,
             &adapters.aliases,
             &adapters.alarms,
+            &places,
             &settings,
             event,
             chrono::Utc::now(),

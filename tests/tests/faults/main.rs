@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use chrono::Utc;
+use rollout_aws::places::AwsPlaces;
 use rollout_core::{Rollout, Status};
 pub use rollout_testkit::clock::t;
 use rollout_testkit::faults::{Fault, FaultProxy};
@@ -475,12 +476,14 @@ async fn owed_alert_after_a_lost_publish(function: &str) {
     let topic = f.world.topic_arn.clone();
     let mut driver = f.adapters.driver("alarm-rollback", &[], Some(&topic));
     driver.patience = PATIENCE;
+    let places = AwsPlaces::new(&f.adapters, &sdk_config(&f.proxy.url()));
     // SNS is down for longer than the driver's read bound: the first invocation fails.
     f.proxy.fail("Publish", Fault::ServerError(500), 1000);
     let first = roll_back_guarded(
         &driver,
         &f.adapters.aliases,
         &f.adapters.alarms,
+        &places,
         parse_alarm_change(event.clone()).unwrap(),
         StopScope::OurRollouts,
         t(5),
@@ -497,6 +500,7 @@ async fn owed_alert_after_a_lost_publish(function: &str) {
         &driver,
         &f.adapters.aliases,
         &f.adapters.alarms,
+        &places,
         parse_alarm_change(event).unwrap(),
         StopScope::OurRollouts,
         t(90),
@@ -539,12 +543,14 @@ async fn alarm_rollback_puts_every_guarded_alias_back_before_any_alert_waits() {
     let topic = f.world.topic_arn.clone();
     let mut driver = f.adapters.driver("alarm-rollback", &[], Some(&topic));
     driver.patience = PATIENCE;
+    let places = AwsPlaces::new(&f.adapters, &sdk_config(&f.proxy.url()));
     f.proxy.fail("Publish", Fault::ServerError(500), 1000);
     let began = Instant::now();
     let run = roll_back_guarded(
         &driver,
         &f.adapters.aliases,
         &f.adapters.alarms,
+        &places,
         parse_alarm_change(event).unwrap(),
         StopScope::OurRollouts,
         t(5),

@@ -3,6 +3,7 @@
 
 use alarm_rollback::parse_alarm_change;
 use aws_sdk_cloudwatch::types::StateValue;
+use rollout_aws::places::AwsPlaces;
 use rollout_core::Status;
 use rollout_usecases::alarm_rollback::roll_back_guarded;
 use rollout_usecases::driver::StopScope;
@@ -28,10 +29,12 @@ async fn guard(s: &Setup, event: Value) -> rollout_usecases::alarm_rollback::Ala
     let topic = s.world.topic_arn.clone();
     let driver = s.adapters.driver("alarm-rollback", &[], Some(&topic));
     let change = parse_alarm_change(event).expect("event parses");
+    let places = AwsPlaces::new(&s.adapters, &s.stack.sdk_config());
     roll_back_guarded(
         &driver,
         &s.adapters.aliases,
         &s.adapters.alarms,
+        &places,
         change,
         StopScope::OurRollouts,
         t0(),

@@ -11,6 +11,7 @@ mod functions;
 mod judged;
 mod pictures;
 mod sets;
+mod sets_found;
 mod shifting;
 mod signals;
 mod terminal;

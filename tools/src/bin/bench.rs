@@ -29,12 +29,14 @@ use rollout_aws::events::EventBridgeEvents;
 use rollout_aws::metrics::CloudWatchMetrics;
 use rollout_aws::sns::SnsNotifier;
 use rollout_core::engine::control::Operator;
+use rollout_core::set::MemberSpec;
 use rollout_core::state::Control;
 use rollout_core::Provisioning;
 use rollout_testkit::fixture::World;
 use rollout_testkit::Ministack;
 use rollout_usecases::alarm_rollback::roll_back_guarded;
 use rollout_usecases::driver::{new_rollout_id, ControlRequest, Driver, Pacer, Stepped, StopScope};
+use rollout_usecases::ports::{CallFailed, Place, Places};
 use rollout_usecases::readiness::{ReadyWait, DEFAULT_LIMIT};
 use serde_json::json;
 
@@ -147,6 +149,22 @@ impl Counted {
         let names = std::mem::take(&mut *self.calls.1.lock().unwrap());
         let calls = self.calls.0.swap(0, Ordering::SeqCst);
         format!("{calls} calls ({})", names.join(", "))
+    }
+}
+
+/// Every set member in the counted place: the bench measures one region and account.
+#[async_trait::async_trait]
+impl Places for Counted {
+    fn home_region(&self) -> Option<String> {
+        Some(rollout_testkit::REGION.into())
+    }
+
+    async fn place(&self, _: &MemberSpec) -> Result<Place<'_>, CallFailed> {
+        Ok(Place {
+            aliases: &self.aliases,
+            alarms: &self.alarms,
+            metrics: &self.metrics,
+        })
     }
 }
 
@@ -507,6 +525,7 @@ async fn rollback_latency(stack: &Ministack, world: &World) {
             &driver,
             &counted.aliases,
             &counted.alarms,
+            &counted,
             change,
             StopScope::AnySplit,
             Utc::now(),

@@ -83,6 +83,17 @@ impl Driver<'_> {
         request: StopRequest<'_>,
         now: DateTime<Utc>,
     ) -> Result<Stopped, DriveError> {
+        self.stop_seen(request, None, now).await
+    }
+
+    /// [`Driver::stop`], deciding first on `seen`, the alias as the caller just read it (no
+    /// second read on a rollback's path); a conflict then re-reads it as always.
+    pub async fn stop_seen(
+        &self,
+        request: StopRequest<'_>,
+        mut seen: Option<AliasState>,
+        now: DateTime<Utc>,
+    ) -> Result<Stopped, DriveError> {
         let StopRequest {
             function,
             alias: alias_name,
@@ -117,11 +128,16 @@ impl Driver<'_> {
         let mut tried: Option<(String, String, String)> = None;
         let mut last_seen: Option<AliasState> = None;
         let (restored, stopped_version, marker, replayed, replaced) = loop {
-            let alias = match retrying(&mut backoff, async || {
-                self.aliases.get(function, alias_name).await
-            })
-            .await
-            {
+            let read = match seen.take() {
+                Some(alias) => Ok(alias),
+                None => {
+                    retrying(&mut backoff, async || {
+                        self.aliases.get(function, alias_name).await
+                    })
+                    .await
+                }
+            };
+            let alias = match read {
                 Ok(alias) => alias,
                 Err(error) => {
                     if let Some(seen) = &last_seen {

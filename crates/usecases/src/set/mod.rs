@@ -15,9 +15,13 @@ use crate::driver::{DriveError, Driver, Observation};
 use crate::ports::{AlarmSource, Place, Places};
 use crate::readiness::ReadyWait;
 
+mod found;
 pub mod ring;
 mod step;
+mod stop;
 mod weights;
+
+pub use stop::{SetStopRequest, SetStopped};
 
 /// Drives release sets: `home` is the caller's own driver (the set's alarms, topic, channels,
 /// patience and name); `places` finds each member's adapters.

@@ -39,6 +39,27 @@ impl FoundSet {
             .collect()
     }
 
+    /// The members no walk reached, for people: `members[2] orders-audit:live`, as a
+    /// neighbour's link names it (`?` when no member reached names it).
+    pub fn missing_labels(&self) -> Vec<String> {
+        let n = self.count;
+        self.missing()
+            .into_iter()
+            .map(|i| {
+                let named = self.members.iter().find_map(|m| {
+                    let link = &m.link;
+                    let by = match () {
+                        _ if (link.index + 1) % n == i => link.next.as_ref(),
+                        _ if (i + 1) % n == link.index => link.previous.as_ref(),
+                        _ => None,
+                    };
+                    by.map(|r| format!("{}:{}", r.function_name, r.alias))
+                });
+                format!("members[{i}] {}", named.as_deref().unwrap_or("?"))
+            })
+            .collect()
+    }
+
     /// The found members as a set state, as far as markers tell it (no strategy: a marker
     /// does not carry one), for what people are shown and told.
     pub fn state(&self) -> SetRollout {

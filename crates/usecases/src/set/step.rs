@@ -688,31 +688,35 @@ pub(super) async fn put_back(
             _ => EventKind::RolledBack,
         }
     } else {
-        let lead = &next.members[split[0]].spec;
-        let names: Vec<String> = split
-            .iter()
-            .map(|i| {
-                let m = &next.members[*i];
-                format!(
-                    "{} ({} on version {}, the rest on {})",
-                    m.spec.label(),
-                    rollout_core::plan::format_percent(m.weight),
-                    m.spec.target_version,
-                    m.spec.current_version.as_deref().unwrap_or("?")
-                )
-            })
-            .collect();
-        next.end(
-            Status::Failed,
-            format!(
-                "could not put back every member; still split: {}. Why it was rolling back: {reason}. Run `rollout abort --function {} --alias {}` once AWS answers",
-                names.join(", "),
-                lead.function_name,
-                lead.alias
-            ),
-        );
+        let why = still_split(&next, &split, &reason);
+        next.end(Status::Failed, why);
         EventKind::Failed
     };
     let warning = sd.notify(kind, &next, focus, alarms, now).await;
     SetStepped { set: next, warning }
+}
+
+/// Why a set ended `Failed` with members `split` still split: each named with where its
+/// traffic is, why it was being put back, and the command that finishes the job.
+pub(super) fn still_split(set: &SetRollout, split: &[usize], reason: &str) -> String {
+    let first = &set.members[split[0]].spec;
+    let names: Vec<String> = split
+        .iter()
+        .map(|i| {
+            let m = &set.members[*i];
+            format!(
+                "{} ({} on version {}, the rest on {})",
+                m.spec.label(),
+                rollout_core::plan::format_percent(m.weight),
+                m.spec.target_version,
+                m.spec.current_version.as_deref().unwrap_or("?")
+            )
+        })
+        .collect();
+    format!(
+        "could not put back every member; still split: {}. Why it was rolling back: {reason}. Run `rollout abort --function {} --alias {}` once AWS answers",
+        names.join(", "),
+        first.function_name,
+        first.alias
+    )
 }

@@ -334,3 +334,89 @@ async fn every_members_weight_goes_out_in_one_put() {
     let last: Vec<f64> = points.iter().rev().take(3).map(|p| p.value).collect();
     assert_eq!(last, [100.0; 3]);
 }
+
+#[tokio::test]
+async fn an_operators_word_on_any_member_is_written_on_the_lead_and_told_for_the_set() {
+    let world = SetWorld::new(&FUNCTIONS);
+    started(&world).await;
+    let home = world.world.driver();
+    let sd = SetDriver {
+        home: &home,
+        places: &world,
+    };
+    let audit = world.alias("orders-audit").alias.lock().unwrap().clone();
+    let found = sd
+        .found_from("orders-audit", "live", audit)
+        .await
+        .unwrap()
+        .expect("a member");
+    let pause = rollout_core::engine::control::Operator::Pause;
+    let done = sd
+        .control(&found, pause, "checkout looks slow", None, t(30))
+        .await
+        .unwrap();
+    assert_eq!(done.function_name, "orders-api", "written on the lead");
+    let lead = world
+        .alias("orders-api")
+        .alias
+        .lock()
+        .unwrap()
+        .marker()
+        .unwrap();
+    assert_eq!(lead.control, Some(rollout_core::state::Control::Paused));
+    let worker = world
+        .alias("orders-worker")
+        .alias
+        .lock()
+        .unwrap()
+        .marker()
+        .unwrap();
+    assert_eq!(worker.control, None, "only the lead carries the set's word");
+    let note = world.world.notifier.sent.lock().unwrap()[1].clone();
+    assert_eq!(note.event, "rollout.paused");
+    assert_eq!(note.set.as_deref(), Some("checkout"));
+    assert!(
+        note.event_id.ends_with(&done.control_id),
+        "{}",
+        note.event_id
+    );
+}
+
+#[tokio::test]
+async fn an_operators_word_is_refused_when_the_lead_is_no_longer_the_sets() {
+    let world = SetWorld::new(&FUNCTIONS);
+    started(&world).await;
+    {
+        let mut theirs = world.alias("orders-api").alias.lock().unwrap();
+        theirs.description = "hotfix".into();
+        theirs.revision_id = "theirs".into();
+    }
+    let home = world.world.driver();
+    let sd = SetDriver {
+        home: &home,
+        places: &world,
+    };
+    let worker = world.alias("orders-worker").alias.lock().unwrap().clone();
+    let found = sd
+        .found_from("orders-worker", "live", worker)
+        .await
+        .unwrap()
+        .expect("a member");
+    let writes_before: u32 = world
+        .members
+        .iter()
+        .map(|(_, a)| *a.writes.lock().unwrap())
+        .sum();
+    let pause = rollout_core::engine::control::Operator::Pause;
+    let refused = sd.control(&found, pause, "why", None, t(30)).await;
+    assert!(
+        matches!(refused, Err(crate::driver::ControlError::Refused(ref why)) if why.0.contains("lead")),
+        "{refused:?}"
+    );
+    let writes: u32 = world
+        .members
+        .iter()
+        .map(|(_, a)| *a.writes.lock().unwrap())
+        .sum();
+    assert_eq!(writes, writes_before);
+}

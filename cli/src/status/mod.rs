@@ -1,5 +1,6 @@
-//! `rollout status`: an alias and the rollout its marker records, if any; `--watch` follows
-//! that rollout, whoever drives it, until it ends, and exits with its exit code.
+//! `rollout status`: an alias and the rollout its marker records, if any (and, on a member of
+//! a release set, the whole set); `--watch` follows that rollout, whoever drives it, until it
+//! ends, and exits with its exit code.
 
 use std::time::Duration;
 
@@ -13,12 +14,15 @@ use rollout_core::validate::{check_alias, check_function_name, short_function_na
 use rollout_core::{AliasState, Analysis, Judgement, Marker, Status};
 use rollout_usecases::driver::DriveError;
 use rollout_usecases::ports::{AlarmSource, AliasStore, MetricsQuery, MetricsSource};
+use rollout_usecases::set::ring::FoundSet;
 use serde_json::{json, Value};
 
 use crate::args::{as_flags, poll_seconds, AliasArgs, Global, Output, StatusArgs};
 use crate::dashboard::alarm_names;
 use crate::exit::{for_status, CommandError, ABORTED, PROMOTED};
 use crate::plan::analysis_arg;
+
+mod set;
 
 pub async fn status(args: &StatusArgs, global: &Global) -> Result<i32, CommandError> {
     let target = &args.alias;
@@ -27,14 +31,17 @@ pub async fn status(args: &StatusArgs, global: &Global) -> Result<i32, CommandEr
     let poll = poll_seconds(&args.poll)?;
     // Every flag is checked before any call.
     let analysis = analysis_arg(args.analysis.as_deref())?;
-    let adapters = crate::aws::adapters(global).await?;
+    let (adapters, config) = crate::aws::adapters_and_config(global).await?;
     let alias = adapters
         .aliases
         .get(&target.function, &target.alias)
         .await
         .map_err(DriveError::from)?;
     if !args.watch {
-        show(target, &alias, global.output);
+        let found = set::found(&adapters, &config, target, &alias).await;
+        let home = config.region().map(|r| r.to_string());
+        let found = found.as_ref().map(|f| (f, home.as_deref()));
+        show(target, &alias, found, global.output);
         return Ok(PROMOTED);
     }
     let poll = Duration::from_secs(poll);
@@ -299,12 +306,23 @@ fn as_json(args: &AliasArgs, alias: &AliasState) -> Value {
            "routing": routing, "aliasRevisionId": alias.revision_id, "rollout": rollout})
 }
 
-fn show(args: &AliasArgs, alias: &AliasState, output: Output) {
+/// The alias, its rollout, and the release set it is in (with the caller's region, which its
+/// members' lines leave unsaid).
+fn show(
+    args: &AliasArgs,
+    alias: &AliasState,
+    found: Option<(&FoundSet, Option<&str>)>,
+    output: Output,
+) {
     match output {
         Output::Json => {
+            let mut doc = as_json(args, alias);
+            if let Some((found, _)) = found {
+                set::add_to(&mut doc, found);
+            }
             out!(
                 "{}",
-                serde_json::to_string_pretty(&as_json(args, alias)).expect("status serializes")
+                serde_json::to_string_pretty(&doc).expect("status serializes")
             );
         }
         Output::Text => {
@@ -352,40 +370,12 @@ fn show(args: &AliasArgs, alias: &AliasState, output: Output) {
                 }
                 None => out!("no rollout recorded on this alias"),
             }
+            if let Some((found, home)) = found {
+                set::show(found, home);
+            }
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_watched_line_shows_who_paused_and_why_with_escapes_made_visible() {
-        let m = Marker::parse(
-            "lambda-rollout id=r-20261123T130000000Z from=1 to=2 step=0 w=10 status=InProgress \
-             op=paused by=ops%1B%5B31m why=see%E2%80%AEgol%0Aforged",
-        )
-        .unwrap();
-        let text = watched(&m);
-        assert!(
-            text.ends_with("paused by ops\\u001b[31m: see\\u202egol\\u000aforged"),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn a_watch_judges_a_rollout_from_the_future_from_now_never_after_it() {
-        let now: DateTime<Utc> = "2026-11-23T15:00:00Z".parse().unwrap();
-        assert_eq!(judged_since("r-20990101T000000000Z", now), now);
-        assert_eq!(
-            judged_since("r-20261123T145000000Z", now),
-            "2026-11-23T14:50:00Z".parse::<DateTime<Utc>>().unwrap()
-        );
-        assert_eq!(
-            judged_since("r-20261123T010000000Z", now),
-            now - chrono::Duration::minutes(15),
-            "the last quarter of an hour of a long one"
-        );
-    }
-}
+mod tests;

@@ -1,17 +1,20 @@
 //! The alarm-rollback function's use case: from an alarm's state change (the function reads
 //! it from EventBridge's `CloudWatch Alarm State Change` event) to the aliases the alarm
-//! guards, and each of those that is mid-rollout put back on its current version, then
-//! people told. Rollback first, always.
+//! guards, and each of those that is mid-rollout put back on its current version (with every
+//! other member of a release set it is in), then people told. Rollback first, always.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::driver::{DriveError, Driver, StopRequest, StopScope, Stopped};
 use crate::failure::{notification_failed, Failure};
-use crate::ports::AlarmSource;
-use crate::ports::AliasStore;
+use crate::ports::{AlarmSource, AliasStore, Places};
+use crate::set::ring::FoundSet;
+use crate::set::{SetDriver, SetStopRequest};
 use crate::settings::env;
+use futures::future::join_all;
 use rollout_core::settings::{self, Lookup};
+use rollout_core::AliasState;
 use rollout_core::EventKind;
 use rollout_core::InvalidField;
 use rollout_core::{AlarmState, AlarmVerdict};
@@ -82,16 +85,32 @@ pub struct AlarmRollbackReport {
     pub state: String,
     pub rolled_back: Vec<Stopped>,
     pub left_alone: Vec<String>,
+    /// The release sets put back, each told once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sets: Vec<SetRolledBack>,
 }
 
-/// On `ALARM`, rolls back every guarded alias that is mid-rollout (within `scope`); any other
-/// state, or an alarm that is no longer in ALARM when read again (an old event): nothing.
+/// A release set the alarm put back (every member in `rolledBack`), and the event it was told
+/// with (`rollout.rolled_back`, or `rollout.failed` when a member is still split).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetRolledBack {
+    pub set: String,
+    pub rollout_id: String,
+    pub event: &'static str,
+}
+
+/// On `ALARM`, rolls back every guarded alias that is mid-rollout (within `scope`), and every
+/// member of a release set one of them is in (found from the members' markers: no driver need
+/// be alive), each set told once; any other state, or an alarm that is no longer in ALARM when
+/// read again (an old event): nothing.
 /// Fails (so that Lambda retries) when a lookup failed, an alias could not be made safe, or
 /// people could not be told; every other alias is still handled first.
 pub async fn roll_back_guarded(
     driver: &Driver<'_>,
     aliases: &dyn AliasStore,
     alarms: &dyn AlarmSource,
+    places: &dyn Places,
     change: AlarmChange,
     scope: StopScope<'_>,
     now: DateTime<Utc>,
@@ -101,6 +120,7 @@ pub async fn roll_back_guarded(
         state: change.state.clone(),
         rolled_back: Vec::new(),
         left_alone: Vec::new(),
+        sets: Vec::new(),
     };
     if change.state != "ALARM" {
         return Ok(report);
@@ -164,10 +184,15 @@ pub async fn roll_back_guarded(
         change.alarm_name.clone(),
         AlarmState::Alarm,
     )];
+    let sd = SetDriver {
+        home: driver,
+        places,
+    };
+    let (singles, sets) = sort_out(&sd, &targets, &mut first_error).await;
     // All at once: each alias is put back before its own alert, and no alias waits for
     // another's alerts (SNS and EventBridge are retried for up to half a minute each when
     // they throttle, which would otherwise hold every later alias split that long).
-    let stops = targets.iter().map(|(function, alias)| {
+    let stops = singles.iter().map(|((function, alias), seen)| {
         let request = StopRequest {
             function,
             alias,
@@ -177,10 +202,32 @@ pub async fn roll_back_guarded(
             alarms: verdict.clone(),
             scope,
         };
-        driver.stop(request, now)
+        driver.stop_seen(request, seen.clone(), now)
     });
-    let stopped = futures::future::join_all(stops).await;
-    for ((function, alias), stopped) in targets.iter().zip(stopped) {
+    let set_stops = sets.iter().map(|(found, focus)| {
+        let why = match found.members.iter().find(|m| m.link.index == *focus) {
+            Some(m) => format!("members[{focus}] {}: {reason}", m.spec.label()),
+            None => reason.clone(),
+        };
+        let (sd, alarms) = (&sd, verdict.clone());
+        async move {
+            let request = SetStopRequest {
+                kind: EventKind::RolledBack,
+                reason: &why,
+                topic: None,
+                alarms,
+                scope,
+                focus: *focus,
+            };
+            sd.stop(found, request, now).await
+        }
+    });
+    let (stopped, sets_stopped) = futures::future::join(
+        futures::future::join_all(stops),
+        futures::future::join_all(set_stops),
+    )
+    .await;
+    for (((function, alias), _), stopped) in singles.iter().zip(stopped) {
         match stopped {
             Ok(stopped) if stopped.restored_version.is_some() => {
                 if let Some(warning) = &stopped.warning {
@@ -198,42 +245,104 @@ pub async fn roll_back_guarded(
             }
         }
     }
+    for stopped in sets_stopped {
+        if let Some((member, e)) = stopped.first_failure() {
+            tracing::error!(set = %stopped.set.set, %member, error = %e, "a member could not be put back");
+            first_error.get_or_insert(Failure::new(e.error_type(), format!("{member}: {e}")));
+        }
+        if let Some(warning) = &stopped.warning {
+            first_error.get_or_insert(notification_failed(warning.clone()));
+        }
+        report.rolled_back.extend(stopped.put_back().cloned());
+        report.left_alone.extend(stopped.left_alone.iter().cloned());
+        if let Some(event) = stopped.event {
+            report.sets.push(SetRolledBack {
+                set: stopped.set.set.clone(),
+                rollout_id: stopped.set.rollout_id.clone(),
+                event: event.as_str(),
+            });
+        }
+    }
     match first_error {
         Some(e) => Err(e),
         None => Ok(report),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// An alias to stop alone, and how it was just read (its stop's first look).
+type Single = ((String, String), Option<AliasState>);
 
-    #[test]
-    fn reads_only_its_own_settings() {
-        let get = |name: &str| match name {
-            "SMOKE_TEST_EXPECT" => Some("{not json".to_string()),
-            "BAKE_SECONDS" => Some("ten".to_string()),
-            _ => None,
+/// Sorts the guarded aliases into those of no set, stopped one by one, and the sets some are
+/// members of, each found once (from the first member the alarm guards, its place in the set
+/// beside it). An alias that cannot be read is stopped alone: its stop keeps trying.
+async fn sort_out(
+    sd: &SetDriver<'_>,
+    targets: &[(String, String)],
+    first_error: &mut Option<Failure>,
+) -> (Vec<Single>, Vec<(FoundSet, usize)>) {
+    let read = join_all(targets.iter().map(|(f, a)| sd.read_home(f, a))).await;
+    let mut singles = Vec::new();
+    let mut members = Vec::new();
+    for (target, alias) in targets.iter().zip(read) {
+        let Ok(alias) = alias else {
+            singles.push((target.clone(), None));
+            continue;
         };
-        assert_eq!(
-            AlarmRollbackSettings::from_lookup(&get).unwrap(),
-            AlarmRollbackSettings::default()
-        );
+        let link = alias
+            .marker()
+            .filter(|m| m.describes(&alias))
+            .and_then(|m| m.set.map(|l| (l.name, m.rollout_id, l.index)));
+        match link {
+            Some((name, id, index)) => members.push((target, alias, (name, id), index)),
+            None => singles.push((target.clone(), Some(alias))),
+        }
     }
-
-    #[test]
-    fn parses_the_guards_tag() {
-        assert_eq!(
-            parse_guards_tag("orders:live, billing:prod,broken"),
-            [
-                ("orders".to_string(), Some("live".to_string())),
-                ("billing".to_string(), Some("prod".to_string()))
-            ]
-        );
-        // As a tag value can hold it: spaces.
-        assert_eq!(
-            parse_guards_tag("orders:live  billing:prod"),
-            parse_guards_tag("orders:live,billing:prod")
-        );
+    // One walk per set, all at once, from the first member the alarm guards.
+    let mut firsts: Vec<(&(String, String), AliasState, usize)> = Vec::new();
+    let mut seen = Vec::new();
+    let mut others = Vec::new();
+    for (target, alias, key, index) in members {
+        match seen.contains(&key) {
+            true => others.push((target, alias, key, index)),
+            false => {
+                seen.push(key);
+                firsts.push((target, alias, index));
+            }
+        }
     }
+    let walks = join_all(
+        firsts
+            .iter()
+            .map(|((f, a), alias, _)| sd.found_from(f, a, alias.clone())),
+    )
+    .await;
+    let mut sets = Vec::new();
+    for ((target, alias, index), walked) in firsts.into_iter().zip(walks) {
+        match walked {
+            Ok(Some(found)) => sets.push((found, index)),
+            Ok(None) => singles.push((target.clone(), Some(alias))),
+            // Its own alias is still put back (alone); Lambda's retry walks the set again.
+            Err(e) => {
+                tracing::error!(function = %target.0, alias = %target.1, error = %e, "the set could not be walked");
+                first_error.get_or_insert(e.into());
+                singles.push((target.clone(), Some(alias)));
+            }
+        }
+    }
+    // Another guarded member the walk did not reach (members changed on both sides of it):
+    // still put back, alone.
+    for (target, alias, (name, id), index) in others {
+        let reached = sets.iter().any(|(found, _)| {
+            found.name == name
+                && found.rollout_id == id
+                && found.members.iter().any(|m| m.link.index == index)
+        });
+        if !reached {
+            singles.push((target.clone(), Some(alias)));
+        }
+    }
+    (singles, sets)
 }
+
+#[cfg(test)]
+mod tests;
