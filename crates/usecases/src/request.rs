@@ -22,6 +22,7 @@ struct AbortFields {
     reason: Option<String>,
     notification_topic_arn: Option<String>,
     target_version: Option<Value>,
+    rollout_id: Option<String>,
 }
 
 /// What a direct invocation or a Step Functions task asks of the shifter.
@@ -40,6 +41,9 @@ pub enum ShifterRequest {
         topic: Option<String>,
         /// When given, only a rollout to this version is stopped (see `StopRequest`).
         target_version: Option<String>,
+        /// When given, only this rollout is stopped: a release set's (the alias a member of
+        /// it), whose members have targets of their own.
+        rollout_id: Option<String>,
     },
 }
 
@@ -75,12 +79,17 @@ impl ShifterRequest {
             if let Some(arn) = &topic {
                 check_topic_arn("notificationTopicArn", arn)?;
             }
+            let rollout_id = text("rolloutId");
+            if let Some(id) = &rollout_id {
+                rollout_core::state::check_rollout_id(id)?;
+            }
             return Ok(ShifterRequest::Abort {
                 function_name,
                 alias,
                 reason: text("reason").unwrap_or_else(|| "aborted on request".into()),
                 topic,
                 target_version,
+                rollout_id,
             });
         }
         if fields.contains_key("set") {

@@ -7,11 +7,12 @@ use rollout_core::settings::{self, Lookup};
 use rollout_core::{EventKind, InvalidField};
 use serde_json::Value;
 
-use crate::driver::{new_rollout_id, DriveError, Driver, StopRequest, StopScope};
+use crate::driver::{new_rollout_id, DriveError, Driver, StopRequest, StopScope, Stopped};
 use crate::ports::Places;
 use crate::readiness::ReadyWait;
 use crate::request::ShifterRequest;
-use crate::set::SetDriver;
+use crate::set::ring::FoundSet;
+use crate::set::{SetDriver, SetStopRequest};
 use crate::settings::env;
 
 /// The shifter's settings: `NOTIFICATION_TOPIC_ARN` (used when a spec names no topic) and
@@ -76,24 +77,115 @@ pub async fn carry_out(
             reason,
             topic,
             target_version,
+            rollout_id,
         } => {
-            let request = StopRequest {
-                function: &function_name,
-                alias: &alias,
-                kind: EventKind::Aborted,
-                reason: &reason,
-                topic: topic.as_deref(),
-                alarms: Vec::new(),
-                scope: match target_version.as_deref() {
-                    Some(version) => StopScope::OurRolloutTo(version),
-                    None => StopScope::AnySplit,
-                },
+            let sets = SetDriver {
+                home: driver,
+                places,
             };
-            let stopped = driver.stop(request, now).await?;
-            let warning = stopped.warning.clone();
-            (to_value(stopped), warning)
+            // An alias that cannot be read now is stopped alone: its stop keeps trying.
+            let seen = sets.read_home(&function_name, &alias).await.ok();
+            let found = match &seen {
+                Some(seen) => {
+                    sets.found_from(&function_name, &alias, seen.clone())
+                        .await?
+                }
+                None => None,
+            };
+            match found {
+                Some(found) => {
+                    let stopped = abort_set(
+                        &sets,
+                        &found,
+                        &reason,
+                        topic.as_deref(),
+                        rollout_id.as_deref(),
+                        target_version.is_some(),
+                        now,
+                    )
+                    .await?;
+                    let warning = stopped
+                        .get("warning")
+                        .and_then(Value::as_str)
+                        .map(String::from);
+                    (stopped, warning)
+                }
+                None => {
+                    let request = StopRequest {
+                        function: &function_name,
+                        alias: &alias,
+                        kind: EventKind::Aborted,
+                        reason: &reason,
+                        topic: topic.as_deref(),
+                        alarms: Vec::new(),
+                        scope: match target_version.as_deref() {
+                            Some(version) => StopScope::OurRolloutTo(version),
+                            None => StopScope::AnySplit,
+                        },
+                    };
+                    let stopped = driver.stop_seen(request, seen, now).await?;
+                    let warning = stopped.warning.clone();
+                    (to_value(stopped), warning)
+                }
+            }
         }
     };
+    Ok(answer)
+}
+
+/// Puts every member of `found` back and says what was done, in the one-alias abort's
+/// vocabulary with the set's (`set`, `rolloutId`, `members`, `leftAlone`). Only this set:
+/// a `rolloutId` that is not the set's found stops nothing; with one (or a `targetVersion`,
+/// as the state machine sends), only lambda-rollout rollouts are stopped. A member still
+/// split is an error, so that the caller's retry tries again.
+async fn abort_set(
+    sets: &SetDriver<'_>,
+    found: &FoundSet,
+    reason: &str,
+    topic: Option<&str>,
+    rollout_id: Option<&str>,
+    ours_only: bool,
+    now: DateTime<Utc>,
+) -> Result<Value, DriveError> {
+    if rollout_id.is_some_and(|id| id != found.rollout_id) {
+        return Ok(serde_json::json!({
+            "set": found.name, "rolloutId": found.rollout_id, "status": "NothingToStop",
+            "reason": format!("set {} carries another rollout ({}); left alone", found.name, found.rollout_id),
+            "members": [], "leftAlone": []}));
+    }
+    let request = SetStopRequest {
+        kind: EventKind::Aborted,
+        reason,
+        topic,
+        alarms: Vec::new(),
+        scope: match ours_only || rollout_id.is_some() {
+            true => StopScope::OurRollouts,
+            false => StopScope::AnySplit,
+        },
+        focus: 0,
+    };
+    let stopped = sets.stop(found, request, now).await;
+    if let Some((_, e)) = stopped.first_failure() {
+        // An AWS error (`AwsError`): the state machine's retry puts back what is still split.
+        return Err(DriveError::Alias(crate::ports::AliasError::Aws(
+            crate::ports::CallFailed {
+                operation: "UpdateAlias",
+                message: stopped.set.reason.clone().unwrap_or_else(|| e.to_string()),
+                transient: true,
+            },
+        )));
+    }
+    let members: Vec<&Stopped> = stopped.put_back().collect();
+    let status = match stopped.event {
+        Some(_) => stopped.set.status.as_str().to_string(),
+        None => "NothingToStop".into(),
+    };
+    let mut answer = serde_json::json!({
+        "set": found.name, "rolloutId": found.rollout_id, "status": status,
+        "reason": stopped.set.reason, "members": members, "leftAlone": stopped.left_alone});
+    if let Some(warning) = &stopped.warning {
+        answer["warning"] = warning.clone().into();
+    }
     Ok(answer)
 }
 

@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 mod history;
 mod sets;
 
-const SHIFTER: &str = "rollout-traffic-shifter";
+pub(crate) const SHIFTER: &str = "rollout-traffic-shifter";
 const ALARM: &str = "orders-errors";
 /// CloudFormation's `DefinitionSubstitutions` keys, as in the template: the shifter, and the
 /// shifter calls an execution makes before it continues as a new one.

@@ -88,3 +88,51 @@ async fn a_breach_mid_hold_puts_every_member_back_and_fails_the_execution() {
         ["rollout.started", "rollout.rolled_back"]
     );
 }
+
+#[tokio::test]
+async fn a_set_state_in_flight_that_the_shifter_refuses_puts_every_member_back() {
+    let r = three().await;
+    let (error, state) = r.world.invoke(crate::SHIFTER, &set("25%:1h")).await;
+    assert_eq!(error, None, "{state}");
+    assert!(versions(&r)
+        .await
+        .iter()
+        .all(|(_, routing)| routing.is_some()));
+    // Handed a set state whose member weight no longer fits its plan: InvalidInput.
+    let mut tampered = state;
+    tampered["members"][1]["weight"] = json!(0.3);
+    let ended = r.run(&tampered).await;
+    assert_eq!(ended.status, ExecutionStatus::Failed, "{:?}", ended.cause);
+    assert_eq!(
+        ended.error.as_deref(),
+        Some("InvalidInput"),
+        "{:?}",
+        ended.cause
+    );
+    assert_eq!(
+        ended.states(),
+        [
+            "Begin",
+            "Start",
+            "Step",
+            "Invalid",
+            "Abort",
+            "AbortSet",
+            "AbortSetToDefaultTopic",
+            "Stopped"
+        ]
+    );
+    assert_eq!(
+        versions(&r).await,
+        vec![("1".to_string(), None); 3],
+        "never left split"
+    );
+    let notes = r.world.notifications().await;
+    let events: Vec<_> = notes.iter().map(|n| n["event"].as_str()).collect();
+    assert_eq!(
+        events,
+        [Some("rollout.started"), Some("rollout.aborted")],
+        "{notes:?}"
+    );
+    assert_eq!(notes[1]["set"], "checkout");
+}

@@ -420,3 +420,34 @@ async fn an_operators_word_is_refused_when_the_lead_is_no_longer_the_sets() {
         .sum();
     assert_eq!(writes, writes_before);
 }
+
+#[tokio::test]
+async fn the_shifters_abort_of_any_member_puts_back_only_that_set() {
+    let world = SetWorld::new(&FUNCTIONS);
+    let set = started(&world).await;
+    let home = world.world.driver();
+    let abort = |rollout_id: &str| {
+        crate::request::ShifterRequest::parse(json!({"action": "abort",
+            "functionName": "orders-audit", "alias": "live", "rolloutId": rollout_id,
+            "reason": "the state machine stopped"}))
+        .unwrap()
+    };
+    let ready = ReadyWait::up_to(Duration::ZERO);
+    // Another rollout's id: nothing to stop.
+    let (answer, _) =
+        crate::shifter::carry_out(&home, &world, abort("r-20270115T090000000Z"), t(5), &ready)
+            .await
+            .unwrap();
+    assert_eq!(answer["status"], "NothingToStop", "{answer}");
+    assert_eq!(world.standing(), vec![split(0.1); 3]);
+    let (answer, warning) =
+        crate::shifter::carry_out(&home, &world, abort(&set.rollout_id), t(5), &ready)
+            .await
+            .unwrap();
+    assert_eq!(warning, None);
+    assert_eq!(answer["set"], "checkout", "{answer}");
+    assert_eq!(answer["status"], "Aborted", "{answer}");
+    assert_eq!(world.standing(), vec![on("1"); 3]);
+    let events = world.world.notifier.events();
+    assert_eq!(events, ["rollout.started", "rollout.aborted"]);
+}
