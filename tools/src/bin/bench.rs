@@ -144,6 +144,21 @@ impl Counted {
         self.calls.0.swap(0, Ordering::SeqCst)
     }
 
+    /// How many calls since the last take, and of which operations how many.
+    fn take_named_short(&self) -> String {
+        let names = std::mem::take(&mut *self.calls.1.lock().unwrap());
+        let calls = self.calls.0.swap(0, Ordering::SeqCst);
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for name in names {
+            match counts.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((name, 1)),
+            }
+        }
+        let each: Vec<String> = counts.iter().map(|(n, c)| format!("{c} {n}")).collect();
+        format!("{calls} calls ({})", each.join(", "))
+    }
+
     /// How many calls since the last take, and which.
     fn take_named(&self) -> String {
         let names = std::mem::take(&mut *self.calls.1.lock().unwrap());
@@ -197,6 +212,10 @@ async fn main() {
     judgement_time();
     println!("\n== alarm-rollback: event in -> alias restored and published, 100 events ==");
     rollback_latency(&stack, &world).await;
+    for n in [3, 25] {
+        println!("\n== a release set of {n}: AWS calls per set step (budget: 2 per member + 2 = {}) ==", 2 * n + 2);
+        set_calls(&stack, &world, n).await;
+    }
     println!("\n== cold start: init to first Runtime API poll (budget 25 ms), peak RSS (budget 20 MB) ==");
     // The first binary named is the floor (hello-lambda): the others are also given as a
     // ratio of it (aim: 1.3x init, 2x RSS).
@@ -692,4 +711,92 @@ fn read_request(stream: &mut std::net::TcpStream) -> String {
     let mut body = vec![0; length];
     reader.read_exact(&mut body).unwrap_or_default();
     format!("{head}\n{}", String::from_utf8_lossy(&body))
+}
+
+/// A release set of `n` functions (`set-0`…, versions 1 and 2), linear 25 % a minute, driven
+/// to its end with each step's calls counted; then the same set split again and one alarm
+/// event for its second member handed to alarm-rollback: the time until every member is back.
+async fn set_calls(stack: &Ministack, world: &World, n: usize) {
+    use rollout_usecases::set::SetDriver;
+    let names: Vec<String> = (0..n).map(|i| format!("set{n}-{i}")).collect();
+    for name in &names {
+        world.function_with_two_versions(name).await;
+    }
+    let members: Vec<_> = names
+        .iter()
+        .map(|f| json!({"functionName": f, "alias": "live", "targetVersion": "2"}))
+        .collect();
+    let spec: rollout_core::set::SetSpec = serde_json::from_value(json!({"set": format!("bench{n}"),
+        "members": members, "strategy": "Linear25PercentEvery1Minute", "alarms": ["orders-errors"]}))
+    .expect("a set spec");
+    let counted = Counted::new(stack);
+    let driver = counted.driver(&world.topic_arn);
+    let sets = SetDriver {
+        home: &driver,
+        places: &counted,
+    };
+    let start = Utc::now();
+    let ready = ReadyWait::up_to(DEFAULT_LIMIT);
+    let set = sets
+        .start(&spec, new_rollout_id(start), start, &ready)
+        .await
+        .expect("start")
+        .set;
+    println!("  start (every member's pre-flight + first shift + notify): {}", counted.take_named_short());
+    let mut pacer = Counting {
+        counted: &counted,
+        now: start,
+        budget: 2 * n + 2,
+        last: set.view(),
+    };
+    let ended = sets
+        .run_until_end(set, &mut pacer, Some(std::time::Duration::from_secs(55)))
+        .await
+        .map_err(|(_, e)| e)
+        .expect("run");
+    assert_eq!(ended.status, rollout_core::Status::Succeeded);
+    for name in &names {
+        world.set_alias(name, "1", None).await;
+    }
+    // Split again, then an alarm on the second member.
+    let now = Utc::now();
+    let set = sets
+        .start(&spec, new_rollout_id(now), now, &ready)
+        .await
+        .expect("start")
+        .set;
+    assert!(!set.status.is_terminal());
+    world.alarm("set-bench-errors", &names[1], None).await;
+    world.set_alarm("set-bench-errors", StateValue::Alarm).await;
+    let arn = world.alarm_arn("set-bench-errors").await;
+    let event = rollout_testkit::events::alarm_went_off(
+        "set-bench-errors",
+        &arn,
+        json!({"FunctionName": names[1], "Resource": format!("{}:live", names[1])}),
+    );
+    counted.take();
+    let began = Instant::now();
+    let report = roll_back_guarded(
+        &driver,
+        &counted.aliases,
+        &counted.alarms,
+        &counted,
+        parse_alarm_change(event).expect("event"),
+        StopScope::OurRollouts,
+        Utc::now(),
+    )
+    .await
+    .expect("rollback");
+    let took = began.elapsed();
+    let calls = counted.take();
+    assert_eq!(report.rolled_back.len(), n, "every member back");
+    for name in &names {
+        assert!(world.alias(name).await.routing.is_none(), "{name} back");
+    }
+    println!(
+        "  alarm event for member 1 -> all {n} members back and told: {:.1} ms ({calls} AWS calls)",
+        took.as_secs_f64() * 1000.0
+    );
+    world.set_alarm("set-bench-errors", StateValue::Ok).await;
+    world.notifications().await;
 }
