@@ -1,11 +1,17 @@
 //! `rollout dashboard`: writes (creates or replaces) a CloudWatch dashboard of one alias.
 
+use rollout_aws::places::AwsPlaces;
 use rollout_aws::Adapters;
-use rollout_core::dashboard::{dashboard_body, default_dashboard_name, DashboardInput};
+use rollout_core::dashboard::{
+    dashboard_body, default_dashboard_name, DashboardInput, SetMemberLine,
+};
+use rollout_core::set::MemberSpec;
 use rollout_core::validate::{check_alias, check_function_name, short_function_name};
 use rollout_core::{AliasState, InvalidField};
 use rollout_usecases::driver::DriveError;
-use rollout_usecases::ports::{AlarmCatalog, AliasStore, CallFailed, Dashboards};
+use rollout_usecases::patience::Patience;
+use rollout_usecases::ports::{AlarmCatalog, AliasStore, CallFailed, Dashboards, Places};
+use rollout_usecases::set::ring;
 use serde_json::json;
 
 use crate::args::{as_flags, DashboardArgs, Global, Output};
@@ -22,10 +28,12 @@ pub async fn dashboard(args: &DashboardArgs, global: &Global) -> Result<i32, Com
     // `config` refuses a missing region before any call.
     let region = config.region().map(|r| r.to_string()).unwrap_or_default();
     let adapters = Adapters::new(&config);
+    let places = AwsPlaces::new(&adapters, &config);
     let ports = DashboardPorts {
         aliases: &adapters.aliases,
         alarms: &adapters.alarms,
         dashboards: &adapters.dashboards,
+        places: &places,
     };
     write_dashboard(args, &name, &region, &ports, global.output).await
 }
@@ -36,6 +44,8 @@ pub struct DashboardPorts<'a> {
     pub aliases: &'a dyn AliasStore,
     pub alarms: &'a dyn AlarmCatalog,
     pub dashboards: &'a dyn Dashboards,
+    /// Where the members of a release set the alias belongs to are.
+    pub places: &'a dyn Places,
 }
 
 /// Builds the dashboard of the alias in `region` from what `ports` read, writes it as `name`
@@ -62,7 +72,9 @@ async fn write_dashboard(
         }
     }
     let versions = versions_of(&alias);
+    let set = set_lines(ports.places, &args.function, &args.alias, &alias).await?;
     let body = dashboard_body(&DashboardInput {
+        set: set.clone(),
         function: function.to_string(),
         alias: args.alias.clone(),
         versions: versions.clone(),
@@ -84,7 +96,8 @@ async fn write_dashboard(
         Output::Json => out!(
             "{:#}",
             json!({"dashboardName": name, "region": region, "versions": versions,
-                   "alarms": names, "url": url})
+                   "alarms": names, "url": url,
+                   "set": set.as_ref().map(|(name, _)| name)})
         ),
         Output::Text => {
             out!(
@@ -99,6 +112,41 @@ async fn write_dashboard(
         }
     }
     Ok(PROMOTED)
+}
+
+/// When the alias is a member of a release set: the set's name and every member its ring
+/// reaches, for the traffic widget's one line per member.
+async fn set_lines(
+    places: &dyn Places,
+    function: &str,
+    alias_name: &str,
+    alias: &AliasState,
+) -> Result<Option<(String, Vec<SetMemberLine>)>, CommandError> {
+    let start = MemberSpec {
+        function_name: function.to_string(),
+        alias: alias_name.to_string(),
+        target_version: String::new(),
+        current_version: None,
+        alarms: Vec::new(),
+        region: None,
+        role_arn: None,
+    };
+    let found = ring::walk(places, &Patience::default(), start, alias.clone())
+        .await
+        .map_err(DriveError::from)?;
+    Ok(found.map(|set| {
+        let home = places.home_region();
+        let lines = set
+            .members
+            .iter()
+            .map(|m| SetMemberLine {
+                function: short_function_name(&m.spec.function_name).to_string(),
+                alias: m.spec.alias.clone(),
+                region: m.spec.region_or(home.as_deref()),
+            })
+            .collect();
+        (set.name, lines)
+    }))
 }
 
 /// The versions a rollout of this alias involves: those its marker records, otherwise the

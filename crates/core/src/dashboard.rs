@@ -28,6 +28,19 @@ pub struct DashboardInput {
     /// ARNs of the alarms for the alarm widget (the widget takes ARNs, not names).
     pub alarm_arns: Vec<String>,
     pub region: String,
+    /// When the alias is a member of a release set: the set's name and every member (its
+    /// function's short name, alias and region), whose weights the traffic widget draws, one
+    /// line each.
+    pub set: Option<(String, Vec<SetMemberLine>)>,
+}
+
+/// One member of a release set, as the traffic widget draws it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetMemberLine {
+    pub function: String,
+    pub alias: String,
+    /// Where its metric is, when not in the dashboard's region.
+    pub region: Option<String>,
 }
 
 /// A dashboard name CloudWatch accepts (`A-Za-z0-9_-`, at most 255), the same for the same alias.
@@ -77,6 +90,34 @@ pub fn dashboard_body(input: &DashboardInput) -> Value {
         json!([[ROLLOUT_NAMESPACE, metric, "FunctionName", function, "Alias", alias,
                 {"label": label}]])
     };
+    // A set member's dashboard draws every member's weight, one line each.
+    let (weight_title, weights) = match &input.set {
+        Some((name, members)) => (
+            format!("Traffic on the new versions, set {name} (%)"),
+            json!(members
+                .iter()
+                .map(|m| {
+                    let mut options = json!({"label": format!("{}:{}", m.function, m.alias)});
+                    if let Some(region) = m.region.as_ref().filter(|r| **r != input.region) {
+                        options["region"] = json!(region);
+                    }
+                    json!([
+                        ROLLOUT_NAMESPACE,
+                        TRAFFIC_WEIGHT,
+                        "FunctionName",
+                        m.function,
+                        "Alias",
+                        m.alias,
+                        options
+                    ])
+                })
+                .collect::<Vec<_>>()),
+        ),
+        None => (
+            "Traffic on the new version (%)".to_string(),
+            rollout_metric(TRAFFIC_WEIGHT, "weight (%)"),
+        ),
+    };
     let mut rates = per_version("Errors", "e", json!({"visible": false}));
     rates.extend(per_version("Invocations", "i", json!({"visible": false})));
     rates.extend(input.versions.iter().map(|v| {
@@ -99,9 +140,9 @@ pub fn dashboard_body(input: &DashboardInput) -> Value {
         metric_widget(
             0,
             2,
-            "Traffic on the new version (%)",
+            &weight_title,
             "Maximum",
-            rollout_metric(TRAFFIC_WEIGHT, "weight (%)"),
+            weights,
             json!({"min": 0, "max": 100}),
         ),
         metric_widget(
@@ -168,7 +209,38 @@ mod tests {
                 "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:orders-errors".into(),
             ],
             region: "eu-west-1".into(),
+            set: None,
         }
+    }
+
+    #[test]
+    fn a_set_members_dashboard_draws_every_members_weight() {
+        let line = |f: &str, region: &str| SetMemberLine {
+            function: f.into(),
+            alias: "live".into(),
+            region: Some(region.into()),
+        };
+        let body = dashboard_body(&DashboardInput {
+            set: Some((
+                "checkout".into(),
+                vec![
+                    line("orders", "eu-west-1"),
+                    line("orders-worker", "eu-west-1"),
+                    line("orders", "us-east-1"),
+                ],
+            )),
+            ..input()
+        });
+        let traffic = widget(&body, "Traffic on the new versions, set checkout (%)");
+        let metrics = traffic["properties"]["metrics"].as_array().unwrap();
+        assert_eq!(metrics.len(), 3);
+        assert_eq!(metrics[1][3], "orders-worker");
+        assert_eq!(metrics[1][6]["label"], "orders-worker:live");
+        assert!(
+            metrics[0][6].get("region").is_none(),
+            "the dashboard's own region"
+        );
+        assert_eq!(metrics[2][6]["region"], "us-east-1");
     }
 
     fn widget<'a>(body: &'a Value, title: &str) -> &'a Value {
@@ -260,6 +332,7 @@ mod tests {
             input().alarm_arns[0].as_str()
         );
         let none = dashboard_body(&DashboardInput {
+            set: None,
             alarm_arns: vec![],
             ..input()
         });
