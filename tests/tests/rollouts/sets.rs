@@ -297,3 +297,56 @@ async fn members_in_two_regions_are_promoted_and_put_back_together() {
     assert_eq!((home.version.as_str(), home.routing), ("1", None));
     assert_eq!((away.version.as_str(), away.routing), ("1", None));
 }
+
+#[tokio::test]
+async fn a_members_dashboard_draws_every_members_weight() {
+    let s = three().await;
+    let file = set_file("2", "10%:1h");
+    let run = spawn_run(&s, file.path());
+    until_all_split(&s).await;
+    let out = rollout_cli(
+        &s.stack,
+        &[
+            "dashboard",
+            "--function",
+            "orders-worker",
+            "--alias",
+            "live",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let written = stdout_json(&out);
+    assert_eq!(written["set"], "checkout");
+    let body = s
+        .world
+        .cloudwatch
+        .get_dashboard()
+        .dashboard_name(written["dashboardName"].as_str().unwrap())
+        .send()
+        .await
+        .expect("get_dashboard");
+    let body: Value = serde_json::from_str(body.dashboard_body().unwrap()).unwrap();
+    let traffic = body["widgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["properties"]["title"] == "Traffic on the new versions, set checkout (%)")
+        .unwrap_or_else(|| panic!("{body:#}"));
+    let lines: Vec<&str> = traffic["properties"]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m[3].as_str().unwrap())
+        .collect();
+    assert_eq!(lines, MEMBERS);
+    // Done looking: the set is put back (exit 4 would be someone else's change).
+    let out = rollout_cli(
+        &s.stack,
+        &["abort", "--function", "orders-audit", "--alias", "live"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let ended = run.join().unwrap();
+    assert_eq!(versions(&s).await, vec![on("1"); 3], "{}", stderr(&ended));
+}
