@@ -3,12 +3,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use rollout_core::alias::describe_alias;
-use rollout_core::report::{render, weight_steps, Point, ReportInput};
+use rollout_core::report::{render, weight_steps, Point, ReportInput, SetMemberNow};
 use rollout_core::state::rollout_started_at;
 use rollout_core::validate::{check_alias, check_function_name, short_function_name};
 use rollout_core::{InvalidField, Marker};
 use rollout_usecases::driver::DriveError;
-use rollout_usecases::ports::{AlarmCatalog, AlarmHistory, AliasStore, Timelines};
+use rollout_usecases::ports::{AlarmCatalog, AlarmHistory, AliasStore, Places, Timelines};
 
 use crate::args::{as_flags, Global, Output, ReportArgs};
 use crate::dashboard::{alarm_names, versions_of};
@@ -67,12 +67,15 @@ pub async fn report(args: &ReportArgs, global: &Global) -> Result<i32, CommandEr
     if args.out.as_os_str().is_empty() || args.out.is_dir() {
         return Err(InvalidField::new("--out", "must name a file to write").into());
     }
-    let adapters = crate::aws::adapters(global).await?;
+    let config = crate::aws::config(global).await?;
+    let adapters = rollout_aws::Adapters::new(&config);
+    let places = rollout_aws::places::AwsPlaces::new(&adapters, &config);
     let ports = ReportPorts {
         aliases: &adapters.aliases,
         alarms: &adapters.alarms,
         history: &adapters.alarms,
         timelines: &adapters.metrics,
+        places: &places,
     };
     write_report(args, asked, &ports, global.output).await
 }
@@ -84,6 +87,8 @@ pub struct ReportPorts<'a> {
     pub alarms: &'a dyn AlarmCatalog,
     pub history: &'a dyn AlarmHistory,
     pub timelines: &'a dyn Timelines,
+    /// Where the members of a release set the alias belongs to are.
+    pub places: &'a dyn Places,
 }
 
 /// Reads the window `asked` for through `ports`, writes the report to `--out` and says what
@@ -127,6 +132,7 @@ async fn write_report(
         .await?;
     let changes = ports.history.state_changes(&alarms, start, end).await?;
     let weight = own_weights(timeline.weight, rollout_id.as_deref(), end, now);
+    let set = set_members(ports.places, &args.function, &args.alias, &alias).await?;
     let input = ReportInput {
         function: function.to_string(),
         alias: args.alias.clone(),
@@ -142,6 +148,7 @@ async fn write_report(
         outcome,
         alias_now: describe_alias(&alias),
         generated_at: now,
+        set,
     };
     std::fs::write(&args.out, render(&input)).map_err(|e| {
         CommandError::Runtime(format!("could not write {}: {e}", args.out.display()))
@@ -365,4 +372,41 @@ mod tests {
         // A window asked for with --since is shown whole.
         assert_eq!(own_weights(series.clone(), None, end, now), series);
     }
+}
+
+/// When the alias is a member of a release set: the set's name and every member its ring
+/// reaches, where each stands now.
+async fn set_members(
+    places: &dyn Places,
+    function: &str,
+    alias_name: &str,
+    alias: &rollout_core::AliasState,
+) -> Result<Option<(String, Vec<SetMemberNow>)>, CommandError> {
+    let start = rollout_core::set::MemberSpec {
+        function_name: function.to_string(),
+        alias: alias_name.to_string(),
+        target_version: String::new(),
+        current_version: None,
+        alarms: Vec::new(),
+        region: None,
+        role_arn: None,
+    };
+    let patience = rollout_usecases::patience::Patience::default();
+    let found = rollout_usecases::set::ring::walk(places, &patience, start, alias.clone())
+        .await
+        .map_err(DriveError::from)?;
+    Ok(found.map(|set| {
+        let members = set
+            .members
+            .iter()
+            .map(|m| SetMemberNow {
+                label: m.spec.label(),
+                from_version: m.marker.from_version.clone(),
+                to_version: m.marker.to_version.clone(),
+                alias_now: describe_alias(&m.alias),
+                status: m.marker.status.as_str().to_string(),
+            })
+            .collect();
+        (set.name, members)
+    }))
 }

@@ -64,6 +64,21 @@ pub struct ReportInput {
     /// The alias as it is now, in words (`1`, `1 (90%) + 2 (10%)`).
     pub alias_now: String,
     pub generated_at: DateTime<Utc>,
+    /// When the alias is a member of a release set: its name and every member its ring
+    /// reaches, each where it stands now.
+    pub set: Option<(String, Vec<SetMemberNow>)>,
+}
+
+/// One member of a release set as the report shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetMemberNow {
+    /// `orders-api:live`
+    pub label: String,
+    pub from_version: String,
+    pub to_version: String,
+    /// Its alias now, in words.
+    pub alias_now: String,
+    pub status: String,
 }
 
 /// The weight's changes: the first point, then each point whose value differs from the one
@@ -195,6 +210,7 @@ pub fn render(input: &ReportInput) -> String {
         time(input.end),
     );
     html.push_str(&outcome_section(input));
+    html.push_str(&set_section(input));
     html.push_str(&steps_section(input));
     html.push_str(&versions_section(input));
     html.push_str(&alarms_section(input));
@@ -251,6 +267,32 @@ fn outcome_section(input: &ReportInput) -> String {
         status.to_ascii_lowercase(),
         escape(status)
     )
+}
+
+/// Every member of the set the alias belongs to, a line each.
+fn set_section(input: &ReportInput) -> String {
+    let Some((name, members)) = &input.set else {
+        return String::new();
+    };
+    let mut html = format!(
+        "<section id=\"set\"><h2>Release set {} ({} members)</h2><ul class=\"members\">",
+        escape(name),
+        members.len()
+    );
+    for m in members {
+        let _ = write!(
+            html,
+            "<li class=\"member\" data-status=\"{}\">{}: {} → {}, now {} ({})</li>",
+            escape(&m.status),
+            escape(&m.label),
+            escape(&m.from_version),
+            escape(&m.to_version),
+            escape(&m.alias_now),
+            escape(&m.status)
+        );
+    }
+    html.push_str("</ul></section>\n");
+    html
 }
 
 fn target_version(input: &ReportInput) -> Option<&str> {

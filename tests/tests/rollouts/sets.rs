@@ -299,7 +299,7 @@ async fn members_in_two_regions_are_promoted_and_put_back_together() {
 }
 
 #[tokio::test]
-async fn a_members_dashboard_draws_every_members_weight() {
+async fn a_members_dashboard_and_report_show_every_member() {
     let s = three().await;
     let file = set_file("2", "10%:1h");
     let run = spawn_run(&s, file.path());
@@ -349,4 +349,27 @@ async fn a_members_dashboard_draws_every_members_weight() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let ended = run.join().unwrap();
     assert_eq!(versions(&s).await, vec![on("1"); 3], "{}", stderr(&ended));
+    let page = std::env::temp_dir().join(format!("set-report-{}.html", std::process::id()));
+    let out = rollout_cli(
+        &s.stack,
+        &[
+            "report",
+            "--function",
+            "orders-api",
+            "--alias",
+            "live",
+            "--out",
+            page.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    let _ = std::fs::remove_file(&page);
+    assert!(html.contains("Release set checkout (3 members)"), "{html}");
+    for f in MEMBERS {
+        assert!(
+            html.contains(&format!("{f}:live: 1 → 2, now version 1 (Aborted)")),
+            "{f}: {html}"
+        );
+    }
 }

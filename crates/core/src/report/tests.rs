@@ -57,6 +57,7 @@ fn input() -> ReportInput {
         outcome_current: true,
         alias_now: "1".into(),
         generated_at: at(700),
+        set: None,
     }
 }
 
@@ -196,4 +197,33 @@ fn a_bidirectional_override_in_an_alarm_reason_is_shown_not_obeyed() {
         "{html}"
     );
     assert!(html.contains("<dd id=\"why\">rolled back \\u061cby\\u200e ops</dd>"));
+}
+
+#[test]
+fn a_set_members_report_lists_every_member_where_it_stands() {
+    let member = |label: &str, now: &str| SetMemberNow {
+        label: label.into(),
+        from_version: "1".into(),
+        to_version: "2".into(),
+        alias_now: now.into(),
+        status: "RolledBack".into(),
+    };
+    let html = render(&ReportInput {
+        set: Some((
+            "check<out>".into(),
+            vec![
+                member("orders-api:live", "1"),
+                member("orders-worker:live", "1"),
+            ],
+        )),
+        ..input()
+    });
+    assert!(
+        html.contains("<h2>Release set check&lt;out&gt; (2 members)</h2>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("orders-worker:live: 1 → 2, now 1 (RolledBack)"),
+        "{html}"
+    );
 }
