@@ -267,6 +267,43 @@ fn rollout_end(
     .unwrap_or(now)
 }
 
+/// When the alias is a member of a release set: the set's name and every member its ring
+/// reaches, where each stands now.
+async fn set_members(
+    places: &dyn Places,
+    function: &str,
+    alias_name: &str,
+    alias: &rollout_core::AliasState,
+) -> Result<Option<(String, Vec<SetMemberNow>)>, CommandError> {
+    let start = rollout_core::set::MemberSpec {
+        function_name: function.to_string(),
+        alias: alias_name.to_string(),
+        target_version: String::new(),
+        current_version: None,
+        alarms: Vec::new(),
+        region: None,
+        role_arn: None,
+    };
+    let patience = rollout_usecases::patience::Patience::default();
+    let found = rollout_usecases::set::ring::walk(places, &patience, start, alias.clone())
+        .await
+        .map_err(DriveError::from)?;
+    Ok(found.map(|set| {
+        let members = set
+            .members
+            .iter()
+            .map(|m| SetMemberNow {
+                label: m.spec.label(),
+                from_version: m.marker.from_version.clone(),
+                to_version: m.marker.to_version.clone(),
+                alias_now: describe_alias(&m.alias),
+                status: m.marker.status.as_str().to_string(),
+            })
+            .collect();
+        (set.name, members)
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,41 +409,4 @@ mod tests {
         // A window asked for with --since is shown whole.
         assert_eq!(own_weights(series.clone(), None, end, now), series);
     }
-}
-
-/// When the alias is a member of a release set: the set's name and every member its ring
-/// reaches, where each stands now.
-async fn set_members(
-    places: &dyn Places,
-    function: &str,
-    alias_name: &str,
-    alias: &rollout_core::AliasState,
-) -> Result<Option<(String, Vec<SetMemberNow>)>, CommandError> {
-    let start = rollout_core::set::MemberSpec {
-        function_name: function.to_string(),
-        alias: alias_name.to_string(),
-        target_version: String::new(),
-        current_version: None,
-        alarms: Vec::new(),
-        region: None,
-        role_arn: None,
-    };
-    let patience = rollout_usecases::patience::Patience::default();
-    let found = rollout_usecases::set::ring::walk(places, &patience, start, alias.clone())
-        .await
-        .map_err(DriveError::from)?;
-    Ok(found.map(|set| {
-        let members = set
-            .members
-            .iter()
-            .map(|m| SetMemberNow {
-                label: m.spec.label(),
-                from_version: m.marker.from_version.clone(),
-                to_version: m.marker.to_version.clone(),
-                alias_now: describe_alias(&m.alias),
-                status: m.marker.status.as_str().to_string(),
-            })
-            .collect();
-        (set.name, members)
-    }))
 }
