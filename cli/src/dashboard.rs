@@ -5,7 +5,6 @@ use rollout_aws::Adapters;
 use rollout_core::dashboard::{
     dashboard_body, default_dashboard_name, DashboardInput, SetMemberLine,
 };
-use rollout_core::set::MemberSpec;
 use rollout_core::validate::{check_alias, check_function_name, short_function_name};
 use rollout_core::{AliasState, InvalidField};
 use rollout_usecases::driver::DriveError;
@@ -122,18 +121,15 @@ async fn set_lines(
     alias_name: &str,
     alias: &AliasState,
 ) -> Result<Option<(String, Vec<SetMemberLine>)>, CommandError> {
-    let start = MemberSpec {
-        function_name: function.to_string(),
-        alias: alias_name.to_string(),
-        target_version: String::new(),
-        current_version: None,
-        alarms: Vec::new(),
-        region: None,
-        role_arn: None,
-    };
-    let found = ring::walk(places, &Patience::default(), start, alias.clone())
-        .await
-        .map_err(DriveError::from)?;
+    let found = ring::walk_from(
+        places,
+        &Patience::default(),
+        function,
+        alias_name,
+        alias.clone(),
+    )
+    .await
+    .map_err(DriveError::from)?;
     Ok(found.map(|set| {
         let home = places.home_region();
         let lines = set

@@ -275,19 +275,16 @@ async fn set_members(
     alias_name: &str,
     alias: &rollout_core::AliasState,
 ) -> Result<Option<(String, Vec<SetMemberNow>)>, CommandError> {
-    let start = rollout_core::set::MemberSpec {
-        function_name: function.to_string(),
-        alias: alias_name.to_string(),
-        target_version: String::new(),
-        current_version: None,
-        alarms: Vec::new(),
-        region: None,
-        role_arn: None,
-    };
     let patience = rollout_usecases::patience::Patience::default();
-    let found = rollout_usecases::set::ring::walk(places, &patience, start, alias.clone())
-        .await
-        .map_err(DriveError::from)?;
+    let found = rollout_usecases::set::ring::walk_from(
+        places,
+        &patience,
+        function,
+        alias_name,
+        alias.clone(),
+    )
+    .await
+    .map_err(DriveError::from)?;
     Ok(found.map(|set| {
         let members = set
             .members

@@ -187,14 +187,45 @@ async fn step(
     match result {
         // A lost notification is logged by the driver; the rollout carries on.
         Ok(stepped) => Ok(Progress::Rollout(Box::new(stepped.rollout))),
-        // AWS is throttling or failing for now and nothing moved: the job goes on with the
-        // same token, so the next invocation picks up where this one was (never a job ended
-        // with the alias split and no one watching).
-        Err(DriveError::Alias(e)) if e.is_transient() && before.is_some() => {
+        Err(e) => match after_error(e, before, since, now)? {
+            Recovered::Same(rollout) => Ok(Progress::Rollout(rollout)),
+            Recovered::Waiting { since, reason } => Ok(Progress::Waiting {
+                spec: Box::new(spec),
+                since,
+                reason,
+            }),
+        },
+    }
+}
+
+/// What a start or a step that failed comes to for the job.
+enum Recovered<T> {
+    /// Nothing moved, AWS unavailable for now: the same progress (the same token) again.
+    Same(T),
+    /// Nothing started: the target version is not `Active` yet; waited for since `since`.
+    Waiting {
+        since: DateTime<Utc>,
+        reason: String,
+    },
+}
+
+/// A failed start or step (`before`: the progress it was taken from, none for a start): AWS
+/// unavailable with nothing moved continues with the same token, so the next invocation picks
+/// up where this one was (never a job ended with an alias split and no one watching); a
+/// version not ready yet is waited for across invocations for at most [`DEFAULT_LIMIT`];
+/// invalid input is a configuration error; anything else fails the job.
+fn after_error<T>(
+    e: DriveError,
+    before: Option<T>,
+    since: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Recovered<T>, (FailureKind, String)> {
+    match e {
+        DriveError::Alias(e) if e.is_transient() && before.is_some() => {
             tracing::warn!(error = %e, "AWS unavailable; the job continues with the same token");
-            Ok(Progress::Rollout(before.expect("checked")))
+            Ok(Recovered::Same(before.expect("checked")))
         }
-        Err(DriveError::Refused(Refusal::NotReady(reason))) => {
+        DriveError::Refused(Refusal::NotReady(reason)) => {
             let since = since.unwrap_or(now);
             let waited = (now - since).num_seconds().max(0) as u64;
             if waited >= DEFAULT_LIMIT.as_secs() {
@@ -206,16 +237,13 @@ async fn step(
                     ),
                 ));
             }
-            Ok(Progress::Waiting {
-                spec: Box::new(spec),
-                since,
-                reason,
-            })
+            Ok(Recovered::Waiting { since, reason })
         }
-        Err(DriveError::Invalid(field) | DriveError::Refused(Refusal::Invalid(field))) => {
-            Err(config_error(field))
-        }
-        Err(other) => Err((FailureKind::JobFailed, other.to_string())),
+        DriveError::Invalid(field) | DriveError::Refused(Refusal::Invalid(field)) => Err((
+            FailureKind::ConfigurationError,
+            format!("UserParameters: {field}"),
+        )),
+        other => Err((FailureKind::JobFailed, other.to_string())),
     }
 }
 

@@ -3,16 +3,16 @@
 //! for the whole set.
 
 use chrono::{DateTime, Utc};
-use rollout_core::plan::{format_percent, format_seconds};
+use rollout_core::plan::format_percent;
 use rollout_core::set::SetSpec;
-use rollout_core::{InvalidField, Refusal, SetRollout, Status};
+use rollout_core::{InvalidField, SetRollout, Status};
 use serde_json::Value;
 
 use super::token::{self, Continuation};
-use super::{JobOutcome, PipelineJob};
-use crate::driver::{new_rollout_id, DriveError, Driver};
+use super::{JobOutcome, PipelineJob, Recovered};
+use crate::driver::{new_rollout_id, Driver};
 use crate::ports::{FailureKind, JobResults, JobSuccess, Places};
-use crate::readiness::{ReadyWait, DEFAULT_LIMIT};
+use crate::readiness::ReadyWait;
 use crate::set::SetDriver;
 
 /// Whether `UserParameters` name a release set (`set`) rather than one alias.
@@ -140,33 +140,14 @@ async fn step(
     };
     match result {
         Ok(stepped) => Ok(Progress::Set(Box::new(stepped.set))),
-        // AWS is unavailable for now and nothing moved: the same token again.
-        Err(DriveError::Alias(e)) if e.is_transient() && before.is_some() => {
-            tracing::warn!(error = %e, "AWS unavailable; the job continues with the same token");
-            Ok(Progress::Set(before.expect("checked")))
-        }
-        Err(DriveError::Refused(Refusal::NotReady(reason))) => {
-            let since = since.unwrap_or(now);
-            let waited = (now - since).num_seconds().max(0) as u64;
-            if waited >= DEFAULT_LIMIT.as_secs() {
-                return Err((
-                    FailureKind::JobFailed,
-                    format!(
-                        "{reason}; gave up {} after the first attempt",
-                        format_seconds(waited)
-                    ),
-                ));
-            }
-            Ok(Progress::Waiting {
+        Err(e) => match super::after_error(e, before, since, now)? {
+            Recovered::Same(set) => Ok(Progress::Set(set)),
+            Recovered::Waiting { since, reason } => Ok(Progress::Waiting {
                 spec: Box::new(spec),
                 since,
                 reason,
-            })
-        }
-        Err(DriveError::Invalid(field) | DriveError::Refused(Refusal::Invalid(field))) => {
-            Err(config_error(field))
-        }
-        Err(other) => Err((FailureKind::JobFailed, other.to_string())),
+            }),
+        },
     }
 }
 

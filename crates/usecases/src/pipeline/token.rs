@@ -211,6 +211,39 @@ fn seal(kind: &str, content: &impl Serialize, user_parameters: &str) -> String {
     format!("{kind}.{payload}.{sum}")
 }
 
+/// What is wrong with a token, said as a refusal of it.
+fn invalid(why: &str) -> InvalidField {
+    InvalidField::new(
+        "continuationToken",
+        format!("{why}; the token was not issued by this action with these UserParameters"),
+    )
+}
+
+/// A token's kind (one of `kinds`) and content, once its checksum with `user_parameters`
+/// holds.
+fn open<'t>(
+    token: &'t str,
+    kinds: &[&str],
+    user_parameters: &str,
+) -> Result<(&'t str, Vec<u8>), InvalidField> {
+    let mut parts = token.split('.');
+    let (Some(kind), Some(payload), Some(sum), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid("it is not a lambda-rollout token"));
+    };
+    if !kinds.contains(&kind) {
+        return Err(invalid("it is not a lambda-rollout token of this kind"));
+    }
+    if checksum(kind, payload, user_parameters) != sum {
+        return Err(invalid("its checksum does not match"));
+    }
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| invalid("it is not base64"))?;
+    Ok((kind, bytes))
+}
+
 /// Rebuilds a set in flight from its token and the set spec it was issued for (every
 /// member's region said, as the start said them).
 pub fn decode_set(
@@ -219,30 +252,10 @@ pub fn decode_set(
     plan: &Plan,
     user_parameters: &str,
 ) -> Result<Continuation, InvalidField> {
-    let invalid = |why: &str| {
-        InvalidField::new(
-            "continuationToken",
-            format!("{why}; the token was not issued by this action with these UserParameters"),
-        )
-    };
-    let mut parts = token.split('.');
-    let (Some(kind), Some(payload), Some(sum), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(invalid("it is not a lambda-rollout token"));
-    };
-    if kind == WAITING {
+    if token.starts_with(WAITING) {
         return decode(token, &spec.member_spec(0), plan, user_parameters);
     }
-    if kind != SET {
-        return Err(invalid("it is not a release set's token"));
-    }
-    if checksum(kind, payload, user_parameters) != sum {
-        return Err(invalid("its checksum does not match"));
-    }
-    let bytes = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| invalid("it is not base64"))?;
+    let (_, bytes) = open(token, &[SET], user_parameters)?;
     let at = |secs: i64| {
         DateTime::<Utc>::from_timestamp(secs, 0).ok_or_else(|| invalid("its time is out of range"))
     };
@@ -286,24 +299,7 @@ pub fn decode(
     plan: &Plan,
     user_parameters: &str,
 ) -> Result<Continuation, InvalidField> {
-    let invalid = |why: &str| {
-        InvalidField::new(
-            "continuationToken",
-            format!("{why}; the token was not issued by this action with these UserParameters"),
-        )
-    };
-    let mut parts = token.split('.');
-    let (Some(kind @ (VERSION | WAITING)), Some(payload), Some(sum), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(invalid("it is not a lambda-rollout token"));
-    };
-    if checksum(kind, payload, user_parameters) != sum {
-        return Err(invalid("its checksum does not match"));
-    }
-    let bytes = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| invalid("it is not base64"))?;
+    let (kind, bytes) = open(token, &[VERSION, WAITING], user_parameters)?;
     let at = |secs: i64| {
         DateTime::<Utc>::from_timestamp(secs, 0).ok_or_else(|| invalid("its time is out of range"))
     };

@@ -17,16 +17,7 @@ use crate::ports::AliasError;
 impl SetDriver<'_> {
     /// `function`'s `alias` in the caller's place, as a member would name it.
     fn home_member(&self, function: &str, alias: &str) -> MemberSpec {
-        MemberSpec {
-            function_name: function.into(),
-            alias: alias.into(),
-            // The walk fills both in from the marker.
-            target_version: String::new(),
-            current_version: None,
-            alarms: Vec::new(),
-            region: self.places.home_region(),
-            role_arn: None,
-        }
+        ring::home_member(self.places, function, alias)
     }
 
     /// `function`'s `alias` in the caller's place, read patiently.

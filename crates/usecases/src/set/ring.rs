@@ -110,6 +110,38 @@ impl FoundSet {
     }
 }
 
+/// `function`'s `alias` in the caller's own place, as a member would name it (the walk fills
+/// in its versions from the marker).
+pub fn home_member(places: &dyn Places, function: &str, alias: &str) -> MemberSpec {
+    MemberSpec {
+        function_name: function.into(),
+        alias: alias.into(),
+        target_version: String::new(),
+        current_version: None,
+        alarms: Vec::new(),
+        region: places.home_region(),
+        role_arn: None,
+    }
+}
+
+/// The set that `function`'s `alias` in the caller's place (just read: `state`) is a member
+/// of, when it is one; see [`walk`].
+pub async fn walk_from(
+    places: &dyn Places,
+    patience: &Patience,
+    function: &str,
+    alias: &str,
+    state: AliasState,
+) -> Result<Option<FoundSet>, AliasError> {
+    walk(
+        places,
+        patience,
+        home_member(places, function, alias),
+        state,
+    )
+    .await
+}
+
 /// The set `alias` (of `start`) is a member of, when its marker says it is one: every member
 /// the ring reaches. Reads each member's alias once, patiently.
 pub async fn walk(

@@ -18,6 +18,16 @@ use super::{started, Crew, SetDriver, SetStepped};
 use crate::driver::{DriveError, Observation, RollbackEnd};
 use crate::ports::AliasError;
 
+/// What every part of one step of a set works on.
+#[derive(Clone, Copy)]
+struct At<'s, 'a> {
+    sd: &'s SetDriver<'a>,
+    set: &'s SetRollout,
+    plan: &'s Plan,
+    crew: &'s Crew<'a>,
+    now: DateTime<Utc>,
+}
+
 /// The first step on every member (every pre-flight passed). A replayed start (members that
 /// already carry this set's rollout at its first step) writes only the members still to
 /// start; a first write that fails for good puts back those that landed.
@@ -171,19 +181,16 @@ pub(super) async fn begin(
             "members[{at}] {}: its first step could not be written ({why})",
             set.label(at)
         );
-        return Ok(put_back(
+        let here = At {
             sd,
-            &set,
+            set: &set,
             plan,
             crew,
-            latest,
-            reason,
-            at,
-            Status::RolledBack,
-            alarms,
             now,
-        )
-        .await);
+        };
+        return Ok(here
+            .put_back(latest, reason, at, Status::RolledBack, alarms)
+            .await);
     }
     let rollouts: Vec<Rollout> = written.into_iter().flatten().collect();
     for (i, r) in rollouts.iter().enumerate() {
@@ -273,38 +280,30 @@ pub(super) async fn step(
         decisions.push(decision);
     }
     let set_breach = rollout_core::alarms::failing(&set_level);
+    let here = At {
+        sd,
+        set,
+        plan,
+        crew,
+        now,
+    };
     match combine(&members, &decisions) {
         (Decision::RollBack { reason }, focus) => {
             let reason = match set_breach {
                 Some(_) => reason,
                 None => format!("members[{focus}] {}: {reason}", set.label(focus)),
             };
-            Ok(put_back(
-                sd,
-                set,
-                plan,
-                crew,
-                members,
-                reason,
-                focus,
-                Status::RolledBack,
-                alarms,
-                now,
-            )
-            .await)
+            Ok(here
+                .put_back(members, reason, focus, Status::RolledBack, alarms)
+                .await)
         }
         (Decision::Ended, _) => Ok(SetStepped::quiet(set.clone())),
         (decision @ (Decision::Wait { .. } | Decision::StartHold), _) => {
-            hold(
-                sd, set, plan, crew, members, &decision, judgements, alarms, now,
-            )
-            .await
+            here.hold(members, &decision, judgements, alarms).await
         }
         (decision, _) => {
-            advance(
-                sd, set, plan, crew, members, &decision, judgements, verdicts, alarms, now,
-            )
-            .await
+            here.advance(members, &decision, judgements, verdicts, alarms)
+                .await
         }
     }
 }
@@ -363,238 +362,222 @@ fn wait_of(decisions: &[Decision]) -> u64 {
 
 /// Nothing is due: every alias read, to find an operator's word on the lead, a replay's
 /// later progress, or someone else's change (then every other member goes back).
-#[allow(clippy::too_many_arguments)]
-async fn hold(
-    sd: &SetDriver<'_>,
-    set: &SetRollout,
-    plan: &Plan,
-    crew: &Crew<'_>,
-    members: Vec<Rollout>,
-    decision: &Decision,
-    judgements: Vec<Option<Judgement>>,
-    alarms: Vec<AlarmVerdict>,
-    now: DateTime<Utc>,
-) -> Result<SetStepped, DriveError> {
-    let read = join_all(
-        crew.drivers
-            .iter()
-            .zip(&members)
-            .map(|(d, r)| d.read_alias(&r.spec.function_name, &r.spec.alias)),
-    )
-    .await;
-    let mut results = Vec::new();
-    for (i, ((r, alias), judgement)) in members.iter().zip(read).zip(judgements).enumerate() {
-        let alias = alias?;
-        // Only the members still allocating start their hold; the others wait with them.
-        let own = match (decision, r.provisioned_concurrency) {
-            (Decision::StartHold, Some(Provisioning::Allocating)) => Decision::StartHold,
-            (Decision::StartHold, _) => Decision::Wait { seconds: 0 },
-            (d, _) => d.clone(),
-        };
-        results.push(match engine::reconcile(r, plan, &alias) {
-            AliasCheck::Ours => r.after_judged(&own, plan, judgement, now),
-            AliasCheck::Controlled(m) if i == 0 => r.controlled(&m, &alias, now),
-            // The set's operator word is the lead's: one on another member is not taken.
-            AliasCheck::Controlled(_) => {
-                let mut next = r.after_judged(&own, plan, judgement, now);
-                next.alias_revision_id = alias.revision_id.clone();
-                next
-            }
-            AliasCheck::Replayed(m) => r.replayed(&m, plan, &alias, now),
-            AliasCheck::RestoredToCurrent => {
-                let mut next = r.clone();
-                next.alias_revision_id = alias.revision_id.clone();
-                next.weight = 0.0;
-                next.end(
-                    Status::RolledBack,
-                    format!(
-                        "alias {} was restored to version {} by someone else",
-                        r.spec.alias, alias.version
-                    ),
-                );
-                next
-            }
-            AliasCheck::ChangedByOthers(reason) => {
-                let mut next = r.clone();
-                next.alias_revision_id = alias.revision_id.clone();
-                next.end(Status::Aborted, reason);
-                next
-            }
-        });
+impl At<'_, '_> {
+    async fn hold(
+        &self,
+        members: Vec<Rollout>,
+        decision: &Decision,
+        judgements: Vec<Option<Judgement>>,
+        alarms: Vec<AlarmVerdict>,
+    ) -> Result<SetStepped, DriveError> {
+        let At {
+            plan, crew, now, ..
+        } = *self;
+        let read = join_all(
+            crew.drivers
+                .iter()
+                .zip(&members)
+                .map(|(d, r)| d.read_alias(&r.spec.function_name, &r.spec.alias)),
+        )
+        .await;
+        let mut results = Vec::new();
+        for (i, ((r, alias), judgement)) in members.iter().zip(read).zip(judgements).enumerate() {
+            let alias = alias?;
+            // Only the members still allocating start their hold; the others wait with them.
+            let own = match (decision, r.provisioned_concurrency) {
+                (Decision::StartHold, Some(Provisioning::Allocating)) => Decision::StartHold,
+                (Decision::StartHold, _) => Decision::Wait { seconds: 0 },
+                (d, _) => d.clone(),
+            };
+            results.push(match engine::reconcile(r, plan, &alias) {
+                AliasCheck::Ours => r.after_judged(&own, plan, judgement, now),
+                AliasCheck::Controlled(m) if i == 0 => r.controlled(&m, &alias, now),
+                // The set's operator word is the lead's: one on another member is not taken.
+                AliasCheck::Controlled(_) => {
+                    let mut next = r.after_judged(&own, plan, judgement, now);
+                    next.alias_revision_id = alias.revision_id.clone();
+                    next
+                }
+                AliasCheck::Replayed(m) => r.replayed(&m, plan, &alias, now),
+                AliasCheck::RestoredToCurrent => {
+                    let mut next = r.clone();
+                    next.alias_revision_id = alias.revision_id.clone();
+                    next.weight = 0.0;
+                    next.end(
+                        Status::RolledBack,
+                        format!(
+                            "alias {} was restored to version {} by someone else",
+                            r.spec.alias, alias.version
+                        ),
+                    );
+                    next
+                }
+                AliasCheck::ChangedByOthers(reason) => {
+                    let mut next = r.clone();
+                    next.alias_revision_id = alias.revision_id.clone();
+                    next.end(Status::Aborted, reason);
+                    next
+                }
+            });
+        }
+        Ok(self.settle(results, alarms, None).await)
     }
-    Ok(settle(sd, set, plan, crew, results, alarms, now, None).await)
 }
 
 /// A step due: the lead written first (an operator's pause or promote that landed on it
 /// just before is taken instead, and no other member moves), then every other member at
 /// once. A member whose write fails for good puts every member back.
-#[allow(clippy::too_many_arguments)]
-async fn advance(
-    sd: &SetDriver<'_>,
-    set: &SetRollout,
-    plan: &Plan,
-    crew: &Crew<'_>,
-    members: Vec<Rollout>,
-    decision: &Decision,
-    judgements: Vec<Option<Judgement>>,
-    verdicts: Vec<Vec<AlarmVerdict>>,
-    alarms: Vec<AlarmVerdict>,
-    now: DateTime<Utc>,
-) -> Result<SetStepped, DriveError> {
-    let begun = Instant::now();
-    let carry = |i: usize| {
-        crew.drivers[i].carry_out(
-            &members[i],
-            plan,
-            verdicts[i].clone(),
-            judgements[i].clone(),
-            decision.clone(),
-            now,
-        )
-    };
-    // Nothing else moved yet: an error here is the whole step's (retried like one alias's).
-    let lead = carry(0).await?.rollout;
-    let moved = lead.step_index != members[0].step_index || lead.status != members[0].status;
-    if !moved || lead.status.is_terminal() && lead.status != Status::Succeeded {
-        let mut results = members.clone();
-        results[0] = lead;
-        return Ok(settle(sd, set, plan, crew, results, alarms, now, None).await);
-    }
-    let others = join_all((1..members.len()).map(carry)).await;
-    let mut results = vec![lead];
-    let mut failed = None;
-    for (k, other) in others.into_iter().enumerate() {
-        let i = k + 1;
-        match other {
-            Ok(stepped) => results.push(stepped.rollout),
-            Err(e) => {
-                failed.get_or_insert((i, e));
-                // Where it stands is not known: the rollback re-reads it.
-                results.push(members[i].clone());
-            }
-        }
-    }
-    if let Some((i, e)) = failed {
-        let reason = format!(
-            "members[{i}] {}: its step could not be written ({e})",
-            set.label(i)
-        );
-        return Ok(put_back(
-            sd,
+impl At<'_, '_> {
+    async fn advance(
+        &self,
+        members: Vec<Rollout>,
+        decision: &Decision,
+        judgements: Vec<Option<Judgement>>,
+        verdicts: Vec<Vec<AlarmVerdict>>,
+        alarms: Vec<AlarmVerdict>,
+    ) -> Result<SetStepped, DriveError> {
+        let At {
             set,
             plan,
             crew,
-            results,
-            reason,
-            i,
-            Status::RolledBack,
-            alarms,
             now,
-        )
-        .await);
+            ..
+        } = *self;
+        let begun = Instant::now();
+        let carry = |i: usize| {
+            crew.drivers[i].carry_out(
+                &members[i],
+                plan,
+                verdicts[i].clone(),
+                judgements[i].clone(),
+                decision.clone(),
+                now,
+            )
+        };
+        // Nothing else moved yet: an error here is the whole step's (retried like one alias's).
+        let lead = carry(0).await?.rollout;
+        let moved = lead.step_index != members[0].step_index || lead.status != members[0].status;
+        if !moved || lead.status.is_terminal() && lead.status != Status::Succeeded {
+            let mut results = members.clone();
+            results[0] = lead;
+            return Ok(self.settle(results, alarms, None).await);
+        }
+        let others = join_all((1..members.len()).map(carry)).await;
+        let mut results = vec![lead];
+        let mut failed = None;
+        for (k, other) in others.into_iter().enumerate() {
+            let i = k + 1;
+            match other {
+                Ok(stepped) => results.push(stepped.rollout),
+                Err(e) => {
+                    failed.get_or_insert((i, e));
+                    // Where it stands is not known: the rollback re-reads it.
+                    results.push(members[i].clone());
+                }
+            }
+        }
+        if let Some((i, e)) = failed {
+            let reason = format!(
+                "members[{i}] {}: its step could not be written ({e})",
+                set.label(i)
+            );
+            return Ok(self
+                .put_back(results, reason, i, Status::RolledBack, alarms)
+                .await);
+        }
+        Ok(self.settle(results, alarms, Some(begun)).await)
     }
-    Ok(settle(sd, set, plan, crew, results, alarms, now, Some(begun)).await)
 }
 
 /// Brings what each member came to together: a member someone else changed or restored puts
 /// every other member back; members behind the furthest (a driver that died mid-step, a
 /// replay) are brought to its step; then the set follows its lead and tells people once.
-#[allow(clippy::too_many_arguments)]
-async fn settle(
-    sd: &SetDriver<'_>,
-    set: &SetRollout,
-    plan: &Plan,
-    crew: &Crew<'_>,
-    mut results: Vec<Rollout>,
-    alarms: Vec<AlarmVerdict>,
-    now: DateTime<Utc>,
-    begun: Option<Instant>,
-) -> SetStepped {
-    if let Some(i) = results
-        .iter()
-        .position(|r| r.status.is_terminal() && r.status != Status::Succeeded)
-    {
-        let cause = match results[i].status {
-            Status::Aborted => Status::Aborted,
-            _ => Status::RolledBack,
-        };
-        let reason = format!(
-            "members[{i}] {}: {}",
-            set.label(i),
-            results[i].reason.clone().unwrap_or_default()
-        );
-        return put_back(sd, set, plan, crew, results, reason, i, cause, alarms, now).await;
-    }
-    let rank = |r: &Rollout| (r.status == Status::Succeeded, r.step_index);
-    let furthest = (0..results.len())
-        .max_by_key(|i| (rank(&results[*i]), std::cmp::Reverse(*i)))
-        .unwrap_or(0);
-    let target = results[furthest].clone();
-    let behind: Vec<usize> = (0..results.len())
-        .filter(|i| rank(&results[*i]) < rank(&target))
-        .collect();
-    if !behind.is_empty() {
-        let caught = join_all(behind.iter().map(|&i| {
-            let mut next = results[i].clone();
-            next.step_index = target.step_index;
-            next.weight = target.weight;
-            next.status = target.status;
-            next.next_step_at = target.next_step_at;
-            next.step_started_at = target.step_started_at;
-            next.reason = target.reason.clone();
-            next.control = None;
-            let from = results[i].clone();
-            async move {
-                let written = crew.drivers[i].write(&from, &next).await;
-                written.map(|alias| Rollout {
-                    alias_revision_id: alias.revision_id,
-                    ..next
-                })
-            }
-        }))
-        .await;
-        for (&i, caught) in behind.iter().zip(caught) {
-            match caught {
-                Ok(r) => results[i] = r,
-                Err(e) => {
-                    let reason = format!(
-                        "members[{i}] {}: could not be brought to step {} with the others ({e})",
-                        set.label(i),
-                        target.step_index
-                    );
-                    return put_back(
-                        sd,
-                        set,
-                        plan,
-                        crew,
-                        results,
-                        reason,
-                        i,
-                        Status::RolledBack,
-                        alarms,
-                        now,
-                    )
-                    .await;
+impl At<'_, '_> {
+    async fn settle(
+        &self,
+        mut results: Vec<Rollout>,
+        alarms: Vec<AlarmVerdict>,
+        begun: Option<Instant>,
+    ) -> SetStepped {
+        let At {
+            sd, set, crew, now, ..
+        } = *self;
+        if let Some(i) = results
+            .iter()
+            .position(|r| r.status.is_terminal() && r.status != Status::Succeeded)
+        {
+            let cause = match results[i].status {
+                Status::Aborted => Status::Aborted,
+                _ => Status::RolledBack,
+            };
+            let reason = format!(
+                "members[{i}] {}: {}",
+                set.label(i),
+                results[i].reason.clone().unwrap_or_default()
+            );
+            return self.put_back(results, reason, i, cause, alarms).await;
+        }
+        let rank = |r: &Rollout| (r.status == Status::Succeeded, r.step_index);
+        let furthest = (0..results.len())
+            .max_by_key(|i| (rank(&results[*i]), std::cmp::Reverse(*i)))
+            .unwrap_or(0);
+        let target = results[furthest].clone();
+        let behind: Vec<usize> = (0..results.len())
+            .filter(|i| rank(&results[*i]) < rank(&target))
+            .collect();
+        if !behind.is_empty() {
+            let caught = join_all(behind.iter().map(|&i| {
+                let mut next = results[i].clone();
+                next.step_index = target.step_index;
+                next.weight = target.weight;
+                next.status = target.status;
+                next.next_step_at = target.next_step_at;
+                next.step_started_at = target.step_started_at;
+                next.reason = target.reason.clone();
+                next.control = None;
+                let from = results[i].clone();
+                async move {
+                    let written = crew.drivers[i].write(&from, &next).await;
+                    written.map(|alias| Rollout {
+                        alias_revision_id: alias.revision_id,
+                        ..next
+                    })
+                }
+            }))
+            .await;
+            for (&i, caught) in behind.iter().zip(caught) {
+                match caught {
+                    Ok(r) => results[i] = r,
+                    Err(e) => {
+                        let reason = format!(
+                            "members[{i}] {}: could not be brought to step {} with the others ({e})",
+                            set.label(i),
+                            target.step_index
+                        );
+                        return self
+                            .put_back(results, reason, i, Status::RolledBack, alarms)
+                            .await;
+                    }
                 }
             }
         }
+        let mut next = set.clone();
+        for (i, r) in results.iter().enumerate() {
+            next.absorb(i, r);
+        }
+        follow(&mut next, &results);
+        let moved = next.step_index != set.step_index || next.status != set.status;
+        if let (true, Some(begun)) = (moved, begun) {
+            hold_from_last_write(&mut next, begun);
+        }
+        let kind = match (moved, next.status) {
+            (false, _) => return SetStepped::quiet(next),
+            (true, Status::Succeeded) => EventKind::Succeeded,
+            (true, _) => EventKind::Shifted,
+        };
+        let warning = sd.notify(kind, &next, 0, alarms, now).await;
+        SetStepped { set: next, warning }
     }
-    let mut next = set.clone();
-    for (i, r) in results.iter().enumerate() {
-        next.absorb(i, r);
-    }
-    follow(&mut next, &results);
-    let moved = next.step_index != set.step_index || next.status != set.status;
-    if let (true, Some(begun)) = (moved, begun) {
-        hold_from_last_write(&mut next, begun);
-    }
-    let kind = match (moved, next.status) {
-        (false, _) => return SetStepped::quiet(next),
-        (true, Status::Succeeded) => EventKind::Succeeded,
-        (true, _) => EventKind::Shifted,
-    };
-    let warning = sd.notify(kind, &next, 0, alarms, now).await;
-    SetStepped { set: next, warning }
 }
 
 /// The set's progress from its members' (in lockstep): the lead's step, status and operator
@@ -617,83 +600,87 @@ fn hold_from_last_write(set: &mut SetRollout, begun: Instant) {
 /// throttled member holds up none of the others); a member that ended on its own (someone
 /// else's change) is left as it is. Then one event: rolled back or aborted for `cause`, or
 /// failed naming every member still split.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn put_back(
-    sd: &SetDriver<'_>,
-    set: &SetRollout,
-    plan: &Plan,
-    crew: &Crew<'_>,
-    latest: Vec<Rollout>,
-    reason: String,
-    focus: usize,
-    cause: Status,
-    alarms: Vec<AlarmVerdict>,
-    now: DateTime<Utc>,
-) -> SetStepped {
-    sd.home.rolling_back.set(Some(reason.clone()));
-    let ends = join_all(latest.iter().enumerate().map(|(i, r)| {
-        let reason = reason.clone();
-        async move {
-            if r.status.is_terminal() && r.status != Status::Succeeded {
-                return None;
+impl At<'_, '_> {
+    async fn put_back(
+        &self,
+        latest: Vec<Rollout>,
+        reason: String,
+        focus: usize,
+        cause: Status,
+        alarms: Vec<AlarmVerdict>,
+    ) -> SetStepped {
+        let At {
+            sd,
+            set,
+            plan,
+            crew,
+            now,
+        } = *self;
+        sd.home.rolling_back.set(Some(reason.clone()));
+        let ends = join_all(latest.iter().enumerate().map(|(i, r)| {
+            let reason = reason.clone();
+            async move {
+                if r.status.is_terminal() && r.status != Status::Succeeded {
+                    return None;
+                }
+                let back = r.after(&Decision::RollBack { reason }, plan, now);
+                Some(crew.drivers[i].write_rollback(r, plan, &back).await)
             }
-            let back = r.after(&Decision::RollBack { reason }, plan, now);
-            Some(crew.drivers[i].write_rollback(r, plan, &back).await)
+        }))
+        .await;
+        sd.home.rolling_back.set(None);
+        let mut next = set.clone();
+        for (i, r) in latest.iter().enumerate() {
+            next.absorb(i, r);
         }
-    }))
-    .await;
-    sd.home.rolling_back.set(None);
-    let mut next = set.clone();
-    for (i, r) in latest.iter().enumerate() {
-        next.absorb(i, r);
-    }
-    let mut split = Vec::new();
-    for (i, end) in ends.into_iter().enumerate() {
-        let m = &mut next.members[i];
-        match end {
-            None => {
-                m.status = Some(latest[i].status);
-                m.reason = latest[i].reason.clone();
-                if latest[i].status == Status::RolledBack {
+        let mut split = Vec::new();
+        for (i, end) in ends.into_iter().enumerate() {
+            let m = &mut next.members[i];
+            match end {
+                None => {
+                    m.status = Some(latest[i].status);
+                    m.reason = latest[i].reason.clone();
+                    if latest[i].status == Status::RolledBack {
+                        m.weight = 0.0;
+                    }
+                }
+                Some(RollbackEnd::Written { revision }) => {
+                    m.alias_revision_id = revision;
                     m.weight = 0.0;
                 }
-            }
-            Some(RollbackEnd::Written { revision }) => {
-                m.alias_revision_id = revision;
-                m.weight = 0.0;
-            }
-            Some(RollbackEnd::Foreign(found)) => {
-                let (check, alias) = *found;
-                m.alias_revision_id = alias.revision_id.clone();
-                match check {
-                    AliasCheck::ChangedByOthers(why) => {
-                        m.status = Some(Status::Aborted);
-                        m.reason = Some(why);
+                Some(RollbackEnd::Foreign(found)) => {
+                    let (check, alias) = *found;
+                    m.alias_revision_id = alias.revision_id.clone();
+                    match check {
+                        AliasCheck::ChangedByOthers(why) => {
+                            m.status = Some(Status::Aborted);
+                            m.reason = Some(why);
+                        }
+                        _ => m.weight = 0.0,
                     }
-                    _ => m.weight = 0.0,
+                }
+                Some(RollbackEnd::GaveUp { error }) => {
+                    m.status = Some(Status::Failed);
+                    m.reason = Some(format!("could not be put back: {error}"));
+                    split.push(i);
                 }
             }
-            Some(RollbackEnd::GaveUp { error }) => {
-                m.status = Some(Status::Failed);
-                m.reason = Some(format!("could not be put back: {error}"));
-                split.push(i);
+        }
+        next.weight = 0.0;
+        let kind = if split.is_empty() {
+            next.end(cause, reason);
+            match cause {
+                Status::Aborted => EventKind::Aborted,
+                _ => EventKind::RolledBack,
             }
-        }
+        } else {
+            let why = still_split(&next, &split, &reason);
+            next.end(Status::Failed, why);
+            EventKind::Failed
+        };
+        let warning = sd.notify(kind, &next, focus, alarms, now).await;
+        SetStepped { set: next, warning }
     }
-    next.weight = 0.0;
-    let kind = if split.is_empty() {
-        next.end(cause, reason);
-        match cause {
-            Status::Aborted => EventKind::Aborted,
-            _ => EventKind::RolledBack,
-        }
-    } else {
-        let why = still_split(&next, &split, &reason);
-        next.end(Status::Failed, why);
-        EventKind::Failed
-    };
-    let warning = sd.notify(kind, &next, focus, alarms, now).await;
-    SetStepped { set: next, warning }
 }
 
 /// Why a set ended `Failed` with members `split` still split: each named with where its
