@@ -136,3 +136,60 @@ async fn a_set_state_in_flight_that_the_shifter_refuses_puts_every_member_back()
     );
     assert_eq!(notes[1]["set"], "checkout");
 }
+
+#[tokio::test]
+async fn alarm_rollback_puts_every_member_of_a_set_the_state_machine_holds_back() {
+    let r = three().await;
+    let topic = r.world.topic_arn.clone();
+    r.world
+        .deploy_binary(
+            "rollout-alarm-rollback",
+            "alarm-rollback",
+            &[("NOTIFICATION_TOPIC_ARN", &topic)],
+        )
+        .await;
+    r.world
+        .alarm_on("worker-dlq", "orders-worker", "Throttles", None)
+        .await;
+    let mut spec = set("25%:1h");
+    spec["members"][1]["alarms"] = json!(["worker-dlq"]);
+    let started = Instant::now();
+    let execution = r.start(&spec).await;
+    while !versions(&r)
+        .await
+        .iter()
+        .all(|(_, routing)| routing.is_some())
+    {
+        assert!(started.elapsed() < Duration::from_secs(30), "never split");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // No CLI watches: the state machine holds the set, the shifter between two calls.
+    r.world.set_alarm("worker-dlq", StateValue::Alarm).await;
+    let event = rollout_testkit::events::alarm_went_off(
+        "worker-dlq",
+        &r.world.alarm_arn("worker-dlq").await,
+        json!({"FunctionName": "orders-worker", "Resource": "orders-worker:live"}),
+    );
+    let (error, report) = r.world.invoke("rollout-alarm-rollback", &event).await;
+    assert_eq!(error, None, "{report}");
+    assert_eq!(
+        versions(&r).await,
+        vec![("1".to_string(), None); 3],
+        "every member back when the invocation returns"
+    );
+    let ended = r.finish(&execution, started).await;
+    assert_eq!(ended.status, ExecutionStatus::Failed, "{:?}", ended.cause);
+    assert_eq!(
+        ended.error.as_deref(),
+        Some("RolledBack"),
+        "{:?}",
+        ended.cause
+    );
+    let kept = rollout_testkit::fixture::kept(&r.world.notifications().await);
+    let events: Vec<&str> = kept.iter().filter_map(|n| n["event"].as_str()).collect();
+    assert_eq!(
+        events,
+        ["rollout.started", "rollout.rolled_back"],
+        "{kept:?}"
+    );
+}
