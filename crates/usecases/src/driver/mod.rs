@@ -226,6 +226,15 @@ impl Driver<'_> {
                 );
                 return Ok(Stepped::quiet(done));
             }
+            // A member of a release set moves with its set, never alone (a one-alias write
+            // would drop the set's links from its marker).
+            Start::Resume(marker) if marker.set.is_some() => {
+                let set = marker.set.as_ref().map(|l| l.name.as_str()).unwrap_or("?");
+                return Err(DriveError::Refused(Refusal::Conflict(format!(
+                    "alias {} is a member of release set {set}, whose rollout {} is in progress: it moves with its set (`rollout status` shows it)",
+                    spec.alias, marker.rollout_id
+                ))));
+            }
             Start::Resume(marker) => {
                 let resumed = self.resumed_from(spec, &plan, &marker, alias, has_provisioned, now);
                 // Still on its first step: the start's own alert may never have gone out

@@ -451,3 +451,25 @@ async fn the_shifters_abort_of_any_member_puts_back_only_that_set() {
     let events = world.world.notifier.events();
     assert_eq!(events, ["rollout.started", "rollout.aborted"]);
 }
+
+#[tokio::test]
+async fn a_member_in_flight_is_never_taken_up_alone_by_a_one_alias_start() {
+    let world = SetWorld::new(&FUNCTIONS);
+    started(&world).await;
+    let driver = crate::driver::Driver {
+        aliases: world.alias("orders-worker"),
+        ..world.world.driver()
+    };
+    let spec = rollout_core::Spec::new("orders-worker", "live", "2", "Canary10Percent5Minutes");
+    let refused = driver
+        .start(&spec, RID.into(), t(10), &no_wait())
+        .await
+        .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("member of release set checkout"),
+        "{refused}"
+    );
+    assert_eq!(world.standing(), vec![split(0.1); 3]);
+}
