@@ -583,9 +583,16 @@ impl At<'_, '_> {
 /// The set's progress from its members' (in lockstep): the lead's step, status and operator
 /// word; the latest of their next steps (a hold covers every member) and the soonest check.
 fn follow(set: &mut SetRollout, rollouts: &[Rollout]) {
-    set.follow(&rollouts[0]);
-    set.next_step_at = rollouts.iter().filter_map(|r| r.next_step_at).max();
-    set.wait_seconds = rollouts.iter().map(|r| r.wait_seconds).min().unwrap_or(0);
+    let lead = &rollouts[0];
+    set.follow(lead);
+    // An operator's promote, taken from the lead, ends the hold of every member.
+    if !lead
+        .control
+        .is_some_and(rollout_core::state::Control::is_promote)
+    {
+        set.next_step_at = rollouts.iter().filter_map(|r| r.next_step_at).max();
+        set.wait_seconds = rollouts.iter().map(|r| r.wait_seconds).min().unwrap_or(0);
+    }
 }
 
 /// A step's hold starts when the last member's write has landed.

@@ -270,6 +270,27 @@ async fn a_pause_on_the_lead_holds_every_member() {
 }
 
 #[tokio::test]
+async fn a_promote_on_the_lead_ends_every_members_hold() {
+    let world = SetWorld::new(&FUNCTIONS);
+    let set = started(&world).await;
+    {
+        let mut alias = world.alias("orders-api").alias.lock().unwrap();
+        let mut marker = alias.marker().unwrap();
+        marker.control = Some(rollout_core::state::Control::Promoted);
+        marker.control_id = Some("o-20270115T080001000Z".into());
+        alias.description = marker.render();
+        alias.revision_id = "promoted".into();
+    }
+    // Taken at a check a minute into the five-minute hold: the hold ends at once.
+    let taken = step(&world, &set, 60).await.set;
+    assert_eq!(taken.next_step_at, Some(t(60)), "{taken:?}");
+    assert_eq!(taken.wait_seconds, 0);
+    let promoted = step(&world, &taken, 61).await.set;
+    assert_eq!(promoted.status, Status::Succeeded, "{:?}", promoted.reason);
+    assert_eq!(world.standing(), vec![on("2"); 3]);
+}
+
+#[tokio::test]
 async fn any_member_finds_the_whole_set_and_the_walk_goes_round_a_member_someone_changed() {
     let world = SetWorld::new(&FUNCTIONS);
     started(&world).await;
