@@ -8,6 +8,7 @@
 //! stranded, no alert lost, no step past a pause, every operator request applied once and
 //! told once.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::types::StateValue;
@@ -99,138 +100,147 @@ async fn seeded_random_faults_never_strand_traffic_or_lose_alerts() {
         Fault::LoseAnswer,
     ];
     f.proxy.random(SEED, 0.3, &faults, Matcher::any(), Some(4));
-    let mut figures = Figures::default();
-    let mut ended: BTreeMap<String, Rollout> = BTreeMap::new();
+    let figures = RefCell::new(Figures::default());
+    let ended: RefCell<BTreeMap<String, Rollout>> = RefCell::new(BTreeMap::new());
     // The functions an operator promoted (the request landed, as far as it knows).
-    let mut promoted = Vec::new();
-    for (i, alarm) in alarms.iter().enumerate() {
-        let function = format!("fn{i}");
-        // A quarter are promoted out of an hour's hold: a promote applied twice would cut
-        // the next hour short too.
-        let promoting = i % 4 == 3;
-        let strategy = if promoting {
-            "20%:1h,50%:1h"
-        } else {
-            "20%:1m,50%:1m"
-        };
-        let spec = f.spec(&function, strategy).alarms([alarm]);
-        let breach = i % 3 == 0;
-        if i % 6 == 4 {
-            figures.provisioned += 1;
-            f.world.provision(&function, 10).await;
-        }
-        let id = new_rollout_id(t(i as i64 * 1000));
-        let mut rollout = match again_and_again(async || {
-            f.driver()
-                .start(
-                    &spec,
-                    id.clone(),
-                    t(0),
-                    &ReadyWait::up_to(std::time::Duration::from_secs(30)),
-                )
-                .await
-        })
-        .await
-        {
-            Ok(stepped) => stepped.rollout,
-            Err(e) => {
-                eprintln!("fn{i}: refused: {e}");
-                figures.refused += 1;
-                continue;
-            }
-        };
-        let mut now = 0;
-        let mut operated = i % 4 != 1;
-        let mut promote_pending = promoting;
-        // When the rollout reached step 1 (after the promote), to see its hold kept whole.
-        let mut step1_at = None;
-        let mut last_step = rollout.step_index;
-        // While paused: the step it was paused at, and the checks since.
-        let mut paused: Option<(usize, u32)> = None;
-        while !rollout.status.is_terminal() {
-            // An hour's hold is walked through in tenths.
-            now += if promoting && !promote_pending {
-                600
+    let promoted = RefCell::new(Vec::new());
+    // Two lanes of rollouts at once, as two pipelines would run them: each waits mostly on
+    // backoffs, and one lane alone was most of the fault suite's time.
+    let lane = async |lane: usize| {
+        for (i, alarm) in alarms.iter().enumerate().filter(|(i, _)| i % 2 == lane) {
+            let function = format!("fn{i}");
+            // A quarter are promoted out of an hour's hold: a promote applied twice would cut
+            // the next hour short too.
+            let promoting = i % 4 == 3;
+            let strategy = if promoting {
+                "20%:1h,50%:1h"
             } else {
-                60
+                "20%:1m,50%:1m"
             };
-            if rollout.provisioned_concurrency == Some(rollout_core::Provisioning::Allocating)
-                && rollout.step_index != last_step
+            let spec = f.spec(&function, strategy).alarms([alarm]);
+            let breach = i % 3 == 0;
+            if i % 6 == 4 {
+                figures.borrow_mut().provisioned += 1;
+                f.world.provision(&function, 10).await;
+            }
+            let id = new_rollout_id(t(i as i64 * 1000));
+            let mut rollout = match again_and_again(async || {
+                f.driver()
+                    .start(
+                        &spec,
+                        id.clone(),
+                        t(0),
+                        &ReadyWait::up_to(std::time::Duration::from_secs(30)),
+                    )
+                    .await
+            })
+            .await
             {
-                // Lambda is still allocating the new weights for the next two reads.
-                let name = format!("/functions/{function}/");
-                let matcher = Matcher::operation("GetProvisionedConcurrencyConfig")
-                    .when(move |r| r.path().contains(&name));
-                f.proxy.fail(matcher, crate::ALLOCATING, 2);
-            }
-            last_step = rollout.step_index;
-            if promote_pending && rollout.step_index == 0 {
-                promote_pending = false;
-                let op = Operator::Promote { full: false };
-                if operate(&f, &function, op, now).await {
-                    figures.promoted_by_operator += 1;
-                    promoted.push(function.clone());
-                }
-            }
-            if breach && rollout.step_index == 1 {
-                f.world.set_alarm(alarm, StateValue::Alarm).await;
-            }
-            if !operated && rollout.step_index == 1 {
-                operated = true;
-                if operate(&f, &function, Operator::Pause, now).await {
-                    figures.paused += 1;
-                    paused = Some((1, 0));
-                }
-            }
-            if let Some((_, checks)) = paused.filter(|(_, checks)| *checks >= 2) {
-                if operate(&f, &function, Operator::Resume, now).await {
-                    paused = None;
-                } else {
-                    paused = paused.map(|(step, _)| (step, checks));
-                }
-            }
-            let input = rollout.clone();
-            rollout = match again_and_again(async || f.driver().step(&input, t(now)).await).await {
                 Ok(stepped) => stepped.rollout,
-                // Still unavailable after a state machine's retries: its Catch aborts.
                 Err(e) => {
-                    eprintln!("fn{i}: step failed for good: {e}");
-                    let mut failed = input.clone();
-                    failed.end(Status::Failed, e.to_string());
-                    failed
+                    eprintln!("fn{i}: refused: {e}");
+                    figures.borrow_mut().refused += 1;
+                    continue;
                 }
             };
-            if rollout.step_index == 1 && step1_at.is_none() {
-                step1_at = Some(now);
-            }
-            if promoting && rollout.step_index == 2 || rollout.status == Status::Succeeded {
-                if let Some(at) = step1_at.filter(|_| promoting) {
-                    if now - at < 3600 {
-                        eprintln!("{function}: step 1 held {}s of its hour", now - at);
-                        figures.promote_applied_twice += 1;
-                    }
-                    step1_at = Some(i64::MAX / 2);
-                }
-            }
-            if let Some((step, checks)) = &mut paused {
-                let moved_on = match rollout.status {
-                    Status::InProgress => rollout.step_index != *step,
-                    status => status == Status::Succeeded,
+            let mut now = 0;
+            let mut operated = i % 4 != 1;
+            let mut promote_pending = promoting;
+            // When the rollout reached step 1 (after the promote), to see its hold kept whole.
+            let mut step1_at = None;
+            let mut last_step = rollout.step_index;
+            // While paused: the step it was paused at, and the checks since.
+            let mut paused: Option<(usize, u32)> = None;
+            while !rollout.status.is_terminal() {
+                // An hour's hold is walked through in tenths.
+                now += if promoting && !promote_pending {
+                    600
+                } else {
+                    60
                 };
-                if moved_on {
-                    eprintln!("{function}: advanced while paused: {rollout:?}");
-                    figures.advanced_while_paused += 1;
+                if rollout.provisioned_concurrency == Some(rollout_core::Provisioning::Allocating)
+                    && rollout.step_index != last_step
+                {
+                    // Lambda is still allocating the new weights for the next two reads.
+                    let name = format!("/functions/{function}/");
+                    let matcher = Matcher::operation("GetProvisionedConcurrencyConfig")
+                        .when(move |r| r.path().contains(&name));
+                    f.proxy.fail(matcher, crate::ALLOCATING, 2);
                 }
-                *checks += 1;
+                last_step = rollout.step_index;
+                if promote_pending && rollout.step_index == 0 {
+                    promote_pending = false;
+                    let op = Operator::Promote { full: false };
+                    if operate(&f, &function, op, now).await {
+                        figures.borrow_mut().promoted_by_operator += 1;
+                        promoted.borrow_mut().push(function.clone());
+                    }
+                }
+                if breach && rollout.step_index == 1 {
+                    f.world.set_alarm(alarm, StateValue::Alarm).await;
+                }
+                if !operated && rollout.step_index == 1 {
+                    operated = true;
+                    if operate(&f, &function, Operator::Pause, now).await {
+                        figures.borrow_mut().paused += 1;
+                        paused = Some((1, 0));
+                    }
+                }
+                if let Some((_, checks)) = paused.filter(|(_, checks)| *checks >= 2) {
+                    if operate(&f, &function, Operator::Resume, now).await {
+                        paused = None;
+                    } else {
+                        paused = paused.map(|(step, _)| (step, checks));
+                    }
+                }
+                let input = rollout.clone();
+                rollout =
+                    match again_and_again(async || f.driver().step(&input, t(now)).await).await {
+                        Ok(stepped) => stepped.rollout,
+                        // Still unavailable after a state machine's retries: its Catch aborts.
+                        Err(e) => {
+                            eprintln!("fn{i}: step failed for good: {e}");
+                            let mut failed = input.clone();
+                            failed.end(Status::Failed, e.to_string());
+                            failed
+                        }
+                    };
+                if rollout.step_index == 1 && step1_at.is_none() {
+                    step1_at = Some(now);
+                }
+                if promoting && rollout.step_index == 2 || rollout.status == Status::Succeeded {
+                    if let Some(at) = step1_at.filter(|_| promoting) {
+                        if now - at < 3600 {
+                            eprintln!("{function}: step 1 held {}s of its hour", now - at);
+                            figures.borrow_mut().promote_applied_twice += 1;
+                        }
+                        step1_at = Some(i64::MAX / 2);
+                    }
+                }
+                if let Some((step, checks)) = &mut paused {
+                    let moved_on = match rollout.status {
+                        Status::InProgress => rollout.step_index != *step,
+                        status => status == Status::Succeeded,
+                    };
+                    if moved_on {
+                        eprintln!("{function}: advanced while paused: {rollout:?}");
+                        figures.borrow_mut().advanced_while_paused += 1;
+                    }
+                    *checks += 1;
+                }
             }
+            match rollout.status {
+                Status::Succeeded => figures.borrow_mut().promoted += 1,
+                Status::RolledBack => figures.borrow_mut().rolled_back += 1,
+                _ => figures.borrow_mut().failed += 1,
+            }
+            ended.borrow_mut().insert(function, rollout);
         }
-        match rollout.status {
-            Status::Succeeded => figures.promoted += 1,
-            Status::RolledBack => figures.rolled_back += 1,
-            _ => figures.failed += 1,
-        }
-        ended.insert(function, rollout);
-    }
+    };
+    tokio::join!(lane(0), lane(1));
+    let mut figures = figures.into_inner();
+    let ended = ended.into_inner();
+    let promoted = promoted.into_inner();
     let faulted = f.proxy.log().iter().filter(|c| c.fault.is_some()).count();
     let calls = f.proxy.log().len();
     f.proxy.clear();
