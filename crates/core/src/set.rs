@@ -189,6 +189,16 @@ impl MemberSpec {
         }
     }
 
+    /// The account the member is in, when it says: its function ARN's, else its role's;
+    /// `None` for the caller's own.
+    pub fn account(&self) -> Option<String> {
+        let of = |arn: &str| arn.split(':').nth(4).map(String::from);
+        match self.function_name.starts_with("arn:") {
+            true => of(&self.function_name),
+            false => self.role_arn.as_deref().and_then(of),
+        }
+    }
+
     /// The region of an ARN's function, when the member gives no `region`.
     pub fn arn_region(&self) -> Option<&str> {
         match self.function_name.split(':').collect::<Vec<_>>().as_slice() {
@@ -240,12 +250,13 @@ impl SetSpec {
             if let Some(role) = &member.role_arn {
                 check_role_arn(member_field(i, "roleArn"), role)?;
             }
+            // One alias is one function, alias, region and account, whatever role reaches it.
             let place = |m: &MemberSpec| {
                 (
                     crate::validate::short_function_name(&m.function_name).to_string(),
                     m.alias.clone(),
                     m.region.clone().or(m.arn_region().map(String::from)),
-                    m.role_arn.clone(),
+                    m.account(),
                 )
             };
             if let Some(j) = self.members[..i]
@@ -483,6 +494,13 @@ impl SetRollout {
                     return Err(InvalidField::new(
                         member_field(i, "currentVersion"),
                         "a set state must carry the version each member started from",
+                    ));
+                }
+                // A member ends only with its set (its own status is written at the end).
+                if m.status.is_some() {
+                    return Err(InvalidField::new(
+                        member_field(i, "status"),
+                        "a member of a set in progress has no status of its own",
                     ));
                 }
                 let w = m.weight;

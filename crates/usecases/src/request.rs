@@ -23,6 +23,7 @@ struct AbortFields {
     notification_topic_arn: Option<String>,
     target_version: Option<Value>,
     rollout_id: Option<String>,
+    members: Option<Value>,
 }
 
 /// What a direct invocation or a Step Functions task asks of the shifter.
@@ -44,6 +45,9 @@ pub enum ShifterRequest {
         /// When given, only this rollout is stopped: a release set's (the alias a member of
         /// it), whose members have targets of their own.
         rollout_id: Option<String>,
+        /// The set's members (as its state lists them), where the set may be found from when
+        /// the alias named is no longer the set's.
+        members: Vec<rollout_core::set::MemberSpec>,
     },
 }
 
@@ -83,6 +87,34 @@ impl ShifterRequest {
             if let Some(id) = &rollout_id {
                 rollout_core::state::check_rollout_id(id)?;
             }
+            let members = match fields.get("members") {
+                None => Vec::new(),
+                Some(Value::Array(members)) => members
+                    .iter()
+                    .map(|m| {
+                        let text = |k: &str| m.get(k).and_then(Value::as_str).map(String::from);
+                        let (function_name, alias) = (text("functionName"), text("alias"));
+                        let (Some(function_name), Some(alias)) = (function_name, alias) else {
+                            return Err(InvalidField::new(
+                                "members",
+                                "each member names its functionName and alias",
+                            ));
+                        };
+                        check_function_name(&function_name)?;
+                        check_alias(&alias)?;
+                        Ok(rollout_core::set::MemberSpec {
+                            function_name,
+                            alias,
+                            target_version: String::new(),
+                            current_version: None,
+                            alarms: Vec::new(),
+                            region: text("region"),
+                            role_arn: text("roleArn"),
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+                Some(_) => return Err(InvalidField::new("members", "must be a list of members")),
+            };
             return Ok(ShifterRequest::Abort {
                 function_name,
                 alias,
@@ -90,6 +122,7 @@ impl ShifterRequest {
                 topic,
                 target_version,
                 rollout_id,
+                members,
             });
         }
         if fields.contains_key("set") {

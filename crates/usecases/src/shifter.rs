@@ -78,6 +78,7 @@ pub async fn carry_out(
             topic,
             target_version,
             rollout_id,
+            members,
         } => {
             let sets = SetDriver {
                 home: driver,
@@ -85,13 +86,25 @@ pub async fn carry_out(
             };
             // An alias that cannot be read now is stopped alone: its stop keeps trying.
             let seen = sets.read_home(&function_name, &alias).await.ok();
-            let found = match &seen {
+            let mut found = match &seen {
                 Some(seen) => {
                     sets.found_from(&function_name, &alias, seen.clone())
                         .await?
                 }
                 None => None,
             };
+            // One set's rollout asked for: found from any of its members still its own.
+            if let Some(id) = rollout_id.as_deref() {
+                if found.as_ref().is_none_or(|f| f.rollout_id != id) {
+                    found = set_from_members(&sets, &members, id).await?;
+                }
+                if found.is_none() {
+                    let answer = serde_json::json!({"functionName": function_name,
+                        "alias": alias, "rolloutId": id, "status": "NothingToStop",
+                        "reason": format!("no alias named carries rollout {id} any more; left alone")});
+                    return Ok((answer, None));
+                }
+            }
             match found {
                 Some(found) => {
                     let stopped = abort_set(
@@ -131,6 +144,34 @@ pub async fn carry_out(
         }
     };
     Ok(answer)
+}
+
+/// The set whose rollout `id` is, found from the first of `members` that still carries it.
+async fn set_from_members(
+    sets: &SetDriver<'_>,
+    members: &[rollout_core::set::MemberSpec],
+    id: &str,
+) -> Result<Option<FoundSet>, DriveError> {
+    for member in members {
+        let Ok(place) = sets.places.place(member).await else {
+            continue;
+        };
+        let Ok(alias) = place
+            .aliases
+            .get(&member.function_name, &member.alias)
+            .await
+        else {
+            continue;
+        };
+        let patience = &sets.home.patience;
+        if let Some(found) = crate::set::ring::walk(sets.places, patience, member.clone(), alias)
+            .await?
+            .filter(|f| f.rollout_id == id)
+        {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
 }
 
 /// Puts every member of `found` back and says what was done, in the one-alias abort's

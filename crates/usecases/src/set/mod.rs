@@ -246,6 +246,24 @@ impl<'a> SetDriver<'a> {
                 Err(refusal) => findings.push((i, DriveError::Refused(refusal))),
             }
         }
+        // Lockstep with one member waiting for its allocation and another not would end the
+        // set before the allocation is read: all members with provisioned concurrency, or none.
+        let provisioned: Vec<bool> = starts
+            .iter()
+            .map(|(_, s)| s.provisioned.is_some())
+            .collect();
+        if findings.is_empty() && provisioned.iter().any(|p| *p) && !provisioned.iter().all(|p| *p)
+        {
+            let with: Vec<String> = (0..provisioned.len())
+                .filter(|i| provisioned[*i])
+                .map(|i| format!("members[{i}] {}", spec.members[i].label()))
+                .collect();
+            return Err(DriveError::Refused(Refusal::Conflict(format!(
+                "{} {} provisioned concurrency and the other members have none: a set moves in lockstep, so either every member's alias has it or none has",
+                with.join(", "),
+                if with.len() == 1 { "has" } else { "have" }
+            ))));
+        }
         if !findings.is_empty() {
             return Err(refused(&spec, findings));
         }
@@ -296,10 +314,16 @@ impl<'a> SetDriver<'a> {
         }
         let plan = set.validate()?;
         let members: Vec<MemberSpec> = set.members.iter().map(|m| m.spec.clone()).collect();
-        let crew = self
-            .crew(&members)
-            .await
-            .map_err(|f| refused(&set.spec(), f))?;
+        // A member's place that cannot be reached mid-rollout (STS throttled, a role's trust
+        // changed) moves nothing: AWS unavailable, tried again, never invalid input.
+        let crew = self.crew(&members).await.map_err(|findings| {
+            let why: Vec<String> = findings.iter().map(|(_, e)| e.to_string()).collect();
+            DriveError::Alias(crate::ports::AliasError::Aws(crate::ports::CallFailed {
+                operation: "AssumeRole",
+                message: why.join("; "),
+                transient: true,
+            }))
+        })?;
         let stepped = step::step(self, set, &plan, &crew, now).await?;
         self.record_weights(set, &stepped.set, now).await;
         Ok(stepped)
@@ -438,5 +462,7 @@ fn started(
     started
 }
 
+#[cfg(test)]
+mod review_tests;
 #[cfg(test)]
 mod tests;

@@ -88,7 +88,14 @@ impl FoundSet {
             m.weight = found.alias.weight_on(&found.marker.to_version);
         }
         state.status = first.status;
-        state.step_index = first.step_index;
+        // The furthest step any member's marker shows: a driver that died mid-step left the
+        // lead ahead (its own rollback of the step is told under the same eventId).
+        state.step_index = self
+            .members
+            .iter()
+            .map(|m| m.marker.step_index)
+            .max()
+            .unwrap_or(first.step_index);
         state.weight = state.members[0].weight;
         state.next_step_at = first.next_step_at;
         state.control = first.control;

@@ -36,11 +36,31 @@ pub(super) async fn begin(
     spec: &SetSpec,
     plan: &Plan,
     crew: &Crew<'_>,
-    starts: Vec<(Start, Observation)>,
+    mut starts: Vec<(Start, Observation)>,
     rollout_id: String,
     now: DateTime<Utc>,
 ) -> Result<SetStepped, DriveError> {
     let n = spec.members.len();
+    // A member already promoted by this very set (a driver died after its write) is taken
+    // up with the set's other members, not refused as already live.
+    let in_flight: Vec<String> = starts
+        .iter()
+        .filter_map(|(s, _)| match s {
+            Start::Resume(m) => Some(m.rollout_id.clone()),
+            _ => None,
+        })
+        .collect();
+    for (start, seen) in starts.iter_mut() {
+        if let (Start::AlreadyLive, Some(m)) = (&*start, seen.alias.marker()) {
+            let ours = m.status == Status::Succeeded
+                && m.describes(&seen.alias)
+                && in_flight.contains(&m.rollout_id)
+                && m.set.as_ref().is_some_and(|l| l.name == spec.set);
+            if ours {
+                *start = Start::Resume(Box::new(m));
+            }
+        }
+    }
     let mut alarms: Vec<AlarmVerdict> = Vec::new();
     for v in starts.iter().flat_map(|(_, seen)| seen.alarms.iter()) {
         if !alarms.contains(v) {
@@ -126,6 +146,19 @@ pub(super) async fn begin(
                 r
             })
             .collect();
+        // Members left at different steps (a driver stopped between two writes): brought to
+        // the furthest, told as that step.
+        let steps = |r: &Rollout| (r.status, r.step_index);
+        if rollouts.iter().any(|r| steps(r) != steps(&rollouts[0])) {
+            let here = At {
+                sd,
+                set: &set,
+                plan,
+                crew,
+                now,
+            };
+            return Ok(here.settle(rollouts, alarms, None).await);
+        }
         let warning = match rollouts.iter().all(|r| r.step_index == 0) {
             // The start's own alert may never have gone out (the same eventId if it did).
             true => {
@@ -500,7 +533,11 @@ impl At<'_, '_> {
         begun: Option<Instant>,
     ) -> SetStepped {
         let At {
-            sd, set, crew, now, ..
+            sd,
+            set,
+            plan,
+            crew,
+            now,
         } = *self;
         if let Some(i) = results
             .iter()
@@ -537,28 +574,54 @@ impl At<'_, '_> {
                 next.control = None;
                 let from = results[i].clone();
                 async move {
-                    let written = crew.drivers[i].write(&from, &next).await;
-                    written.map(|alias| Rollout {
-                        alias_revision_id: alias.revision_id,
-                        ..next
-                    })
+                    let driver = &crew.drivers[i];
+                    match driver.write(&from, &next).await {
+                        Ok(alias) => Ok(Rollout {
+                            alias_revision_id: alias.revision_id,
+                            ..next
+                        }),
+                        // Its answer lost: our own write, if the alias now carries it.
+                        Err(AliasError::Conflict) => {
+                            let alias = driver
+                                .read_alias(&from.spec.function_name, &from.spec.alias)
+                                .await?;
+                            match engine::reconcile(&from, plan, &alias) {
+                                AliasCheck::Replayed(m)
+                                    if m.step_index == next.step_index
+                                        && m.status == next.status =>
+                                {
+                                    Ok(Rollout {
+                                        alias_revision_id: alias.revision_id,
+                                        ..next
+                                    })
+                                }
+                                _ => Err(AliasError::Conflict),
+                            }
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
             }))
             .await;
+            // Every catch-up that landed is recorded before any rollback starts from it.
+            let mut failed = None;
             for (&i, caught) in behind.iter().zip(caught) {
                 match caught {
                     Ok(r) => results[i] = r,
                     Err(e) => {
-                        let reason = format!(
-                            "members[{i}] {}: could not be brought to step {} with the others ({e})",
-                            set.label(i),
-                            target.step_index
-                        );
-                        return self
-                            .put_back(results, reason, i, Status::RolledBack, alarms)
-                            .await;
+                        failed.get_or_insert((i, e));
                     }
                 }
+            }
+            if let Some((i, e)) = failed {
+                let reason = format!(
+                    "members[{i}] {}: could not be brought to step {} with the others ({e})",
+                    set.label(i),
+                    target.step_index
+                );
+                return self
+                    .put_back(results, reason, i, Status::RolledBack, alarms)
+                    .await;
             }
         }
         let mut next = set.clone();
@@ -630,8 +693,25 @@ impl At<'_, '_> {
                 if r.status.is_terminal() && r.status != Status::Succeeded {
                     return None;
                 }
+                let driver = &crew.drivers[i];
                 let back = r.after(&Decision::RollBack { reason }, plan, now);
-                Some(crew.drivers[i].write_rollback(r, plan, &back).await)
+                let mut end = driver.write_rollback(r, plan, &back).await;
+                // The member's own later write landed unseen (its promote, before a driver
+                // died): still this set's, it goes back too, from where it is.
+                for _ in 0..3 {
+                    let RollbackEnd::Foreign(found) = &end else {
+                        break;
+                    };
+                    let (AliasCheck::Replayed(m), alias) = &**found else {
+                        break;
+                    };
+                    if m.status != Status::Succeeded && m.status != Status::InProgress {
+                        break;
+                    }
+                    let ahead = r.replayed(m, plan, alias, now);
+                    end = driver.write_rollback(&ahead, plan, &back).await;
+                }
+                Some(end)
             }
         }))
         .await;
@@ -641,6 +721,21 @@ impl At<'_, '_> {
             next.absorb(i, r);
         }
         let mut split = Vec::new();
+        // The furthest step any member reached names the event (as alarm-rollback names it
+        // from the members' markers): one rollback, one eventId.
+        let mut step = latest
+            .iter()
+            .map(|r| r.step_index)
+            .max()
+            .unwrap_or(set.step_index);
+        for end in ends.iter().flatten() {
+            if let RollbackEnd::Foreign(found) = end {
+                if let Some(m) = found.1.marker().filter(|m| m.rollout_id == set.rollout_id) {
+                    step = step.max(m.step_index);
+                }
+            }
+        }
+        next.step_index = next.step_index.max(step);
         for (i, end) in ends.into_iter().enumerate() {
             let m = &mut next.members[i];
             match end {
