@@ -250,6 +250,13 @@ pub async fn roll_back_guarded(
             tracing::error!(set = %stopped.set.set, %member, error = %e, "a member could not be put back");
             first_error.get_or_insert(Failure::new(e.error_type(), format!("{member}: {e}")));
         }
+        if !stopped.unreached.is_empty() {
+            // Fails the invocation (its failure is seen, and tried again): a member may be split.
+            first_error.get_or_insert(Failure::new(
+                "MemberUnreachable",
+                stopped.set.reason.clone().unwrap_or_default(),
+            ));
+        }
         if let Some(warning) = &stopped.warning {
             first_error.get_or_insert(notification_failed(warning.clone()));
         }

@@ -31,6 +31,10 @@ pub enum StopScope<'a> {
     OurRollouts,
     /// Only such a rollout to this version (the state machine's Abort).
     OurRolloutTo(&'a str),
+    /// A member of the release set whose rollout this is, while the set is unfinished: in
+    /// progress, or already promoted by this rollout (a driver died before the other
+    /// members' writes): either way it goes back with the set.
+    OurSetMember(&'a str),
 }
 
 /// What stopping a rollout asks for.
@@ -323,12 +327,21 @@ fn plan_stop(alias: &AliasState, scope: StopScope<'_>, status: Status, by: &str)
             return Plan::AlreadyDone(m.clone());
         }
     }
-    let ours = marker.as_ref().filter(|m| m.status == Status::InProgress);
+    let ours = marker.as_ref().filter(|m| {
+        m.status == Status::InProgress
+            || matches!(scope, StopScope::OurSetMember(id)
+                if m.status == Status::Succeeded && m.rollout_id == id)
+    });
     match scope {
         StopScope::AnySplit => {}
         StopScope::OurRollouts if ours.is_none() => {
             return Plan::Nothing(format!(
                 "the alias carries no lambda-rollout rollout in progress (it is on {name}); left alone"
+            ))
+        }
+        StopScope::OurSetMember(id) if ours.is_none_or(|m| m.rollout_id != id) => {
+            return Plan::Nothing(format!(
+                "the alias carries no part of rollout {id} to put back (it is on {name}); left alone"
             ))
         }
         StopScope::OurRolloutTo(to) if ours.is_none_or(|m| m.to_version != to) => {
@@ -338,7 +351,12 @@ fn plan_stop(alias: &AliasState, scope: StopScope<'_>, status: Status, by: &str)
         }
         _ => {}
     }
-    let Some(version) = version_to_restore(alias) else {
+    // A set member this rollout already promoted is settled on its target: back to where it
+    // came from.
+    let promoted = ours
+        .filter(|m| m.status == Status::Succeeded && alias.is_settled_on(&m.to_version))
+        .map(|m| m.from_version.clone());
+    let Some(version) = version_to_restore(alias).or(promoted) else {
         return Plan::Nothing(format!("the alias is settled on {name}; nothing to stop"));
     };
     let stopped_version = alias

@@ -136,7 +136,6 @@ async fn r1_a_breach_after_the_lead_was_promoted_puts_the_lead_back_too() {
 /// R2. The same half-promoted set, no driver alive: alarm-rollback (scope OurRollouts) leaves
 /// the lead, whose marker says Succeeded, on the new version and reports the set rolled back.
 #[tokio::test]
-#[ignore = "open defect (issue 19 note): a stop from outside the driver does not put back a member this set already promoted while the others are not"]
 async fn r2_alarm_rollback_puts_back_a_lead_already_promoted_when_the_others_are_not() {
     let world = SetWorld::new(&FUNCTIONS);
     let set = start(&world, &spec(CANARY), RID, 0).await.unwrap().set;
@@ -303,7 +302,6 @@ async fn r8_the_last_step_waits_for_a_members_provisioned_concurrency() {
 /// R9. Two members changed by someone else hide the member between them from every walk:
 /// alarm-rollback leaves it split (no driver alive) and tells `rollout.rolled_back`.
 #[tokio::test]
-#[ignore = "open defect (issue 19 note): a member between two members someone else changed is reached by no walk"]
 async fn r9_a_member_no_walk_reaches_is_not_reported_rolled_back() {
     let names = ["fa", "fb", "fc", "fd", "fe"];
     let world = SetWorld::new(&names);

@@ -28,6 +28,9 @@ pub struct FoundSet {
     pub count: usize,
     /// In the set's order; only the members found.
     pub members: Vec<Found>,
+    /// The places whose alias was read and is not this set's any more (someone else changed
+    /// it, or it is gone): left as they are, and a walk goes no further through them.
+    pub not_ours: Vec<usize>,
 }
 
 impl FoundSet {
@@ -42,8 +45,23 @@ impl FoundSet {
     /// The members no walk reached, for people: `members[2] orders-audit:live`, as a
     /// neighbour's link names it (`?` when no member reached names it).
     pub fn missing_labels(&self) -> Vec<String> {
+        self.labels(self.missing())
+    }
+
+    /// The members no walk reached nor found changed: hidden between two members someone
+    /// else changed, or in a place that could not be reached. Nothing is known of them.
+    pub fn unreached_labels(&self) -> Vec<String> {
+        let unreached = self
+            .missing()
+            .into_iter()
+            .filter(|i| !self.not_ours.contains(i))
+            .collect();
+        self.labels(unreached)
+    }
+
+    fn labels(&self, places: Vec<usize>) -> Vec<String> {
         let n = self.count;
-        self.missing()
+        places
             .into_iter()
             .map(|i| {
                 let named = self.members.iter().find_map(|m| {
@@ -164,6 +182,7 @@ pub async fn walk(
         return Ok(None);
     };
     let mut set = FoundSet {
+        not_ours: Vec::new(),
         name: link.name.clone(),
         rollout_id: marker.rollout_id.clone(),
         count: link.count,
@@ -193,16 +212,29 @@ pub async fn walk(
                 break;
             }
             match visit(places, patience, &set, &at, &to, index).await? {
-                Some(found) => {
-                    set.members.push(found.clone());
-                    at = found;
+                Visit::Ours(found) => {
+                    set.members.push((*found).clone());
+                    at = *found;
                 }
-                None => break,
+                Visit::NotOurs => {
+                    set.not_ours.push(index);
+                    break;
+                }
+                Visit::Unreachable => break,
             }
         }
     }
     set.members.sort_by_key(|m| m.link.index);
     Ok(Some(set))
+}
+
+/// What a walk found at one place of the ring.
+enum Visit {
+    Ours(Box<Found>),
+    /// Read, and not this set's member any more (or gone).
+    NotOurs,
+    /// Its place could not be reached (its role, its region).
+    Unreachable,
 }
 
 /// The member `to` names (relative to `at`), when it is still this set's member `index`.
@@ -213,7 +245,7 @@ async fn visit(
     at: &Found,
     to: &MemberRef,
     index: usize,
-) -> Result<Option<Found>, AliasError> {
+) -> Result<Visit, AliasError> {
     let mut spec = MemberSpec {
         function_name: to.function_name.clone(),
         alias: to.alias.clone(),
@@ -227,7 +259,7 @@ async fn visit(
         Ok(place) => place,
         Err(e) => {
             tracing::warn!(member = %spec.label(), error = %e, "a member of the set cannot be reached");
-            return Ok(None);
+            return Ok(Visit::Unreachable);
         }
     };
     let mut backoff = patience.backoff(patience.reads);
@@ -237,11 +269,11 @@ async fn visit(
     .await
     {
         Ok(alias) => alias,
-        Err(AliasError::NotFound { .. }) => return Ok(None),
+        Err(AliasError::NotFound { .. }) => return Ok(Visit::NotOurs),
         Err(e) => return Err(e),
     };
     let Some(marker) = alias.marker() else {
-        return Ok(None);
+        return Ok(Visit::NotOurs);
     };
     let ours = marker.rollout_id == set.rollout_id
         && marker.describes(&alias)
@@ -250,15 +282,15 @@ async fn visit(
             .as_ref()
             .is_some_and(|l| l.name == set.name && l.count == set.count && l.index == index);
     if !ours {
-        return Ok(None);
+        return Ok(Visit::NotOurs);
     }
     spec.target_version = marker.to_version.clone();
     spec.current_version = Some(marker.from_version.clone());
     let link = marker.set.clone().expect("checked above");
-    Ok(Some(Found {
+    Ok(Visit::Ours(Box::new(Found {
         spec,
         alias,
         marker,
         link,
-    }))
+    })))
 }

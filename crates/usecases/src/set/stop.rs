@@ -36,6 +36,9 @@ pub struct SetStopped {
     pub members: Vec<(String, Result<Stopped, DriveError>)>,
     /// Members left as they are: not this set's any more (someone else changed them) or gone.
     pub left_alone: Vec<String>,
+    /// Members of an unfinished set that no walk reached (someone else changed the members on
+    /// both sides of them): they may still be split, and nothing here can know.
+    pub unreached: Vec<String>,
     /// The set's event, when there was one (nothing was put back: none).
     pub event: Option<EventKind>,
     /// Set when the members are safe but people could not be told.
@@ -79,8 +82,14 @@ impl SetDriver<'_> {
             scope,
             focus,
         } = request;
+        // An unfinished set's member that this rollout already promoted goes back with it.
+        let unfinished = found.in_progress();
         let stops = found.members.iter().map(|m| {
             let alarms = alarms.clone();
+            let scope = match unfinished && m.marker.status == Status::Succeeded {
+                true => StopScope::OurSetMember(&found.rollout_id),
+                false => scope,
+            };
             async move {
                 let place = self
                     .places
@@ -105,6 +114,10 @@ impl SetDriver<'_> {
         let ended = join_all(stops).await;
         let mut set = found.state();
         let mut left_alone = found.missing_labels();
+        let unreached = match found.in_progress() {
+            true => found.unreached_labels(),
+            false => Vec::new(),
+        };
         let mut any_back = false;
         let mut split = Vec::new();
         for (i, end) in ended.iter().enumerate() {
@@ -136,6 +149,17 @@ impl SetDriver<'_> {
             .zip(ended)
             .collect();
         let event = match (any_back, split.is_empty()) {
+            // Told as a failure, never as a set put back: a member may still be split.
+            (_, true) if !unreached.is_empty() => {
+                set.end(
+                    Status::Failed,
+                    format!(
+                        "{reason}; the members reached are back, but {} could not be reached from any member still the set's (someone else changed the members beside it): it may still be split; check it and run `rollout abort` on it",
+                        unreached.join(", ")
+                    ),
+                );
+                Some(EventKind::Failed)
+            }
             (false, true) => None,
             (_, false) => {
                 let why = super::step::still_split(&set, &split, reason);
@@ -170,6 +194,7 @@ impl SetDriver<'_> {
             set,
             members,
             left_alone,
+            unreached,
             event,
             warning,
         }
