@@ -21,4 +21,7 @@ fi
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 # Integration tests run the built binaries (the CLI, and the functions inside ministack).
 cargo build --workspace --bins
-cargo test --workspace
+cargo test --workspace --exclude rollout-testkit
+# The integration tests mostly wait (on the emulator, on backoffs, on holds): three at a time
+# on two cores takes a third off their time, with every emulator still private to its test.
+cargo test -p rollout-testkit -- --test-threads=3
