@@ -313,33 +313,59 @@ fn success(rollout: &Rollout, continuation_token: Option<String>) -> JobSuccess 
             plan_steps
         ),
     };
-    // A paused rollout keeps the job going (a job cannot be paused), and says so.
-    let summary = match rollout.control {
+    let outputs = vec![
+        ("functionName".into(), spec.function_name.clone()),
+        ("alias".into(), spec.alias.clone()),
+        ("version".into(), spec.target_version.clone()),
+        ("rolloutId".into(), rollout.rollout_id.clone()),
+    ];
+    let at = (
+        rollout.status,
+        rollout.step_index,
+        plan_steps,
+        rollout.rollout_id.as_str(),
+    );
+    let resume = (spec.function_name.as_str(), spec.alias.as_str());
+    job_success(
+        summary,
+        rollout.control,
+        resume,
+        at,
+        continuation_token,
+        outputs,
+    )
+}
+
+/// A job's success: `summary` (saying so when an operator paused it: a job cannot be paused
+/// and keeps going), how far it is (`at`: status, step, steps, rollout id), its token while
+/// in flight, and `outputs` as output variables once promoted.
+fn job_success(
+    summary: String,
+    control: Option<rollout_core::state::Control>,
+    (function, alias): (&str, &str),
+    (status, step_index, steps, rollout_id): (Status, usize, usize, &str),
+    continuation_token: Option<String>,
+    outputs: Vec<(String, String)>,
+) -> JobSuccess {
+    let summary = match control {
         Some(rollout_core::state::Control::Paused) => format!(
-            "{summary}; paused by an operator (`rollout resume --function {} --alias {}` to go on)",
-            spec.function_name, spec.alias
+            "{summary}; paused by an operator (`rollout resume --function {function} --alias {alias}` to go on)"
         ),
         _ => summary,
     };
-    let percent = match rollout.status {
+    let percent = match status {
         Status::Succeeded => 100,
-        _ => (((rollout.step_index + 1) * 100 / plan_steps) as i32).min(99),
-    };
-    let output_variables = match rollout.status {
-        Status::Succeeded => vec![
-            ("functionName".into(), spec.function_name.clone()),
-            ("alias".into(), spec.alias.clone()),
-            ("version".into(), spec.target_version.clone()),
-            ("rolloutId".into(), rollout.rollout_id.clone()),
-        ],
-        _ => Vec::new(),
+        _ => (((step_index + 1) * 100 / steps.max(1)) as i32).min(99),
     };
     JobSuccess {
         continuation_token,
         summary: summary.chars().take(2048).collect(),
         percent_complete: percent,
-        external_execution_id: rollout.rollout_id.clone(),
-        output_variables,
+        external_execution_id: rollout_id.to_string(),
+        output_variables: match status {
+            Status::Succeeded => outputs,
+            _ => Vec::new(),
+        },
     }
 }
 

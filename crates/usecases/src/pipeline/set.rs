@@ -167,22 +167,20 @@ fn success(set: &SetRollout, continuation_token: Option<String>) -> JobSuccess {
             set.step_index + 1
         ),
     };
-    let percent = match set.status {
-        Status::Succeeded => 100,
-        _ => (((set.step_index + 1) * 100 / steps) as i32).min(99),
-    };
-    let output_variables = match set.status {
-        Status::Succeeded => vec![
-            ("set".into(), set.set.clone()),
-            ("rolloutId".into(), set.rollout_id.clone()),
-        ],
-        _ => Vec::new(),
-    };
-    JobSuccess {
+    let outputs = vec![
+        ("set".into(), set.set.clone()),
+        ("rolloutId".into(), set.rollout_id.clone()),
+    ];
+    // The set's operator word is its lead's: a resume goes there too.
+    let lead = &set.members[0].spec;
+    let at = (set.status, set.step_index, steps, set.rollout_id.as_str());
+    let resume = (lead.function_name.as_str(), lead.alias.as_str());
+    super::job_success(
+        summary,
+        set.control,
+        resume,
+        at,
         continuation_token,
-        summary: summary.chars().take(2048).collect(),
-        percent_complete: percent,
-        external_execution_id: set.rollout_id.clone(),
-        output_variables,
-    }
+        outputs,
+    )
 }
