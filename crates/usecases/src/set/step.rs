@@ -208,7 +208,14 @@ pub(super) async fn begin(
         let latest: Vec<Rollout> = written
             .into_iter()
             .enumerate()
-            .map(|(i, w)| w.unwrap_or_else(|_| set.member(i)))
+            .map(|(i, w)| {
+                // A write that failed may still have landed: its rollback starts from the
+                // RevisionId read before it (a conflict then tells its own write apart).
+                let seen = &starts[i].1;
+                let provisioned = seen.provisioned.is_some();
+                let before = seen.alias.revision_id.clone();
+                w.unwrap_or_else(|_| started(&set, i, plan, now, provisioned, before))
+            })
             .collect();
         let reason = format!(
             "members[{at}] {}: its first step could not be written ({why})",

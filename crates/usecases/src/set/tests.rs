@@ -494,3 +494,31 @@ async fn a_member_in_flight_is_never_taken_up_alone_by_a_one_alias_start() {
     );
     assert_eq!(world.standing(), vec![split(0.1); 3]);
 }
+
+#[tokio::test]
+async fn a_first_write_refused_for_good_puts_back_the_members_that_landed() {
+    let mut world = SetWorld::new(&FUNCTIONS);
+    world.members[1].1.fail_writes = true;
+    let home = world.world.driver();
+    let sd = SetDriver {
+        home: &home,
+        places: &world,
+    };
+    let ended = sd
+        .start(&spec(), RID.into(), t(0), &no_wait())
+        .await
+        .unwrap()
+        .set;
+    assert!(ended.status.is_terminal(), "{:?}", ended.status);
+    assert!(
+        ended
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("members[1] orders-worker:live"),
+        "{:?}",
+        ended.reason
+    );
+    // The others' first steps are undone; the refused member was never moved.
+    assert_eq!(world.standing(), vec![on("1"); 3]);
+}
