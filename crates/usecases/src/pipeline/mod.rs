@@ -115,22 +115,15 @@ pub async fn run_job(
             since,
             reason,
         } => {
-            let waiting = JobSuccess {
-                continuation_token: Some(token::encode_waiting(*since, &job.user_parameters)),
-                summary: format!(
-                    "{}:{} waiting for version {} to be Active; no traffic shifted yet ({reason})",
-                    spec.function_short_name(),
-                    spec.alias,
-                    spec.target_version
-                )
-                .chars()
-                .take(2048)
-                .collect(),
-                percent_complete: 0,
-                external_execution_id: String::new(),
-                output_variables: Vec::new(),
-            };
-            results.success(&job.id, waiting).await?
+            let summary = format!(
+                "{}:{} waiting for version {} to be Active; no traffic shifted yet ({reason})",
+                spec.function_short_name(),
+                spec.alias,
+                spec.target_version
+            );
+            results
+                .success(&job.id, waiting(*since, &job.user_parameters, summary))
+                .await?
         }
         JobOutcome::Succeeded(rollout) => results.success(&job.id, success(rollout, None)).await?,
         JobOutcome::Failed { kind, message } => results.failure(&job.id, *kind, message).await?,
@@ -334,6 +327,17 @@ fn success(rollout: &Rollout, continuation_token: Option<String>) -> JobSuccess 
         continuation_token,
         outputs,
     )
+}
+
+/// A job that goes on while nothing has started (the target not `Active` yet, since `since`).
+fn waiting(since: DateTime<Utc>, user_parameters: &str, summary: String) -> JobSuccess {
+    JobSuccess {
+        continuation_token: Some(token::encode_waiting(since, user_parameters)),
+        summary: summary.chars().take(2048).collect(),
+        percent_complete: 0,
+        external_execution_id: String::new(),
+        output_variables: Vec::new(),
+    }
 }
 
 /// A job's success: `summary` (saying so when an operator paused it: a job cannot be paused

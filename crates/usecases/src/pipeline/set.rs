@@ -61,17 +61,15 @@ pub(super) async fn run_set_job(
         }
         JobOutcome::SetSucceeded(set) => results.success(&job.id, success(set, None)).await?,
         JobOutcome::Waiting { since, reason, .. } => {
-            let waiting = JobSuccess {
-                continuation_token: Some(token::encode_waiting(*since, &job.user_parameters)),
-                summary: format!("waiting for every member's version to be Active; no traffic shifted yet ({reason})")
-                    .chars()
-                    .take(2048)
-                    .collect(),
-                percent_complete: 0,
-                external_execution_id: String::new(),
-                output_variables: Vec::new(),
-            };
-            results.success(&job.id, waiting).await?
+            let summary = format!(
+                "waiting for every member's version to be Active; no traffic shifted yet ({reason})"
+            );
+            results
+                .success(
+                    &job.id,
+                    super::waiting(*since, &job.user_parameters, summary),
+                )
+                .await?
         }
         JobOutcome::Failed { kind, message } => results.failure(&job.id, *kind, message).await?,
         JobOutcome::Continue(_) | JobOutcome::Succeeded(_) => {}
