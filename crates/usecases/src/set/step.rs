@@ -400,9 +400,9 @@ fn wait_of(decisions: &[Decision]) -> u64 {
         .unwrap_or(0)
 }
 
-/// Nothing is due: every alias read, to find an operator's word on the lead, a replay's
-/// later progress, or someone else's change (then every other member goes back).
 impl At<'_, '_> {
+    /// Nothing is due: every alias read, to find an operator's word on the lead, a replay's
+    /// later progress, or someone else's change (then every other member goes back).
     async fn hold(
         &self,
         members: Vec<Rollout>,
@@ -464,10 +464,10 @@ impl At<'_, '_> {
     }
 }
 
-/// A step due: the lead written first (an operator's pause or promote that landed on it
-/// just before is taken instead, and no other member moves), then every other member at
-/// once. A member whose write fails for good puts every member back.
 impl At<'_, '_> {
+    /// A step due: the lead written first (an operator's pause or promote that landed on it
+    /// just before is taken instead, and no other member moves), then every other member at
+    /// once. A member whose write fails for good puts every member back.
     async fn advance(
         &self,
         members: Vec<Rollout>,
@@ -529,10 +529,10 @@ impl At<'_, '_> {
     }
 }
 
-/// Brings what each member came to together: a member someone else changed or restored puts
-/// every other member back; members behind the furthest (a driver that died mid-step, a
-/// replay) are brought to its step; then the set follows its lead and tells people once.
 impl At<'_, '_> {
+    /// Brings what each member came to together: a member someone else changed or restored puts
+    /// every other member back; members behind the furthest (a driver that died mid-step, a
+    /// replay) are brought to its step; then the set follows its lead and tells people once.
     async fn settle(
         &self,
         mut results: Vec<Rollout>,
@@ -673,11 +673,11 @@ fn hold_from_last_write(set: &mut SetRollout, begun: Instant) {
     }
 }
 
-/// Every member back on its current version, at once, each with a rollback's patience (one
-/// throttled member holds up none of the others); a member that ended on its own (someone
-/// else's change) is left as it is. Then one event: rolled back or aborted for `cause`, or
-/// failed naming every member still split.
 impl At<'_, '_> {
+    /// Every member back on its current version, at once, each with a rollback's patience (one
+    /// throttled member holds up none of the others); a member that ended on its own (someone
+    /// else's change) is left as it is. Then one event: rolled back or aborted for `cause`, or
+    /// failed naming every member still split.
     async fn put_back(
         &self,
         latest: Vec<Rollout>,
