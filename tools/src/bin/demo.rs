@@ -77,12 +77,74 @@ async fn main() {
     tally.exited("rollout", third_act(&stack, &world).await, 3, "rolled back");
     show_alerts(&world).await;
     operator_act(&stack, &world, &mut tally).await;
+    set_act(&stack, &world, &mut tally).await;
     pictures(&stack, &world, &report, &mut tally).await;
     println!("== done: ministack stops now ==");
     if !tally.0.is_empty() {
         eprintln!("the demo did not go as it should: {}", tally.0.join("; "));
         std::process::exit(1);
     }
+}
+
+/// A release set: three functions moved as one release; the worker's own alarm fires mid-hold
+/// and every member goes back, told once for the set.
+async fn set_act(stack: &Ministack, world: &World, tally: &mut Tally) {
+    const MEMBERS: [&str; 3] = ["checkout-api", "checkout-worker", "checkout-audit"];
+    for name in MEMBERS {
+        world.function_with_two_versions(name).await;
+    }
+    world
+        .alarm_on("checkout-worker-dlq", "checkout-worker", "Throttles", None)
+        .await;
+    let set = pictures_dir().join("checkout.yaml");
+    std::fs::write(
+        &set,
+        "set: checkout\nstrategy: \"10%:10s,50%:10s\"\nmembers:\n  - {functionName: checkout-api, alias: live, targetVersion: 2}\n  - {functionName: checkout-worker, alias: live, targetVersion: 2, alarms: [checkout-worker-dlq]}\n  - {functionName: checkout-audit, alias: live, targetVersion: 2}\n",
+    )
+    .expect("write the set file");
+    println!(
+        "-- a release set: {} move 1 -> 2 together ({}); a few seconds in, the worker's own alarm goes to ALARM",
+        MEMBERS.join(", "),
+        set.display()
+    );
+    world.notifications().await;
+    let alarm_world = World::new(stack).await;
+    let breach = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        println!(
+            "[{}] (demo) checkout-worker-dlq goes to ALARM",
+            chrono::Local::now().format("%H:%M:%S")
+        );
+        alarm_world
+            .set_alarm("checkout-worker-dlq", StateValue::Alarm)
+            .await;
+    });
+    let code = tokio::task::spawn_blocking({
+        let (env, topic, set) = (stack.env(), world.topic_arn.clone(), set.clone());
+        move || {
+            Command::new(binary("rollout"))
+                .args(["run", "--set", &set.display().to_string()])
+                .args(["--topic", &topic, "--poll", "1s"])
+                .envs(env)
+                .status()
+                .expect("run rollout --set")
+                .code()
+                .unwrap_or(1)
+        }
+    })
+    .await
+    .expect("the set's rollout");
+    breach.await.expect("breach");
+    tally.exited("rollout --set", code, 3, "every member rolled back");
+    show_alerts(world).await;
+    for name in MEMBERS {
+        let alias = world.alias(name).await;
+        let split = alias
+            .routing
+            .map_or(String::new(), |(v, w)| format!(" with {w} on {v}"));
+        println!("{name}:live is on version {}{split}", alias.version);
+    }
+    println!();
 }
 
 /// Each command's exit code against the one its act means to show.
