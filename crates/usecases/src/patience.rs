@@ -52,6 +52,10 @@ pub async fn read_alarms(
     names: &[String],
     patience: &Patience,
 ) -> Vec<AlarmVerdict> {
+    // No alarm named: nothing to ask (whatever the source would do with an empty list).
+    if names.is_empty() {
+        return Vec::new();
+    }
     let mut backoff = patience.backoff(patience.reads);
     match retrying(&mut backoff, async || source.verdicts(names).await).await {
         Ok(verdicts) => verdicts,

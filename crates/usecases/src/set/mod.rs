@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use rollout_core::engine::{self, Refusal};
 use rollout_core::set::{member_field, MemberSpec, SetRollout, SetSpec};
-use rollout_core::{AlarmVerdict, EventKind, InvalidField, Notification, Rollout};
+use rollout_core::{AlarmVerdict, EventKind, InvalidField, Notification, Rollout, Spec};
 
 use crate::announce::Announcer;
 use crate::driver::{DriveError, Driver, Observation};
@@ -211,12 +211,15 @@ impl<'a> SetDriver<'a> {
         let specs: Vec<_> = (0..spec.members.len())
             .map(|i| spec.member_spec(i))
             .collect();
-        let observed = join_all(
-            crew.drivers
-                .iter()
-                .zip(&specs)
-                .map(|(d, s)| d.observe(s, &plan, ready)),
-        )
+        // The alarms are read below, once for the set: not again by each member's look.
+        let plan_ref = &plan;
+        let observed = join_all(crew.drivers.iter().zip(&specs).map(|(d, s)| {
+            let unalarmed = Spec {
+                alarms: Vec::new(),
+                ..s.clone()
+            };
+            async move { d.observe(&unalarmed, plan_ref, ready).await }
+        }))
         .await;
         let (_, _, verdicts) = self
             .read_alarms(&spec.members, &spec.shared.alarms, &crew)

@@ -522,3 +522,23 @@ async fn a_first_write_refused_for_good_puts_back_the_members_that_landed() {
     // The others' first steps are undone; the refused member was never moved.
     assert_eq!(world.standing(), vec![on("1"); 3]);
 }
+
+#[tokio::test]
+async fn a_members_own_alarm_firing_refuses_the_start_read_once_for_the_set() {
+    let world = SetWorld::new(&FUNCTIONS);
+    // The set's alarm, then the worker's own: one DescribeAlarms for the whole start.
+    *world.world.alarms.script.lock().unwrap() =
+        vec![Alarms::States(vec![AlarmState::Ok, AlarmState::Alarm])];
+    let home = world.world.driver();
+    let sd = SetDriver {
+        home: &home,
+        places: &world,
+    };
+    let refused = sd
+        .start(&spec(), RID.into(), t(0), &no_wait())
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("worker-dlq-depth"), "{refused}");
+    assert_eq!(*world.world.alarms.reads.lock().unwrap(), 1);
+    assert_eq!(world.standing(), vec![on("1"); 3]);
+}
