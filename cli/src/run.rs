@@ -84,28 +84,14 @@ pub async fn run(args: RunArgs, global: &Global) -> Result<i32, CommandError> {
     };
     let ended = {
         let run = driver.run_until_end(rollout, &mut pacer, Some(Duration::from_secs(poll)));
-        tokio::pin!(run);
-        // A signal is taken at once, also in the middle of an AWS call; the alias keeps the
-        // marker of the last write, so the same command resumes where it was.
-        tokio::select! {
-            ended = &mut run => Ok(ended),
-            signal = stop.received() => match driver.rolling_back.why() {
-                // A rollback under way is finished first: stopping it would leave traffic
-                // on the version whose breach it answers. A second signal stops it anyway.
-                Some(why) => {
-                    progress.borrow().note(&format!(
-                        "{}: putting the alias back on version {} first ({why}); a second signal stops that and leaves traffic split",
-                        signal.name(),
-                        from_version,
-                    ));
-                    tokio::select! {
-                        ended = &mut run => Ok(ended),
-                        second = stop.received() => Err((second, Some(why))),
-                    }
-                }
-                None => Err((signal, None)),
-            },
-        }
+        stop.or_signal(run, &driver.rolling_back, |signal, why| {
+            progress.borrow().note(&format!(
+                "{}: putting the alias back on version {} first ({why}); a second signal stops that and leaves traffic split",
+                signal.name(),
+                from_version,
+            ))
+        })
+        .await
     };
     let last = pacer.last;
     let mut progress = progress.into_inner();
@@ -209,6 +195,34 @@ pub(crate) struct Stop {
 }
 
 impl Stop {
+    /// `run` to its end, unless a signal comes first: then `Err` with the signal, and with
+    /// why a rollback was under way when one was. A signal is taken at once, also in the
+    /// middle of an AWS call (the aliases keep the marker of the last write, so the same
+    /// command resumes where it was); a rollback under way is finished first (`first_signal`
+    /// says so), since stopping it would leave traffic on what it answers; a second signal
+    /// stops it anyway.
+    pub(crate) async fn or_signal<T>(
+        &mut self,
+        run: impl std::future::Future<Output = T>,
+        rolling_back: &rollout_usecases::driver::RollingBack,
+        first_signal: impl Fn(&Signal, &str),
+    ) -> Result<T, (Signal, Option<String>)> {
+        tokio::pin!(run);
+        tokio::select! {
+            ended = &mut run => Ok(ended),
+            signal = self.received() => match rolling_back.why() {
+                Some(why) => {
+                    first_signal(&signal, &why);
+                    tokio::select! {
+                        ended = &mut run => Ok(ended),
+                        second = self.received() => Err((second, Some(why))),
+                    }
+                }
+                None => Err((signal, None)),
+            },
+        }
+    }
+
     pub(crate) fn listen() -> Stop {
         Stop {
             #[cfg(unix)]

@@ -91,24 +91,13 @@ pub async fn run_set(args: RunArgs, set: &str, global: &Global) -> Result<i32, C
     let mut last = set.clone();
     let ended = {
         let run = sets.run_until_end(set, &mut pacer, Some(Duration::from_secs(poll)));
-        tokio::pin!(run);
-        tokio::select! {
-            ended = &mut run => Ok(ended),
-            signal = stop.received() => match driver.rolling_back.why() {
-                // Every member is being put back: finished first; a second signal stops it.
-                Some(why) => {
-                    progress.borrow().note(&format!(
-                        "{}: putting every member back first ({why}); a second signal stops that and leaves traffic split",
-                        signal.name(),
-                    ));
-                    tokio::select! {
-                        ended = &mut run => Ok(ended),
-                        second = stop.received() => Err((second, Some(why))),
-                    }
-                }
-                None => Err((signal, None)),
-            },
-        }
+        stop.or_signal(run, &driver.rolling_back, |signal, why| {
+            progress.borrow().note(&format!(
+                "{}: putting every member back first ({why}); a second signal stops that and leaves traffic split",
+                signal.name(),
+            ))
+        })
+        .await
     };
     // Where the set last stood, as the pacer saw it (members move in lockstep).
     let view = pacer.last.clone();

@@ -538,7 +538,10 @@ async fn a_members_own_alarm_firing_refuses_the_start_read_once_for_the_set() {
         .start(&spec(), RID.into(), t(0), &no_wait())
         .await
         .unwrap_err();
-    assert!(refused.to_string().contains("worker-dlq-depth"), "{refused}");
+    assert!(
+        refused.to_string().contains("worker-dlq-depth"),
+        "{refused}"
+    );
     assert_eq!(*world.world.alarms.reads.lock().unwrap(), 1);
     assert_eq!(world.standing(), vec![on("1"); 3]);
 }
