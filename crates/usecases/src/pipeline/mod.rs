@@ -140,12 +140,6 @@ async fn step(
     now: DateTime<Utc>,
     ready: &ReadyWait<'_>,
 ) -> Result<Progress, (FailureKind, String)> {
-    let config_error = |e: InvalidField| {
-        (
-            FailureKind::ConfigurationError,
-            format!("UserParameters: {e}"),
-        )
-    };
     let spec = user_parameters_spec(&job.user_parameters).map_err(config_error)?;
     let plan = spec.validate().map_err(config_error)?;
     let continuation = match &job.continuation_token {
@@ -191,6 +185,14 @@ async fn step(
     }
 }
 
+/// Bad `UserParameters`: the pipeline's configuration is at fault, not the rollout.
+fn config_error(e: InvalidField) -> (FailureKind, String) {
+    (
+        FailureKind::ConfigurationError,
+        format!("UserParameters: {e}"),
+    )
+}
+
 /// What a start or a step that failed comes to for the job.
 enum Recovered<T> {
     /// Nothing moved, AWS unavailable for now: the same progress (the same token) again.
@@ -232,10 +234,9 @@ fn after_error<T>(
             }
             Ok(Recovered::Waiting { since, reason })
         }
-        DriveError::Invalid(field) | DriveError::Refused(Refusal::Invalid(field)) => Err((
-            FailureKind::ConfigurationError,
-            format!("UserParameters: {field}"),
-        )),
+        DriveError::Invalid(field) | DriveError::Refused(Refusal::Invalid(field)) => {
+            Err(config_error(field))
+        }
         other => Err((FailureKind::JobFailed, other.to_string())),
     }
 }

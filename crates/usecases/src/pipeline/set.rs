@@ -9,7 +9,7 @@ use rollout_core::{InvalidField, SetRollout, Status};
 use serde_json::Value;
 
 use super::token::{self, Continuation};
-use super::{JobOutcome, PipelineJob, Recovered};
+use super::{config_error, JobOutcome, PipelineJob, Recovered};
 use crate::driver::{new_rollout_id, Driver};
 use crate::ports::{FailureKind, JobResults, JobSuccess, Places};
 use crate::readiness::ReadyWait;
@@ -93,12 +93,6 @@ async fn step(
     now: DateTime<Utc>,
     ready: &ReadyWait<'_>,
 ) -> Result<Progress, (FailureKind, String)> {
-    let config_error = |e: InvalidField| {
-        (
-            FailureKind::ConfigurationError,
-            format!("UserParameters: {e}"),
-        )
-    };
     let value: Value = serde_json::from_str(&job.user_parameters)
         .map_err(|e| config_error(InvalidField::new("UserParameters", e.to_string())))?;
     // Every member's region said, as the start says them, so the token rebuilds the same set.
